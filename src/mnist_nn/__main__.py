@@ -1,0 +1,7 @@
+"""`python -m mnist_nn` is the same as the `mnist-nn` command."""
+
+import sys
+
+from mnist_nn.cli import main
+
+sys.exit(main())

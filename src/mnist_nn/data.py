@@ -1,0 +1,308 @@
+"""MNIST, or the offline `digits` stand-in, as arrays ready for the network.
+
+Shapes: N examples, D = 784 pixels (a 28x28 image flattened; rows are examples), C = 10 classes.
+
+Where MNIST comes from (the first place holding all four files wins):
+    1. `--data-dir DIR`           2. the environment variable MNIST_DATA_DIR
+    3. the user cache, $XDG_CACHE_HOME/mnist-nn/mnist (default ~/.cache/mnist-nn/mnist)
+    4. a download into that cache: the IDX mirrors below, then OpenML's `mnist_784` through
+       scikit-learn (skipped when MNIST_NN_OFFLINE=1).
+Every file is checked against the published SHA-256 of its decompressed bytes. If MNIST cannot be
+had and no dataset was asked for, scikit-learn's bundled 8x8 `digits` are framed like MNIST
+(28x28) so that the same network can still learn something offline.
+Left out: other datasets (Fashion-MNIST, EMNIST).
+"""
+
+import os
+import sys
+import urllib.request
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from mnist_nn.errors import UserError
+from mnist_nn.idx import idx_bytes, read_idx
+
+# name of each canonical file -> SHA-256 of its decompressed bytes (as published; see SHA256SUMS).
+MNIST_FILES = {
+    "train_images": (
+        "train-images-idx3-ubyte",
+        "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
+    ),
+    "train_labels": (
+        "train-labels-idx1-ubyte",
+        "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
+    ),
+    "test_images": (
+        "t10k-images-idx3-ubyte",
+        "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
+    ),
+    "test_labels": (
+        "t10k-labels-idx1-ubyte",
+        "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
+    ),
+}
+# Mirrors of the gzipped IDX files: the one torchvision uses, then the one TensorFlow uses.
+IDX_MIRRORS = (
+    "https://ossci-datasets.s3.amazonaws.com/mnist/",
+    "https://storage.googleapis.com/cvdf-datasets/mnist/",
+)
+DOWNLOAD_TIMEOUT_SECONDS = 30
+HOW_TO_GET_MNIST = (
+    "set MNIST_DATA_DIR=/path/to/mnist or pass --data-dir DIR "
+    "(a folder with the four MNIST IDX files, gzipped or not)"
+)
+DATASETS = ("mnist", "digits")
+
+
+class MnistNotFound(UserError):
+    """MNIST is neither on this machine nor downloadable; `looked` says where it was sought."""
+
+    def __init__(self, looked: list[str]):
+        self.looked = looked
+        super().__init__(f"MNIST not found (looked at: {'; '.join(looked)}); {HOW_TO_GET_MNIST}")
+
+
+@dataclass
+class Split:
+    """Examples of one split: `images` (N, 784) floats in [0, 1], `labels` (N,) digits 0-9."""
+
+    images: np.ndarray
+    labels: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+
+@dataclass
+class Dataset:
+    name: str  # "mnist" or "digits": recorded in every output
+    source: str  # where the arrays came from
+    train: Split
+    test: Split
+    validation: Split | None = None  # held out of the training set when --val-size > 0
+    notice: str | None = None  # said prominently to the user (e.g. the fallback to digits)
+
+
+def one_hot(labels: np.ndarray, num_classes: int = 10, dtype="float32") -> np.ndarray:
+    """Digits (N,) -> one-hot rows (N, C): 5 -> [0,0,0,0,0,1,0,0,0,0]."""
+    return np.eye(num_classes, dtype=dtype)[labels]
+
+
+def cache_dir() -> Path:
+    """Where downloads go: $XDG_CACHE_HOME/mnist-nn/mnist, by default ~/.cache/mnist-nn/mnist."""
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "mnist-nn" / "mnist"
+
+
+def _find_file(directory: Path, name: str) -> Path | None:
+    for candidate in (directory / name, directory / f"{name}.gz"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def locate_mnist(data_dir=None) -> tuple[Path | None, list[str]]:
+    """The first place holding all four MNIST files (or None), and a note of each place looked at.
+
+    A folder named explicitly (`--data-dir`, MNIST_DATA_DIR) that holds only some of the files is
+    an error: silently using another copy would hide the user's mistake.
+    """
+    places = []
+    if data_dir is not None:
+        places.append(("--data-dir", Path(data_dir)))
+    env_dir = os.environ.get("MNIST_DATA_DIR")
+    if env_dir:
+        places.append(("MNIST_DATA_DIR", Path(env_dir)))
+    looked = [] if env_dir else ["MNIST_DATA_DIR: not set"]
+    places.append(("cache", cache_dir()))
+    for label, directory in places:
+        names = [name for name, _ in MNIST_FILES.values()]
+        missing = [name for name in names if _find_file(directory, name) is None]
+        if not missing:
+            return directory, looked
+        if label != "cache" and len(missing) < len(names):
+            raise UserError(
+                f"{label} {directory} holds only some MNIST files (missing: {', '.join(missing)}); "
+                "put all four there"
+            )
+        state = "no such folder" if not directory.is_dir() else "no MNIST files there"
+        looked.append(f"{label} {directory}: {state}")
+    return None, looked
+
+
+def _say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def _download_file(url: str, destination: Path, sha256: str) -> None:
+    """Fetch `url` to `destination`; it appears there only once its checksum has passed."""
+    from tqdm import tqdm
+
+    partial = destination.with_name(f"{destination.name}.part{os.getpid()}")
+    _say(f"downloading {url}")
+    try:
+        with (
+            urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT_SECONDS) as response,
+            open(partial, "wb") as out,
+        ):
+            total = int(response.headers.get("Content-Length") or 0) or None
+            with tqdm(
+                total=total,
+                unit="B",
+                unit_scale=True,
+                desc=destination.name,
+                disable=not sys.stderr.isatty(),
+            ) as progress:
+                while chunk := response.read(1 << 16):
+                    out.write(chunk)
+                    progress.update(len(chunk))
+        read_idx(partial, expected_sha256=sha256)  # verify before anyone may read it
+        os.replace(partial, destination)
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+def _download_from_openml(directory: Path) -> None:
+    """OpenML's `mnist_784` (the same 70,000 images, first 60,000 the training set) as IDX files."""
+    from sklearn.datasets import fetch_openml
+
+    _say("downloading mnist_784 from OpenML through scikit-learn")
+    with warnings.catch_warnings():  # its "retrying..." warnings; a failure is reported anyway
+        warnings.simplefilter("ignore")
+        bunch = fetch_openml(
+            "mnist_784",
+            version=1,
+            as_frame=False,
+            parser="liac-arff",
+            data_home=directory.parent / "openml",
+            n_retries=1,
+            delay=0.5,
+        )
+    images = bunch.data.astype(np.uint8).reshape(-1, 28, 28)
+    labels = bunch.target.astype(np.uint8)
+    arrays = {
+        "train_images": images[:60000],
+        "train_labels": labels[:60000],
+        "test_images": images[60000:],
+        "test_labels": labels[60000:],
+    }
+    for key, (name, sha256) in MNIST_FILES.items():
+        partial = directory / f"{name}.part{os.getpid()}"
+        try:
+            partial.write_bytes(idx_bytes(arrays[key]))
+            read_idx(partial, expected_sha256=sha256)
+            os.replace(partial, directory / name)
+        finally:
+            partial.unlink(missing_ok=True)
+
+
+def download_mnist(directory: Path) -> None:
+    """Download the missing MNIST files into `directory`, trying each mirror, then OpenML."""
+    if os.environ.get("MNIST_NN_OFFLINE") == "1":
+        raise MnistNotFound(["download: skipped (MNIST_NN_OFFLINE=1)"])
+    directory.mkdir(parents=True, exist_ok=True)
+    failures = []
+    for mirror in IDX_MIRRORS:
+        try:
+            for name, sha256 in MNIST_FILES.values():
+                if _find_file(directory, name) is None:
+                    _download_file(f"{mirror}{name}.gz", directory / f"{name}.gz", sha256)
+            return
+        except (OSError, UserError) as error:  # unreachable, timed out, or a bad file
+            failures.append(f"{mirror}: {getattr(error, 'reason', error)}")
+    try:
+        _download_from_openml(directory)
+    except Exception as error:  # noqa: BLE001 - any failure of the last mirror is reported, not raised
+        failures.append(f"OpenML mnist_784: {getattr(error, 'reason', error)}")
+        raise MnistNotFound(["download failed (" + "; ".join(failures) + ")"]) from None
+
+
+def load_mnist_arrays(data_dir=None) -> tuple[dict[str, np.ndarray], str]:
+    """The four verified MNIST arrays (uint8) and where they came from."""
+    directory, looked = locate_mnist(data_dir)
+    if directory is None:
+        try:
+            download_mnist(cache_dir())
+            directory = cache_dir()
+        except MnistNotFound as error:
+            raise MnistNotFound(looked + error.looked) from None
+    arrays = {
+        key: read_idx(_find_file(directory, name), expected_sha256=sha256)
+        for key, (name, sha256) in MNIST_FILES.items()
+    }
+    return arrays, str(directory)
+
+
+def load_digits_arrays() -> tuple[dict[str, np.ndarray], str]:
+    """scikit-learn's 1,797 bundled 8x8 digits, framed like MNIST, split 80/20 with a fixed seed."""
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
+    from mnist_nn.images import frame_like_mnist
+
+    digits = load_digits()
+    framed = np.stack([frame_like_mnist(image / 16.0) for image in digits.images])
+    framed = np.round(framed * 255).astype(np.uint8)  # the same 0-255 greys as MNIST's files
+    train_images, test_images, train_labels, test_labels = train_test_split(
+        framed,
+        digits.target.astype(np.uint8),
+        test_size=0.2,
+        random_state=0,
+        stratify=digits.target,
+    )
+    arrays = {
+        "train_images": train_images,
+        "train_labels": train_labels,
+        "test_images": test_images,
+        "test_labels": test_labels,
+    }
+    return arrays, "scikit-learn load_digits (8x8, framed as 28x28)"
+
+
+def _split(images: np.ndarray, labels: np.ndarray, dtype) -> Split:
+    pixels = images.reshape(len(images), -1).astype(dtype)
+    pixels /= 255  # grey levels 0-255 -> [0, 1]
+    return Split(pixels, labels.astype(np.int64))
+
+
+def load_dataset(name: str | None = None, data_dir=None, dtype="float32", val_size: int = 0):
+    """Load a dataset as float pixels in [0, 1] and integer labels.
+
+    `name` None means MNIST, falling back to `digits` (with a notice) if MNIST cannot be had;
+    "mnist" means MNIST or an error. `val_size` examples are held out of the end of the training
+    set for validation, so that choices are never made on the test set.
+    """
+    notice = None
+    if name == "digits":
+        arrays, source = load_digits_arrays()
+    else:
+        try:
+            arrays, source = load_mnist_arrays(data_dir)
+            name = "mnist"
+        except MnistNotFound as error:
+            if name == "mnist":
+                raise
+            name = "digits"
+            arrays, source = load_digits_arrays()
+            notice = (
+                f"MNIST not found (looked at: {'; '.join(error.looked)}).\n"
+                "Training on scikit-learn's small 8x8 `digits` set instead "
+                "(1,797 images, framed as 28x28); accuracy will not be MNIST's.\n"
+                f"To use MNIST: {HOW_TO_GET_MNIST}."
+            )
+    train = _split(arrays["train_images"], arrays["train_labels"], dtype)
+    test = _split(arrays["test_images"], arrays["test_labels"], dtype)
+    validation = None
+    if val_size:
+        if not 0 < val_size < len(train):
+            raise UserError(
+                f"--val-size {val_size} must be between 1 and {len(train) - 1} "
+                f"(the {name} training set has {len(train)} examples)"
+            )
+        cut = len(train) - val_size
+        validation = Split(train.images[cut:], train.labels[cut:])
+        train = Split(train.images[:cut], train.labels[:cut])
+    return Dataset(name, source, train, test, validation, notice)

@@ -1,0 +1,49 @@
+"""Turn a picture of a digit into what MNIST looks like, so the network sees what it learned from.
+
+MNIST's recipe (LeCun et al.): white ink on black, the digit scaled so its longer side is 20 px
+(keeping its aspect ratio), pasted into a 28x28 field so that its centre of mass sits in the middle.
+Shapes here are (height, width) greys in [0, 1] with ink bright (1) and background dark (0).
+"""
+
+import numpy as np
+from PIL import Image
+
+FIELD = 28  # MNIST images are 28x28
+BOX = 20  # ...with the digit scaled to fit a 20x20 box inside
+
+
+def ink_bounding_box(grey: np.ndarray, threshold: float = 0.05) -> tuple[slice, slice] | None:
+    """Rows and columns that hold ink (values above `threshold`), or None for a blank image."""
+    rows = np.flatnonzero((grey > threshold).any(axis=1))
+    cols = np.flatnonzero((grey > threshold).any(axis=0))
+    if rows.size == 0:
+        return None
+    return slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1)
+
+
+def frame_like_mnist(grey: np.ndarray) -> np.ndarray:
+    """A (h, w) grey image (ink bright, in [0, 1]) -> a (28, 28) MNIST-style image in [0, 1].
+
+    Crop to the ink, scale the longer side to 20 px, then place it so that the centre of mass lands
+    on the middle of the 28x28 field (clipped so no ink falls off the edge). A blank image has no
+    ink to frame and comes back all black.
+    """
+    box = ink_bounding_box(grey)
+    field = np.zeros((FIELD, FIELD), dtype=np.float32)
+    if box is None:
+        return field
+    ink = grey[box].astype(np.float32)
+    height, width = ink.shape
+    scale = BOX / max(height, width)
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))  # Pillow wants (w, h)
+    digit = np.asarray(Image.fromarray(ink).resize(size, Image.Resampling.BILINEAR))
+    digit = np.clip(digit, 0.0, 1.0)
+    # Centre of mass (row, col) of the scaled digit, weighted by ink.
+    total = digit.sum()
+    rows, cols = np.indices(digit.shape)
+    centre_row, centre_col = (rows * digit).sum() / total, (cols * digit).sum() / total
+    middle = (FIELD - 1) / 2
+    top = int(np.clip(round(middle - centre_row), 0, FIELD - digit.shape[0]))
+    left = int(np.clip(round(middle - centre_col), 0, FIELD - digit.shape[1]))
+    field[top : top + digit.shape[0], left : left + digit.shape[1]] = digit
+    return field

@@ -1,0 +1,78 @@
+"""The network: a stack of layers, a loss at the end, and the passes forward and back through it.
+
+Shape key: N batch size, D = 784 pixels, H hidden units, C = 10 classes.
+The seed network is Dense(784→128) → Sigmoid → Dense(128→10) → Sigmoid with mean squared error:
+    forward   z1 = X·W1 + b1,  a1 = σ(z1),  z2 = a1·W2 + b2,  a2 = σ(z2)
+    backward  the loss gives dL/da2; each layer turns dL/d(its output) into dL/d(its input),
+              storing dW and db on the way (see `layers.py`).
+"""
+
+import numpy as np
+
+from mnist_nn.layers import Dense, Sigmoid
+from mnist_nn.losses import MeanSquaredError
+
+
+class Network:
+    def __init__(self, layers: list, loss):
+        self.layers = layers
+        self.loss = loss
+
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        """(N, D) images -> (N, C) outputs of the last layer."""
+        for layer in self.layers:
+            x = layer.forward(x, training)
+        return x
+
+    def backward(self, doutput: np.ndarray) -> None:
+        """From dL/d(output) back to the first layer; each layer stores its own gradients."""
+        for layer in reversed(self.layers):
+            doutput = layer.backward(doutput)
+
+    def parameters(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Every (parameter, gradient) pair, first layer first."""
+        return [pair for layer in self.layers for pair in layer.parameters()]
+
+    def train_step(self, x: np.ndarray, targets: np.ndarray, optimizer) -> tuple[float, np.ndarray]:
+        """One mini-batch: forward, loss, backward, update. Returns the loss and the outputs."""
+        output = self.forward(x, training=True)
+        loss, doutput = self.loss(output, targets)
+        self.backward(doutput)
+        optimizer.step(self.parameters())
+        return loss, output
+
+    def scores(self, x: np.ndarray, batch_size: int = 2048) -> np.ndarray:
+        """(N, D) images -> (N, C) class scores (the loss's reading of the output), in batches."""
+        return np.concatenate(
+            [
+                self.loss.scores(self.forward(x[start : start + batch_size]))
+                for start in range(0, len(x), batch_size)
+            ]
+        )
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        """(N, D) images -> (N,) predicted digits."""
+        return self.scores(x).argmax(axis=1)
+
+    def dense_layers(self) -> list[Dense]:
+        return [layer for layer in self.layers if isinstance(layer, Dense)]
+
+    @property
+    def sizes(self) -> list[int]:
+        """Units per layer, inputs first: [784, 128, 10] for the seed."""
+        dense = self.dense_layers()
+        return [dense[0].weight.shape[0]] + [layer.weight.shape[1] for layer in dense]
+
+    def __repr__(self) -> str:
+        return f"Network({' → '.join(map(repr, self.layers))}, loss={self.loss!r})"
+
+
+def build_network(sizes: list[int], rng: np.random.Generator, dtype="float32") -> Network:
+    """The seed's kind of network: Dense + Sigmoid for every layer, mean squared error.
+
+    `sizes` runs from inputs to outputs, e.g. [784, 128, 10].
+    """
+    layers = []
+    for n_in, n_out in zip(sizes[:-1], sizes[1:], strict=True):
+        layers += [Dense.glorot(n_in, n_out, rng, dtype), Sigmoid()]
+    return Network(layers, MeanSquaredError())
