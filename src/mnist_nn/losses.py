@@ -24,6 +24,11 @@ class MeanSquaredError:
         return float(np.mean(error * error)), -error  # dL/da2 = −error
 
     @staticmethod
+    def objective(output: np.ndarray, targets: np.ndarray) -> float:
+        """The function whose gradient `__call__` returns: L = ½·Σ(y − a2)² (for gradchecks)."""
+        return 0.5 * float(np.sum((targets - output) ** 2))
+
+    @staticmethod
     def scores(output: np.ndarray) -> np.ndarray:
         """Sigmoid outputs, each in (0, 1) on its own; the largest is the predicted digit."""
         return output
