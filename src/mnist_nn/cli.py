@@ -11,9 +11,11 @@ from dataclasses import fields, replace
 from pathlib import Path
 
 from mnist_nn.errors import UserError
+from mnist_nn.optimizers import OPTIMIZERS, SCHEDULES
 from mnist_nn.presets import PRESETS, TrainConfig, describe_presets
 
 SEED = PRESETS["seed"]
+GRADCHECK_TOLERANCE = 1e-6  # float64 central differences: right ≈ 1e-9, wrong ≈ 1e-1
 
 
 def _number(kind, minimum, inclusive: bool, what: str):
@@ -36,66 +38,136 @@ non_negative_int = _number(int, 0, inclusive=True, what="zero or a positive whol
 positive_float = _number(float, 0.0, inclusive=False, what="a positive number")
 
 
+fraction = _number(float, 0.0, inclusive=True, what="zero or a positive number")
+
+
+def _probability(text: str) -> float:
+    value = fraction(text)
+    if value >= 1:
+        raise argparse.ArgumentTypeError(f"{text} is not a probability below 1")
+    return value
+
+
+# (flag, TrainConfig field, argparse keywords, help). Defaults are None so that a preset's values
+# apply unless a flag overrides them; the help shows the seed's value.
+TRAIN_FLAGS = [
+    ("--epochs", "epochs", {"type": positive_int}, "passes over the training set"),
+    ("--batch-size", "batch_size", {"type": positive_int}, "examples per gradient step"),
+    ("--lr", "learning_rate", {"type": positive_float}, "learning rate"),
+    (
+        "--hidden",
+        "hidden_sizes",
+        {"type": positive_int, "nargs": "+", "metavar": "UNITS"},
+        "units of each hidden layer, e.g. --hidden 512 256",
+    ),
+    (
+        "--activation",
+        "activation",
+        {"choices": ["sigmoid", "tanh", "relu"]},
+        "activation of the hidden layers",
+    ),
+    (
+        "--loss",
+        "loss",
+        {"choices": ["mse", "cross_entropy"]},
+        "mse (sigmoid outputs, the seed's) or cross_entropy (softmax outputs)",
+    ),
+    ("--optimizer", "optimizer", {"choices": list(OPTIMIZERS)}, "how parameters are updated"),
+    ("--momentum", "momentum", {"type": _probability}, "velocity kept per step (momentum)"),
+    (
+        "--lr-schedule",
+        "lr_schedule",
+        {"choices": list(SCHEDULES)},
+        "learning rate over the run: constant, step (/10 at 1/2 and 3/4) or cosine (down to 0)",
+    ),
+    ("--weight-decay", "weight_decay", {"type": fraction}, "L2 penalty on the weights"),
+    (
+        "--max-norm",
+        "max_norm",
+        {"type": fraction},
+        "cap on the norm of each unit's incoming weights (0: none)",
+    ),
+    ("--dropout", "dropout", {"type": _probability}, "probability of dropping a hidden unit"),
+    (
+        "--input-dropout",
+        "input_dropout",
+        {"type": _probability},
+        "probability of dropping an input pixel",
+    ),
+    (
+        "--augment-shift",
+        "augment_shift",
+        {"type": fraction},
+        "shift training images randomly by up to this many pixels",
+    ),
+    (
+        "--augment-rotation",
+        "augment_rotation",
+        {"type": fraction},
+        "rotate training images randomly by up to this many degrees",
+    ),
+    (
+        "--augment-scale",
+        "augment_scale",
+        {"type": _probability},
+        "scale training images randomly by up to this fraction",
+    ),
+    (
+        "--early-stopping",
+        "early_stopping",
+        {"type": non_negative_int, "metavar": "PATIENCE"},
+        "stop after this many epochs without a better validation accuracy, keeping the best "
+        "weights (needs --val-size)",
+    ),
+    (
+        "--seed",
+        "seed",
+        {"type": non_negative_int},
+        "random seed of weights, shuffling, dropout and augmentation; same seed, same run",
+    ),
+    ("--dtype", "dtype", {"choices": ["float32", "float64"]}, "float type"),
+    (
+        "--val-size",
+        "val_size",
+        {"type": non_negative_int},
+        "examples held out of the training set for validation; per-epoch accuracy is then "
+        "measured on them instead of the test set",
+    ),
+]
+
+
 def _add_train_arguments(parser: argparse.ArgumentParser) -> None:
-    # Defaults are None so that a preset's values apply unless a flag overrides them.
-    add = parser.add_argument
-    add(
+    parser.add_argument(
         "--preset",
         choices=sorted(PRESETS),
         default="seed",
         help="named configuration to start from; flags override it (default: seed)",
     )
-    add(
-        "--epochs", type=positive_int, help=f"passes over the training set (default: {SEED.epochs})"
+    for flag, name, keywords, text in TRAIN_FLAGS:
+        default = getattr(SEED, name)
+        shown = " ".join(map(str, default)) if isinstance(default, tuple) else default
+        parser.add_argument(flag, dest=name, help=f"{text} (default: {shown})", **keywords)
+    _add_data_arguments(parser)
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path("."),
+        help="folder for predictions.png, metrics.json and model.npz (default: .)",
     )
-    add(
-        "--batch-size",
-        type=positive_int,
-        help=f"examples per gradient step (default: {SEED.batch_size})",
-    )
-    add(
-        "--lr",
-        dest="learning_rate",
-        type=positive_float,
-        help=f"learning rate (default: {SEED.learning_rate})",
-    )
-    add(
-        "--hidden",
-        dest="hidden_sizes",
-        type=positive_int,
-        nargs="+",
-        metavar="UNITS",
-        help=f"units of each hidden layer (default: {' '.join(map(str, SEED.hidden_sizes))})",
-    )
-    add(
-        "--seed",
-        type=non_negative_int,
-        help=f"random seed of weights and shuffling; same seed, same run (default: {SEED.seed})",
-    )
-    add("--dtype", choices=["float32", "float64"], help=f"float type (default: {SEED.dtype})")
-    add(
-        "--val-size",
-        type=non_negative_int,
-        help="examples held out of the training set for validation; per-epoch accuracy is then "
-        f"measured on them instead of the test set (default: {SEED.val_size})",
-    )
-    add(
+
+
+def _add_data_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
         "--dataset",
         choices=["mnist", "digits"],
         help="mnist, or scikit-learn's small offline digits (default: mnist, falling back to "
         "digits with a notice when MNIST cannot be found or downloaded)",
     )
-    add(
+    parser.add_argument(
         "--data-dir",
         type=Path,
         help="folder with the four MNIST IDX files (default: $MNIST_DATA_DIR, then the cache "
         "~/.cache/mnist-nn/mnist, then a download)",
-    )
-    add(
-        "--out",
-        type=Path,
-        default=Path("."),
-        help="folder for predictions.png, metrics.json and model.npz (default: .)",
     )
 
 
@@ -152,7 +224,7 @@ def command_train(args: argparse.Namespace) -> int:
         f"dataset: {dataset.name} ({len(dataset.train)} train{held_out}, "
         f"{len(dataset.test)} test) from {dataset.source}"
     )
-    print(f"preset {args.preset}: {config}")
+    print(f"preset {args.preset}: {config.describe()}")
     result = train(config, dataset, on_epoch=lambda record: _print_epoch(record, config.epochs))
     print(
         f"test accuracy: {result.test_accuracy:.2%} "
@@ -182,6 +254,72 @@ def command_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def command_gradcheck(args: argparse.Namespace) -> int:
+    from mnist_nn.gradcheck import check_combinations
+
+    print("analytic gradients (backprop) vs central differences, float64, network 12-7-5-10")
+    print(f"{'activation':<10} {'loss':<14} {'parameter':<14} relative error")
+    worst = 0.0
+    results = check_combinations(args.activations, args.losses, dropout=args.dropout)
+    for (activation, loss), errors in results:
+        for name, error in errors:
+            verdict = "ok" if error < GRADCHECK_TOLERANCE else "WRONG"
+            print(f"{activation:<10} {loss:<14} {name:<14} {error:.1e}  {verdict}")
+            worst = max(worst, error)
+    count = sum(len(errors) for _, errors in results)
+    if worst >= GRADCHECK_TOLERANCE:
+        print(f"some gradients disagree (largest relative error {worst:.1e}): backprop has a bug")
+        return 1
+    print(
+        f"all {count} gradients agree (largest relative error {worst:.1e} < {GRADCHECK_TOLERANCE})"
+    )
+    return 0
+
+
+def command_compare(args: argparse.Namespace) -> int:
+    from mnist_nn.compare import markdown_table, run_comparison, variants
+    from mnist_nn.data import load_dataset
+    from mnist_nn.persistence import save_json
+    from mnist_nn.plots import save_comparison
+
+    out = _prepare_out_dir(args.out)
+    dataset = load_dataset(args.dataset, args.data_dir, "float32", args.val_size)
+    if dataset.notice:
+        _notice(dataset.notice)
+    chosen = variants(args.epochs, args.val_size, args.seed)
+    if args.only:
+        unknown = set(args.only) - {variant.name for variant in chosen}
+        if unknown:
+            names = ", ".join(variant.name for variant in chosen)
+            raise UserError(f"--only: no variant named {', '.join(sorted(unknown))} (try {names})")
+        chosen = [variant for variant in chosen if variant.name in args.only]
+    print(
+        f"{len(chosen)} variants, {args.epochs} epochs each, seed {args.seed}, on {dataset.name} "
+        f"({len(dataset.train)} train, {len(dataset.validation)} validation, "
+        f"{len(dataset.test)} test)"
+    )
+    print(f"{'variant':<14} {'val acc':>8} {'test acc':>9} {'seconds':>8}")
+
+    def show(row):
+        print(
+            f"{row['name']:<14} {row['val_accuracy']:>8.2%} {row['test_accuracy']:>9.2%} "
+            f"{row['seconds']:>8.1f}",
+            flush=True,
+        )
+
+    rows = run_comparison(dataset, chosen, on_row=show)
+    table = markdown_table(rows)
+    (out / "compare.md").write_text(
+        f"# Ablation: the design's extensions one at a time\n\n"
+        f"{args.epochs} epochs, seed {args.seed}, {dataset.name}, {args.val_size} validation "
+        f"examples held out of the training set.\n\n{table}\n"
+    )
+    save_json(out / "compare.json", {"dataset": dataset.name, "rows": rows})
+    save_comparison(out / "compare.png", rows)
+    print(f"wrote {out / 'compare.md'}, {out / 'compare.png'}, {out / 'compare.json'}")
+    return 0
+
+
 def command_presets(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({name: c.to_dict() for name, c in PRESETS.items()}, indent=2))
@@ -207,6 +345,60 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_train_arguments(train)
     train.set_defaults(run=command_train)
+
+    gradcheck = commands.add_parser(
+        "gradcheck",
+        help="check backpropagation against numerical gradients",
+        description="For a small network of each activation and loss, print the relative error "
+        "between each parameter's backprop gradient and its central-difference estimate.",
+    )
+    gradcheck.add_argument(
+        "--activations",
+        nargs="+",
+        choices=["sigmoid", "tanh", "relu"],
+        default=["sigmoid", "tanh", "relu"],
+        help="activations to check (default: all)",
+    )
+    gradcheck.add_argument(
+        "--losses",
+        nargs="+",
+        choices=["mse", "cross_entropy"],
+        default=["mse", "cross_entropy"],
+        help="losses to check (default: both)",
+    )
+    gradcheck.add_argument(
+        "--dropout",
+        type=_probability,
+        default=0.0,
+        help="dropout rate in the networks checked, with a fixed mask (default: 0)",
+    )
+    gradcheck.set_defaults(run=command_gradcheck)
+
+    compare = commands.add_parser(
+        "compare",
+        help="the ablation report: each extension switched on alone, then all, then `best`",
+        description="Train the seed and each extension of it with the same seed and epochs; "
+        "print a table and write compare.md, compare.png and compare.json.",
+    )
+    compare.add_argument(
+        "--epochs", type=positive_int, default=15, help="epochs of every variant (default: 15)"
+    )
+    compare.add_argument(
+        "--val-size",
+        type=positive_int,
+        default=5000,
+        help="validation examples held out of the training set (default: 5000)",
+    )
+    compare.add_argument("--seed", type=non_negative_int, default=0, help="seed (default: 0)")
+    compare.add_argument(
+        "--only",
+        nargs="+",
+        metavar="VARIANT",
+        help="run only these variants (names as in the table)",
+    )
+    _add_data_arguments(compare)
+    compare.add_argument("--out", type=Path, default=Path("."), help="output folder (default: .)")
+    compare.set_defaults(run=command_compare)
 
     presets = commands.add_parser("presets", help="list the named configurations")
     presets.add_argument("--json", action="store_true", help="print them as JSON")

@@ -9,6 +9,7 @@ forward passes per parameter element.
 
 import numpy as np
 
+from mnist_nn.layers import Dropout
 from mnist_nn.network import Network
 
 
@@ -43,9 +44,36 @@ def check_network(network: Network, x: np.ndarray, targets: np.ndarray) -> list[
 
     _, doutput = network.loss(network.forward(x, training=True), targets)
     network.backward(doutput)  # each layer now holds its analytic gradients
-    errors = []
-    for i, layer in enumerate(network.dense_layers()):
-        for name, (parameter, gradient) in zip(("weight", "bias"), layer.parameters(), strict=True):
-            numerical = numerical_gradient(objective, parameter)
-            errors.append((f"layer{i}.{name}", relative_error(gradient, numerical)))
+    dropouts = [layer for layer in network.layers if isinstance(layer, Dropout)]
+    for layer in dropouts:
+        layer.frozen = True  # the masks just drawn stay for every nudge
+    try:
+        errors = []
+        for i, layer in enumerate(network.dense_layers()):
+            pairs = zip(("weight", "bias"), layer.parameters(), strict=True)
+            for name, (parameter, gradient) in pairs:
+                numerical = numerical_gradient(objective, parameter)
+                errors.append((f"layer{i}.{name}", relative_error(gradient, numerical)))
+    finally:
+        for layer in dropouts:
+            layer.frozen = False
     return errors
+
+
+def check_combinations(activations, losses, dropout: float = 0.0, seed: int = 0):
+    """For a small float64 network [12, 7, 5, 10] of each activation and loss:
+    ((activation, loss), [(parameter name, relative error), ...])."""
+    from mnist_nn.data import one_hot
+    from mnist_nn.network import build_network
+
+    results = []
+    for activation in activations:
+        for loss in losses:
+            rng = np.random.default_rng(seed)
+            network = build_network(
+                [12, 7, 5, 10], rng, "float64", activation, loss, dropout=dropout
+            )
+            x = rng.random((8, 12))
+            targets = one_hot(rng.integers(0, 10, 8), dtype="float64")
+            results.append(((activation, loss), check_network(network, x, targets)))
+    return results

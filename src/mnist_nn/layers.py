@@ -31,6 +31,14 @@ class Dense:
         weight = rng.uniform(-limit, limit, size=(n_in, n_out)).astype(dtype)
         return cls(weight, np.zeros(n_out, dtype=dtype))
 
+    @classmethod
+    def he(cls, n_in: int, n_out: int, rng: np.random.Generator, dtype="float32"):
+        """He initialisation: W ~ N(0, 2 / n_in). ReLU zeroes half its inputs on average, so the
+        weights need twice Glorot's variance to keep activations from shrinking layer by layer.
+        """
+        weight = rng.normal(0.0, np.sqrt(2.0 / n_in), size=(n_in, n_out)).astype(dtype)
+        return cls(weight, np.zeros(n_out, dtype=dtype))
+
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         self.x = x  # (N, I), kept for dW = xᵀ·dz
         return x @ self.weight + self.bias  # z = x·W + b  (N, O)
@@ -66,3 +74,72 @@ class Sigmoid:
 
     def __repr__(self) -> str:
         return "Sigmoid()"
+
+
+class Tanh:
+    """a = tanh(z), in (−1, 1): a sigmoid centred on zero, so the next layer's inputs are too."""
+
+    def forward(self, z: np.ndarray, training: bool = False) -> np.ndarray:
+        self.a = np.tanh(z)
+        return self.a
+
+    def backward(self, dout: np.ndarray) -> np.ndarray:
+        return dout * (1.0 - self.a * self.a)  # tanh'(z) = 1 − a²
+
+    def parameters(self) -> list:
+        return []
+
+    def __repr__(self) -> str:
+        return "Tanh()"
+
+
+class ReLU:
+    """a = max(0, z): cheap, and its gradient does not vanish for large z as a sigmoid's does."""
+
+    def forward(self, z: np.ndarray, training: bool = False) -> np.ndarray:
+        self.active = z > 0  # (N, O) where the unit passes its input through
+        return np.maximum(z, 0)
+
+    def backward(self, dout: np.ndarray) -> np.ndarray:
+        return dout * self.active  # ReLU'(z) = 1 where z > 0, else 0
+
+    def parameters(self) -> list:
+        return []
+
+    def __repr__(self) -> str:
+        return "ReLU()"
+
+
+class Dropout:
+    """Inverted dropout: in training, zero each input with probability `rate` and scale the kept
+    ones by 1/(1 − rate), so the expected value is unchanged and evaluation needs no rescaling.
+
+    Each step trains a random thinned network, so units cannot rely on particular others: a strong
+    regulariser for wide layers. `frozen` reuses the last mask (for gradient checks).
+    """
+
+    def __init__(self, rate: float, rng: np.random.Generator):
+        self.rate = rate
+        self.rng = rng
+        self.mask = None
+        self.frozen = False
+
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        if not training:
+            return x  # evaluation: every unit, no scaling (already done in training)
+        if not self.frozen:
+            keep = self.rng.random(x.shape, dtype=x.dtype) >= self.rate  # (N, I)
+            self.mask = keep * x.dtype.type(1.0 / (1.0 - self.rate))
+        return x * self.mask
+
+    def backward(self, dout: np.ndarray) -> np.ndarray:
+        return dout * self.mask  # the same units are dropped on the way back
+
+    def parameters(self) -> list:
+        return []
+
+    def __repr__(self) -> str:
+        return f"Dropout({self.rate})"
+
+
+ACTIVATIONS = {"sigmoid": Sigmoid, "tanh": Tanh, "relu": ReLU}

@@ -9,8 +9,8 @@ The seed network is Dense(784→128) → Sigmoid → Dense(128→10) → Sigmoid
 
 import numpy as np
 
-from mnist_nn.layers import Dense, Sigmoid
-from mnist_nn.losses import MeanSquaredError
+from mnist_nn.layers import ACTIVATIONS, Dense, Dropout, Sigmoid
+from mnist_nn.losses import LOSSES
 
 
 class Network:
@@ -67,12 +67,32 @@ class Network:
         return f"Network({' → '.join(map(repr, self.layers))}, loss={self.loss!r})"
 
 
-def build_network(sizes: list[int], rng: np.random.Generator, dtype="float32") -> Network:
-    """The seed's kind of network: Dense + Sigmoid for every layer, mean squared error.
+def build_network(
+    sizes: list[int],
+    rng: np.random.Generator,
+    dtype="float32",
+    activation: str = "sigmoid",
+    loss: str = "mse",
+    dropout: float = 0.0,
+    input_dropout: float = 0.0,
+    init: str = "auto",
+) -> Network:
+    """A network from inputs to outputs: `sizes` such as [784, 128, 10].
 
-    `sizes` runs from inputs to outputs, e.g. [784, 128, 10].
+    Each hidden layer is Dense → activation (→ Dropout). The output stage follows the loss:
+    Dense → Sigmoid for MSE (the seed's), plain Dense (logits) for cross-entropy, whose softmax
+    lives in the loss. `init` "auto" is He for ReLU and Glorot otherwise.
     """
-    layers = []
-    for n_in, n_out in zip(sizes[:-1], sizes[1:], strict=True):
-        layers += [Dense.glorot(n_in, n_out, rng, dtype), Sigmoid()]
-    return Network(layers, MeanSquaredError())
+    if init == "auto":
+        init = "he" if activation == "relu" else "glorot"
+    make_dense = {"glorot": Dense.glorot, "he": Dense.he}[init]
+    layers = [Dropout(input_dropout, rng)] if input_dropout else []
+    for n_in, n_out in zip(sizes[:-2], sizes[1:-1], strict=True):
+        layers += [make_dense(n_in, n_out, rng, dtype), ACTIVATIONS[activation]()]
+        if dropout:
+            layers.append(Dropout(dropout, rng))
+    # The output layer: Glorot suits its sigmoid or softmax.
+    layers.append(Dense.glorot(sizes[-2], sizes[-1], rng, dtype))
+    if loss == "mse":
+        layers.append(Sigmoid())
+    return Network(layers, LOSSES[loss]())

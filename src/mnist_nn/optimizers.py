@@ -1,22 +1,139 @@
 """Optimizers: how parameters move once backpropagation has given their gradients.
 
-Each `step(pairs)` takes (parameter, gradient) pairs and updates every parameter in place.
+`step(pairs)` takes (parameter, gradient) pairs, always in the same order, and updates every
+parameter in place. Shared by all: L2 weight decay and the max-norm constraint, both applied to
+weight matrices only (biases are few and free to move). Learning-rate schedules are at the end.
 """
 
+import math
 
-class SGD:
+import numpy as np
+
+
+class Optimizer:
+    def __init__(self, learning_rate: float, weight_decay: float = 0.0, max_norm: float = 0.0):
+        self.learning_rate = learning_rate
+        self.weight_decay = weight_decay  # λ of the L2 penalty ½·λ·‖W‖²
+        self.max_norm = max_norm  # cap on each unit's incoming-weight norm (0: none)
+        self.state: list[list[np.ndarray]] = []  # per parameter, e.g. the momentum's velocity
+
+    def step(self, pairs) -> None:
+        for index, (parameter, gradient) in enumerate(pairs):
+            if self.weight_decay and parameter.ndim == 2:
+                gradient = gradient + self.weight_decay * parameter  # d/dW of ½·λ·‖W‖² = λ·W
+            self.update(index, parameter, gradient)
+            if self.max_norm and parameter.ndim == 2:
+                limit_column_norms(parameter, self.max_norm)
+
+    def update(self, index: int, parameter: np.ndarray, gradient: np.ndarray) -> None:
+        raise NotImplementedError
+
+    def _slots(self, index: int, parameter: np.ndarray, count: int) -> list[np.ndarray]:
+        """The `count` state arrays of parameter `index`, zeros at first."""
+        if index == len(self.state):
+            self.state.append([np.zeros_like(parameter) for _ in range(count)])
+        return self.state[index]
+
+    def __repr__(self) -> str:
+        extras = "".join(
+            f", {name}={getattr(self, name)}"
+            for name in ("weight_decay", "max_norm")
+            if getattr(self, name)
+        )
+        return f"{type(self).__name__}(learning_rate={self.learning_rate}{extras})"
+
+
+def limit_column_norms(weight: np.ndarray, max_norm: float) -> None:
+    """Scale down each column of W (I, O), i.e. one unit's incoming weights, to norm ≤ max_norm."""
+    norms = np.sqrt(np.einsum("io,io->o", weight, weight))  # (O,)
+    weight *= np.minimum(1.0, max_norm / np.maximum(norms, 1e-12)).astype(weight.dtype)
+
+
+class SGD(Optimizer):
     """Plain (mini-batch) gradient descent, the seed's update: θ ← θ − lr·dL/dθ.
 
     With the seed's sign convention (dW = a1ᵀ·dz2 where dz2 uses error = y − a2) this is the
     design's W += lr·dW, written the usual way round.
     """
 
-    def __init__(self, learning_rate: float):
-        self.learning_rate = learning_rate
+    def update(self, index, parameter, gradient):
+        parameter -= self.learning_rate * gradient
+
+
+class Momentum(Optimizer):
+    """Gradient descent with momentum: a velocity v that remembers past steps.
+
+    v ← μ·v − lr·g, then θ ← θ + v (classical), or θ ← θ + μ·v − lr·g (Nesterov: the step is
+    taken from where the velocity is about to carry θ). Steps add up along directions the gradient
+    keeps pointing to, and cancel across ravines where it flips.
+    """
+
+    def __init__(self, learning_rate, momentum=0.9, nesterov=False, **shared):
+        super().__init__(learning_rate, **shared)
+        self.momentum = momentum
+        self.nesterov = nesterov
+
+    def update(self, index, parameter, gradient):
+        (velocity,) = self._slots(index, parameter, 1)
+        velocity *= self.momentum
+        velocity -= self.learning_rate * gradient
+        if self.nesterov:
+            parameter += self.momentum * velocity - self.learning_rate * gradient
+        else:
+            parameter += velocity
+
+
+class Adam(Optimizer):
+    """Adam (Kingma & Ba): momentum (m, the mean of g) scaled per parameter by the root of the
+    mean of g² (v), so every weight moves by about lr whatever its gradient's size.
+
+    m ← β1·m + (1 − β1)·g;  v ← β2·v + (1 − β2)·g²;  θ ← θ − lr·m̂ / (√v̂ + ε),
+    where m̂, v̂ undo the bias of starting m and v at zero.
+    """
+
+    def __init__(self, learning_rate, beta1=0.9, beta2=0.999, epsilon=1e-8, **shared):
+        super().__init__(learning_rate, **shared)
+        self.beta1, self.beta2, self.epsilon = beta1, beta2, epsilon
+        self.steps = 0
 
     def step(self, pairs) -> None:
-        for parameter, gradient in pairs:
-            parameter -= self.learning_rate * gradient
+        self.steps += 1
+        super().step(pairs)
 
-    def __repr__(self) -> str:
-        return f"SGD(learning_rate={self.learning_rate})"
+    def update(self, index, parameter, gradient):
+        mean, mean_square = self._slots(index, parameter, 2)
+        mean *= self.beta1
+        mean += (1 - self.beta1) * gradient
+        mean_square *= self.beta2
+        mean_square += (1 - self.beta2) * (gradient * gradient)
+        # m̂/(√v̂ + ε) with the bias corrections folded into the step size (the paper's §2 form).
+        correction1 = 1 - self.beta1**self.steps
+        correction2 = 1 - self.beta2**self.steps
+        step_size = self.learning_rate * math.sqrt(correction2) / correction1
+        parameter -= (
+            step_size * mean / (np.sqrt(mean_square) + self.epsilon * math.sqrt(correction2))
+        )
+
+
+OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam")
+
+
+def make_optimizer(name: str, learning_rate: float, momentum: float = 0.9, **shared) -> Optimizer:
+    """An optimizer by name (the CLI's `--optimizer` choices)."""
+    if name == "sgd":
+        return SGD(learning_rate, **shared)
+    if name in ("momentum", "nesterov"):
+        return Momentum(learning_rate, momentum, nesterov=name == "nesterov", **shared)
+    if name == "adam":
+        return Adam(learning_rate, **shared)
+    raise ValueError(f"unknown optimizer {name!r}; choose one of {', '.join(OPTIMIZERS)}")
+
+
+# Learning-rate schedules: the factor on the base rate at `progress`, the fraction of training done.
+SCHEDULES = {
+    "constant": lambda progress: 1.0,
+    # ÷10 at half and again at three quarters of the run.
+    "step": lambda progress: 0.1 ** ((progress >= 0.5) + (progress >= 0.75)),
+    # From 1 down to 0 along half a cosine: large steps first, fine ones at the end.
+    "cosine": lambda progress: 0.5 * (1 + math.cos(math.pi * progress)),
+}

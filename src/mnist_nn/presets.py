@@ -15,12 +15,39 @@ class TrainConfig:
     batch_size: int = 128  # examples per gradient step (the last batch of an epoch may be smaller)
     learning_rate: float = 0.01  # multiplies the batch's summed gradient
     hidden_sizes: tuple[int, ...] = (128,)  # units of each hidden layer
-    seed: int = 0  # initial weights and shuffling; the same seed gives the same run
+    activation: str = "sigmoid"  # of the hidden layers: sigmoid, tanh or relu
+    loss: str = "mse"  # mse (sigmoid outputs) or cross_entropy (softmax outputs)
+    optimizer: str = "sgd"  # sgd, momentum, nesterov or adam
+    momentum: float = 0.9  # velocity kept per step, for momentum and nesterov
+    lr_schedule: str = "constant"  # constant, step (÷10 at 1/2 and 3/4) or cosine (down to 0)
+    weight_decay: float = 0.0  # L2 penalty λ on weight matrices (0: none)
+    max_norm: float = 0.0  # cap on each unit's incoming-weight norm (0: none)
+    dropout: float = 0.0  # probability of dropping a hidden unit in training
+    input_dropout: float = 0.0  # probability of dropping an input pixel in training
+    augment_shift: float = 0.0  # random shift of training images, up to this many pixels
+    augment_rotation: float = 0.0  # random rotation of training images, up to these degrees
+    augment_scale: float = 0.0  # random scaling of training images, up to this fraction
+    early_stopping: int = 0  # stop after this many epochs without a better validation accuracy
+    seed: int = 0  # initial weights, shuffling, dropout, augmentation: same seed, same run
     dtype: str = "float32"  # float32 is twice as fast as float64 and as accurate here
     val_size: int = 0  # examples held out of the training set to validate on (0: none)
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+    def describe(self) -> str:
+        """One readable line: the architecture, then each setting that differs from the seed's."""
+        layers = "-".join(map(str, (784, *self.hidden_sizes, 10)))
+        seed = TrainConfig()
+        changed = [
+            f"{name}={value}"
+            for name, value in self.to_dict().items()
+            if name != "hidden_sizes" and value != getattr(seed, name)
+        ]
+        return (
+            f"{layers} {self.activation}, {self.loss}, {self.optimizer} lr {self.learning_rate}"
+            + (f" ({', '.join(changed)})" if changed else " (the seed design)")
+        )
 
 
 PRESETS = {

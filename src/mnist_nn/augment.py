@@ -1,0 +1,62 @@
+"""Data augmentation: random small shifts, rotations and scalings of training digits.
+
+A digit moved by a pixel or turned by a few degrees is still the same digit, so showing the network
+such variants teaches it what does not matter (MLPs go from ~99.0% to ~99.3% on MNIST with ±2 px
+shifts). Applied to training batches only, drawn from the run's generator (so seeded), and
+vectorised over the batch: one affine warp with bilinear interpolation, no loop over images.
+
+Shape key: B batch size, P = 784 pixels of a 28x28 image.
+"""
+
+import numpy as np
+
+SIDE = 28
+
+
+def augment(
+    images: np.ndarray,
+    rng: np.random.Generator,
+    max_shift: float = 2.0,
+    max_rotation: float = 0.0,
+    max_scale: float = 0.0,
+) -> np.ndarray:
+    """(B, 784) images -> (B, 784) randomly moved copies.
+
+    Per image: a shift in [−max_shift, max_shift] px along each axis, a rotation in
+    [−max_rotation, max_rotation] degrees and a scale in [1 − max_scale, 1 + max_scale], about the
+    image centre. Pixels pulled from outside the image are black.
+    """
+    count = len(images)
+    angle = np.deg2rad(rng.uniform(-max_rotation, max_rotation, count))  # (B,)
+    scale = rng.uniform(1 - max_scale, 1 + max_scale, count)  # (B,)
+    shift = rng.uniform(-max_shift, max_shift, (count, 2))  # (B, 2) as (row, col)
+
+    # For each output pixel, where it comes from: the inverse of "scale, rotate, then shift".
+    # float32 coordinates: a 1/1000 px error does not matter, and it halves the memory traffic.
+    centre = (SIDE - 1) / 2
+    rows, cols = (np.mgrid[0:SIDE, 0:SIDE].reshape(2, 1, -1) - centre).astype(np.float32)
+    rows = rows - shift[:, :1].astype(np.float32)  # (B, P)
+    cols = cols - shift[:, 1:].astype(np.float32)
+    cos = (np.cos(angle) / scale).astype(np.float32)[:, None]
+    sin = (np.sin(angle) / scale).astype(np.float32)[:, None]
+    source_rows = cos * rows - sin * cols + centre  # (B, P)
+    source_cols = sin * rows + cos * cols + centre
+
+    # Bilinear interpolation from a copy framed by one black pixel, so every tap is in bounds:
+    # a tap outside the image is clipped onto the frame (row or column -1 or 28, before the +1).
+    framed_side = SIDE + 2
+    framed = np.zeros((count, framed_side, framed_side), dtype=images.dtype)
+    framed[:, 1:-1, 1:-1] = images.reshape(count, SIDE, SIDE)
+    framed = framed.ravel()
+    top = np.floor(source_rows)
+    left = np.floor(source_cols)
+    down = (source_rows - top).astype(images.dtype)  # weight of the lower row
+    right = (source_cols - left).astype(images.dtype)  # weight of the right column
+    image_start = (np.arange(count) * framed_side * framed_side)[:, None]  # (B, 1)
+    r0 = np.clip(top + 1, 0, framed_side - 1).astype(np.intp) * framed_side + image_start
+    r1 = np.clip(top + 2, 0, framed_side - 1).astype(np.intp) * framed_side + image_start
+    c0 = np.clip(left + 1, 0, framed_side - 1).astype(np.intp)
+    c1 = np.clip(left + 2, 0, framed_side - 1).astype(np.intp)
+    upper = (1 - right) * framed.take(r0 + c0) + right * framed.take(r0 + c1)
+    lower = (1 - right) * framed.take(r1 + c0) + right * framed.take(r1 + c1)
+    return (1 - down) * upper + down * lower

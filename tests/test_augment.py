@@ -1,0 +1,58 @@
+"""Augmentation: moves digits as asked, seeded, and leaves them alone when asked for nothing."""
+
+import numpy as np
+import pytest
+
+from mnist_nn.augment import augment
+
+
+class FixedDraws:
+    """Stands in for a Generator: every uniform draw returns the given values."""
+
+    def __init__(self, shift=(0.0, 0.0), angle=0.0, scale=1.0):
+        self.values = {"shift": np.array([shift]), "angle": angle, "scale": scale}
+
+    def uniform(self, low, high, size):
+        if size == (1, 2):
+            return self.values["shift"]
+        key = "angle" if low == -high and low != 0 or (low, high) == (0, 0) else "scale"
+        return np.full(size, self.values[key])
+
+
+def dot_image(row, col):
+    image = np.zeros((28, 28), dtype=np.float32)
+    image[row, col] = 1.0
+    return image.reshape(1, 784)
+
+
+def test_whole_pixel_shift_moves_the_digit_exactly():
+    out = augment(dot_image(10, 10), FixedDraws(shift=(1.0, -2.0)), max_shift=2).reshape(28, 28)
+    assert out[11, 8] == pytest.approx(1.0) and out.sum() == pytest.approx(1.0)
+
+
+def test_half_pixel_shift_interpolates():
+    out = augment(dot_image(10, 10), FixedDraws(shift=(0.0, 0.5)), max_shift=2).reshape(28, 28)
+    np.testing.assert_allclose(out[10, 10:12], [0.5, 0.5])
+
+
+def test_rotation_by_90_degrees_about_the_centre():
+    draws = FixedDraws(angle=90.0)  # degrees, as drawn
+    out = augment(dot_image(0, 13), draws, max_shift=0, max_rotation=90).reshape(28, 28)
+    ((row, col),) = np.argwhere(out > 0.4)
+    assert (row, col) in {(13, 27), (13, 0), (14, 27), (14, 0)}  # top edge goes to a side edge
+
+
+def test_no_augmentation_is_the_identity():
+    images = np.random.default_rng(0).random((5, 784), dtype=np.float32)
+    out = augment(images, np.random.default_rng(0), max_shift=0)
+    np.testing.assert_allclose(out, images, atol=1e-6)
+    assert out.dtype == np.float32
+
+
+def test_seeded_and_sized_like_the_batch():
+    images = np.random.default_rng(0).random((64, 784), dtype=np.float32)
+    a = augment(images, np.random.default_rng(1), 2, 10, 0.1)
+    b = augment(images, np.random.default_rng(1), 2, 10, 0.1)
+    np.testing.assert_array_equal(a, b)
+    assert a.shape == (64, 784) and a.min() >= 0 and a.max() <= 1
+    assert not np.allclose(a, images)
