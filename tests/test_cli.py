@@ -5,6 +5,7 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -87,3 +88,119 @@ def test_explicit_mnist_offline_exits_non_zero_with_one_clear_line(tmp_path, off
     assert result.returncode == 1
     assert result.stderr.startswith("error: MNIST not found") and result.stderr.count("\n") == 1
     assert "Traceback" not in result.stderr and not (tmp_path / "metrics.json").exists()
+
+
+def test_gradcheck_command(capsys):
+    assert main(["gradcheck", "--dropout", "0.5"]) == 0
+    out = capsys.readouterr().out
+    assert "all 36 gradients agree" in out and "WRONG" not in out
+    assert "relu       cross_entropy  layer0.weight" in out
+
+
+def test_compare_command_writes_its_report(tmp_path, capsys):
+    argv = ["compare", "--dataset", "digits", "--epochs", "2", "--val-size", "200"]
+    assert main([*argv, "--out", str(tmp_path), "--only", "seed", "relu", "best"]) == 0
+    out = capsys.readouterr().out
+    assert "seed" in out and "relu" in out and "best" in out
+    report = (tmp_path / "compare.md").read_text()
+    assert report.count("\n| ") == 4  # header and three variants
+    with Image.open(tmp_path / "compare.png") as image:
+        assert image.format == "PNG"
+    assert main([*argv, "--only", "nonsense"]) == 1
+    assert "no variant named nonsense" in capsys.readouterr().err
+
+
+def test_compare_names_every_extension_of_the_design():
+    from mnist_nn.compare import variants
+
+    names = [variant.name for variant in variants(epochs=1, val_size=10)]
+    assert names == [
+        "seed",
+        "relu",
+        "tanh",
+        "two hidden",
+        "dropout",
+        "cross-entropy",
+        "momentum",
+        "all",
+        "best",
+    ]
+
+
+def test_presets_command(capsys):
+    assert main(["presets"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("seed:") and "quick:" in out and "best:" in out
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """A small model trained on the offline digits, with its pictures."""
+    out = tmp_path_factory.mktemp("trained")
+    argv = ["train", "--dataset", "digits", "--epochs", "3", "--preset", "quick", "--plots"]
+    assert main([*argv, "--out", str(out)]) == 0
+    return out
+
+
+def test_train_plots_writes_every_picture(trained):
+    for name in ["predictions", "confusion", "mistakes", "curves", "weights"]:
+        with Image.open(trained / f"{name}.png") as image:
+            assert image.format == "PNG"
+    metrics = json.loads((trained / "metrics.json").read_text())
+    assert metrics["dataset"] == "digits" and metrics["data_checksums"] is None
+
+
+def test_evaluate_prints_scores_and_writes_pictures(trained, tmp_path, capsys):
+    assert main(["evaluate", str(trained / "model.npz"), "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "digits test set: 360 images, accuracy" in out and "confusion matrix" in out
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "confusion.png",
+        "curves.png",
+        "mistakes.png",
+        "weights.png",
+    ]
+    assert main(["evaluate", str(trained / "model.npz"), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    metrics = json.loads((trained / "metrics.json").read_text())
+    assert report["accuracy"] == pytest.approx(metrics["test_accuracy"])
+    assert len(report["per_digit"]) == 10 and np.sum(report["confusion"]) == 360
+
+
+def test_predict_reads_good_files_and_reports_bad_ones(trained, tmp_path):
+    from PIL import ImageDraw
+
+    picture = Image.new("L", (400, 400), 255)
+    ImageDraw.Draw(picture).line([(200, 40), (200, 360)], fill=0, width=30)  # a one
+    picture.save(tmp_path / "one.jpg")
+    (tmp_path / "broken.png").write_bytes(b"\x89PNG garbage")
+    Image.new("L", (50, 50), 255).save(tmp_path / "blank.png")
+    argv = ["predict", str(trained / "model.npz"), str(tmp_path / "one.jpg")]
+    result = run(
+        "-m",
+        "mnist_nn",
+        *argv,
+        str(tmp_path / "broken.png"),
+        str(tmp_path / "blank.png"),
+        "--json",
+        "--save-input",
+        str(tmp_path / "inputs"),
+        cwd=tmp_path,
+    )
+    assert result.returncode == 1
+    answers = json.loads(result.stdout)
+    assert answers[0]["digit"] == 1 and len(answers[0]["top3"]) == 3
+    assert sum(t["probability"] for t in answers[0]["top3"]) <= 1.0 + 1e-6
+    assert "not an image" in answers[1]["error"] and "blank" in answers[2]["error"]
+    assert result.stderr.count("error: ") == 2 and "Traceback" not in result.stderr
+    with Image.open(tmp_path / "inputs" / "one.28x28.png") as seen:
+        assert seen.size == (28, 28)
+    good = run("-m", "mnist_nn", *argv, cwd=tmp_path)
+    assert good.returncode == 0 and good.stdout.startswith(f"{tmp_path / 'one.jpg'}: 1")
+
+
+def test_evaluate_refuses_a_broken_model_in_one_line(tmp_path, capsys):
+    (tmp_path / "model.npz").write_bytes(b"PK\x03\x04 cut short")
+    assert main(["evaluate", str(tmp_path / "model.npz")]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "damaged or truncated" in err and err.count("\n") == 1

@@ -3,31 +3,13 @@
 import numpy as np
 import pytest
 
-from mnist_nn.data import Dataset, Split
 from mnist_nn.errors import UserError
 from mnist_nn.presets import TrainConfig
 from mnist_nn.training import train
 
-
-def tiny_dataset(n_train=300, n_test=100, validation=False):
-    """Two well separated blobs per digit: learnable in a few epochs."""
-    rng = np.random.default_rng(0)
-    centres = rng.random((10, 784)).astype(np.float32)
-
-    def split(n):
-        labels = rng.integers(0, 10, n)
-        noise = 0.1 * rng.standard_normal((n, 784)).astype(np.float32)
-        return Split(np.clip(centres[labels] + noise, 0, 1), labels)
-
-    val = split(50) if validation else None
-    return Dataset("tiny", "generated", split(n_train), split(n_test), val)
-
+from helpers import tiny_dataset, weights
 
 CONFIG = TrainConfig(epochs=3, batch_size=32, learning_rate=0.05, hidden_sizes=(16,))
-
-
-def weights(result):
-    return [p.copy() for p, _ in result.network.parameters()]
 
 
 def test_same_seed_same_run_different_seed_different_run():
@@ -76,3 +58,57 @@ def test_a_diverging_run_stops_with_advice():
     dataset.train.images[0, 0] = np.nan  # the loss becomes NaN at once
     with pytest.raises(UserError, match="diverged.*smaller learning rate"):
         train(CONFIG, dataset)
+
+
+def test_early_stopping_stops_and_restores_the_best_weights(monkeypatch):
+    dataset = tiny_dataset(validation=True)
+    accuracies = iter([0.5, 0.7, 0.6, 0.65, 0.9, 0.95])
+    import mnist_nn.training as training
+
+    saved = {}
+    real_accuracy = training.accuracy
+
+    def scripted(network, split):
+        if split is dataset.validation:
+            value = next(accuracies)
+            if value == 0.7:  # remember the weights of the best epoch
+                saved["best"] = [p.copy() for p, _ in network.parameters()]
+            return value
+        return real_accuracy(network, split)
+
+    monkeypatch.setattr(training, "accuracy", scripted)
+    config = TrainConfig(**{**CONFIG.to_dict(), "epochs": 6, "early_stopping": 2})
+    result = train(config, dataset)
+    assert [r["epoch"] for r in result.history] == [1, 2, 3, 4]  # 2 epochs without a better one
+    assert result.best_epoch == 2
+    for (parameter, _), best in zip(result.network.parameters(), saved["best"], strict=True):
+        np.testing.assert_array_equal(parameter, best)
+
+
+def test_early_stopping_needs_a_validation_split():
+    config = TrainConfig(**{**CONFIG.to_dict(), "early_stopping": 2})
+    with pytest.raises(UserError, match="--early-stopping needs a validation split"):
+        train(config, tiny_dataset())
+
+
+def test_extensions_train_deterministically():
+    config = TrainConfig(
+        epochs=2,
+        batch_size=32,
+        learning_rate=0.001,
+        hidden_sizes=(16, 16),
+        activation="relu",
+        loss="cross_entropy",
+        optimizer="adam",
+        dropout=0.3,
+        augment_shift=2,
+        augment_rotation=10,
+        augment_scale=0.1,
+        lr_schedule="cosine",
+        weight_decay=1e-4,
+        max_norm=3.0,
+    )
+    first, second = train(config, tiny_dataset()), train(config, tiny_dataset())
+    for a, b in zip(weights(first), weights(second), strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert all(np.isfinite(r["train_loss"]) for r in first.history)

@@ -10,7 +10,7 @@ import sys
 from dataclasses import fields, replace
 from pathlib import Path
 
-from mnist_nn.errors import UserError
+from mnist_nn.errors import TrainingInterrupted, UserError
 from mnist_nn.optimizers import OPTIMIZERS, SCHEDULES
 from mnist_nn.presets import PRESETS, TrainConfig, describe_presets
 
@@ -154,6 +154,22 @@ def _add_train_arguments(parser: argparse.ArgumentParser) -> None:
         default=Path("."),
         help="folder for predictions.png, metrics.json and model.npz (default: .)",
     )
+    parser.add_argument(
+        "--plots",
+        action="store_true",
+        help="also write confusion.png, mistakes.png, curves.png and weights.png",
+    )
+    parser.add_argument(
+        "--checkpoint-dir",
+        type=Path,
+        metavar="DIR",
+        help="save a checkpoint there after every epoch and on Ctrl-C",
+    )
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue from the checkpoint in --checkpoint-dir (same flags as the first run)",
+    )
 
 
 def _add_data_arguments(parser: argparse.ArgumentParser) -> None:
@@ -208,13 +224,43 @@ def _prepare_out_dir(out: Path) -> Path:
     return out
 
 
+def _write_evaluation_pictures(out: Path, network, history, split, results) -> list[str]:
+    """confusion.png, mistakes.png, curves.png and weights.png of a model on `split`."""
+    from mnist_nn.evaluation import most_confident_mistakes
+    from mnist_nn.plots import save_confusion, save_curves, save_first_layer_weights, save_mistakes
+
+    scores, predicted = results["scores"], results["predicted"]
+    save_confusion(
+        out / "confusion.png",
+        results["confusion"],
+        f"Confusion matrix · accuracy {results['accuracy']:.2%}",
+    )
+    wrong = most_confident_mistakes(scores, split.labels)
+    save_mistakes(
+        out / "mistakes.png",
+        split.images[wrong],
+        split.labels[wrong],
+        predicted[wrong],
+        scores[wrong, predicted[wrong]] / scores[wrong].sum(axis=1),
+    )
+    written = ["confusion.png", "mistakes.png", "weights.png"]
+    save_first_layer_weights(out / "weights.png", network.dense_layers()[0].weight)
+    if history:
+        save_curves(out / "curves.png", history)
+        written.append("curves.png")
+    return written
+
+
 def command_train(args: argparse.Namespace) -> int:
     from mnist_nn.data import load_dataset
+    from mnist_nn.evaluation import evaluate
     from mnist_nn.persistence import save_json, save_model
     from mnist_nn.plots import save_predictions
     from mnist_nn.training import train
 
     config = config_from_arguments(args)
+    if args.resume and args.checkpoint_dir is None:
+        raise UserError("--resume needs --checkpoint-dir DIR (the folder of the checkpoint)")
     out = _prepare_out_dir(args.out)
     dataset = load_dataset(args.dataset, args.data_dir, config.dtype, config.val_size)
     if dataset.notice:
@@ -225,7 +271,13 @@ def command_train(args: argparse.Namespace) -> int:
         f"{len(dataset.test)} test) from {dataset.source}"
     )
     print(f"preset {args.preset}: {config.describe()}")
-    result = train(config, dataset, on_epoch=lambda record: _print_epoch(record, config.epochs))
+    result = train(
+        config,
+        dataset,
+        on_epoch=lambda record: _print_epoch(record, config.epochs),
+        checkpoint_dir=args.checkpoint_dir,
+        resume=args.resume,
+    )
     print(
         f"test accuracy: {result.test_accuracy:.2%} "
         f"({result.training_seconds:.1f} s of training, {dataset.name})"
@@ -234,9 +286,11 @@ def command_train(args: argparse.Namespace) -> int:
     metrics = {
         "dataset": dataset.name,
         "data_source": dataset.source,
+        "data_checksums": dataset.checksums,
         "preset": args.preset,
         "config": config.to_dict(),
         "history": result.history,
+        "best_epoch": result.best_epoch,
         "test_accuracy": result.test_accuracy,
         "training_seconds": result.training_seconds,
     }
@@ -250,8 +304,96 @@ def command_train(args: argparse.Namespace) -> int:
         result.network.predict(shown),
         title=f"{dataset.name} test digits · test accuracy {result.test_accuracy:.2%}",
     )
-    print(f"wrote {out / 'predictions.png'}, {out / 'metrics.json'}, {out / 'model.npz'}")
+    written = ["predictions.png", "metrics.json", "model.npz"]
+    if args.plots:
+        results = evaluate(result.network, dataset.test)
+        written += _write_evaluation_pictures(
+            out, result.network, result.history, dataset.test, results
+        )
+    print(f"wrote {', '.join(str(out / name) for name in written)}")
     return 0
+
+
+def command_evaluate(args: argparse.Namespace) -> int:
+    from mnist_nn.data import load_dataset
+    from mnist_nn.evaluation import evaluate
+    from mnist_nn.persistence import describe_model, load_model
+
+    network, metadata = load_model(args.model)
+    dtype = metadata["dtype"]
+    dataset = load_dataset(args.dataset or metadata.get("dataset"), args.data_dir, dtype)
+    if dataset.notice:
+        _notice(dataset.notice)
+    if network.sizes[0] != dataset.test.images.shape[1]:
+        raise UserError(f"{args.model} takes {network.sizes[0]} inputs, not 784")
+    results = evaluate(network, dataset.test)
+    out = _prepare_out_dir(args.out) if args.out is not None else None
+    written = []
+    if out is not None:
+        history = metadata.get("history") or []
+        written = _write_evaluation_pictures(out, network, history, dataset.test, results)
+    if args.json:
+        public = {
+            key: value for key, value in results.items() if key not in ("scores", "predicted")
+        }
+        print(json.dumps({"model": str(args.model), "dataset": dataset.name, **public}, indent=2))
+        return 0
+    print(f"model: {describe_model(metadata)}")
+    print(
+        f"{dataset.name} test set: {results['examples']} images, accuracy {results['accuracy']:.2%}"
+    )
+    print(f"{'digit':>5} {'precision':>10} {'recall':>8} {'f1':>7} {'support':>8}")
+    for row in results["per_digit"]:
+        print(
+            f"{row['digit']:>5} {row['precision']:>10.2%} {row['recall']:>8.2%} "
+            f"{row['f1']:>7.2%} {row['support']:>8}"
+        )
+    print("confusion matrix (rows: true digit, columns: predicted digit)")
+    print("      " + "".join(f"{digit:>6}" for digit in range(10)))
+    for digit, row in enumerate(results["confusion"]):
+        print(f"{digit:>6}" + "".join(f"{count:>6}" for count in row))
+    if written:
+        print(f"wrote {', '.join(str(out / name) for name in written)}")
+    return 0
+
+
+def command_predict(args: argparse.Namespace) -> int:
+    from mnist_nn.images import load_digit
+    from mnist_nn.persistence import load_model
+
+    network, metadata = load_model(args.model)
+    if args.save_input is not None:
+        _prepare_out_dir(args.save_input)
+    answers, failures = [], 0
+    for path in args.images:
+        try:
+            pixels = load_digit(path)  # (784,)
+        except UserError as error:
+            failures += 1
+            print(f"error: {error}", file=sys.stderr)
+            answers.append({"image": str(path), "error": str(error)})
+            continue
+        scores = network.scores(pixels[None, :].astype(metadata["dtype"]))[0]
+        probabilities = scores / scores.sum()  # MSE's sigmoid outputs do not sum to 1 by themselves
+        top = probabilities.argsort()[::-1][:3]
+        answer = {
+            "image": str(path),
+            "digit": int(top[0]),
+            "top3": [{"digit": int(d), "probability": float(probabilities[d])} for d in top],
+        }
+        if args.save_input is not None:
+            from PIL import Image
+
+            saved = args.save_input / f"{Path(path).stem}.28x28.png"
+            Image.fromarray((pixels.reshape(28, 28) * 255).round().astype("uint8")).save(saved)
+            answer["input"] = str(saved)
+        answers.append(answer)
+        if not args.json:
+            ranked = "  ".join(f"{t['digit']}: {t['probability']:.1%}" for t in answer["top3"])
+            print(f"{path}: {answer['digit']}   ({ranked})")
+    if args.json:
+        print(json.dumps(answers, indent=2))
+    return 1 if failures else 0
 
 
 def command_gradcheck(args: argparse.Namespace) -> int:
@@ -346,6 +488,38 @@ def build_parser() -> argparse.ArgumentParser:
     _add_train_arguments(train)
     train.set_defaults(run=command_train)
 
+    evaluate = commands.add_parser(
+        "evaluate",
+        help="test a saved model: accuracy, per-digit scores, confusion matrix, pictures",
+        description="Evaluate MODEL on the test set of the dataset it was trained on.",
+    )
+    evaluate.add_argument("model", type=Path, help="a model file written by `train` (model.npz)")
+    evaluate.add_argument(
+        "--out",
+        type=Path,
+        help="write confusion.png, mistakes.png, curves.png and weights.png in this folder",
+    )
+    evaluate.add_argument("--json", action="store_true", help="print the numbers as JSON")
+    _add_data_arguments(evaluate)
+    evaluate.set_defaults(run=command_evaluate)
+
+    predict = commands.add_parser(
+        "predict",
+        help="read your own images of digits",
+        description="Predict the digit in each image: any size, colour or grey, dark ink on "
+        "light paper or the reverse. Each is framed like MNIST first (--save-input shows how).",
+    )
+    predict.add_argument("model", type=Path, help="a model file written by `train` (model.npz)")
+    predict.add_argument("images", type=Path, nargs="+", metavar="IMAGE", help="image files")
+    predict.add_argument("--json", action="store_true", help="print the answers as JSON")
+    predict.add_argument(
+        "--save-input",
+        type=Path,
+        metavar="DIR",
+        help="save the 28x28 image the network received for each file",
+    )
+    predict.set_defaults(run=command_predict)
+
     gradcheck = commands.add_parser(
         "gradcheck",
         help="check backpropagation against numerical gradients",
@@ -410,6 +584,9 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.run(args)
+    except TrainingInterrupted as error:
+        print(str(error), file=sys.stderr)
+        return 130
     except UserError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

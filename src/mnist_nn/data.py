@@ -84,6 +84,7 @@ class Dataset:
     test: Split
     validation: Split | None = None  # held out of the training set when --val-size > 0
     notice: str | None = None  # said prominently to the user (e.g. the fallback to digits)
+    checksums: dict | None = None  # SHA-256 of each verified source file, for the record
 
 
 def one_hot(labels: np.ndarray, num_classes: int = 10, dtype="float32") -> np.ndarray:
@@ -293,6 +294,7 @@ def load_dataset(name: str | None = None, data_dir=None, dtype="float32", val_si
                 "(1,797 images, framed as 28x28); accuracy will not be MNIST's.\n"
                 f"To use MNIST: {HOW_TO_GET_MNIST}."
             )
+    checksums = None if name == "digits" else dict(MNIST_FILES.values())
     train = _split(arrays["train_images"], arrays["train_labels"], dtype)
     test = _split(arrays["test_images"], arrays["test_labels"], dtype)
     validation = None
@@ -305,4 +307,4 @@ def load_dataset(name: str | None = None, data_dir=None, dtype="float32", val_si
         cut = len(train) - val_size
         validation = Split(train.images[cut:], train.labels[cut:])
         train = Split(train.images[:cut], train.labels[:cut])
-    return Dataset(name, source, train, test, validation, notice)
+    return Dataset(name, source, train, test, validation, notice, checksums)

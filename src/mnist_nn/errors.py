@@ -7,3 +7,7 @@ wrong is a bug and keeps its traceback.
 
 class UserError(Exception):
     """A problem the user can fix: the message says what was wrong and what to do."""
+
+
+class TrainingInterrupted(UserError):
+    """Ctrl-C stopped a training run after saving a checkpoint; the message says how to resume."""

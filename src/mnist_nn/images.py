@@ -2,11 +2,17 @@
 
 MNIST's recipe (LeCun et al.): white ink on black, the digit scaled so its longer side is 20 px
 (keeping its aspect ratio), pasted into a 28x28 field so that its centre of mass sits in the middle.
+A digit that was merely resized is off-centre, too thin or too small, and mostly misread.
 Shapes here are (height, width) greys in [0, 1] with ink bright (1) and background dark (0).
+Pillow reads and resizes the images; the framing is a few lines of NumPy below.
 """
 
+from pathlib import Path
+
 import numpy as np
-from PIL import Image
+from PIL import Image, UnidentifiedImageError
+
+from mnist_nn.errors import UserError
 
 FIELD = 28  # MNIST images are 28x28
 BOX = 20  # ...with the digit scaled to fit a 20x20 box inside
@@ -47,3 +53,44 @@ def frame_like_mnist(grey: np.ndarray) -> np.ndarray:
     left = int(np.clip(round(middle - centre_col), 0, FIELD - digit.shape[1]))
     field[top : top + digit.shape[0], left : left + digit.shape[1]] = digit
     return field
+
+
+def ink_on_black(picture: Image.Image) -> np.ndarray:
+    """Any Pillow image -> (h, w) greys in [0, 1], ink bright on a black background.
+
+    Transparent parts are composited on white (a drawing on a transparent canvas). Which side is
+    ink is decided by the border: a light border means dark ink on light paper, so it is inverted.
+    The background's own grey (paper in a photo is rarely white) is subtracted and the contrast
+    stretched, so the ink spans [0, 1] like MNIST's strokes.
+    """
+    if picture.mode in ("RGBA", "LA", "PA") or "transparency" in picture.info:
+        picture = picture.convert("RGBA")
+        white = Image.new("RGBA", picture.size, (255, 255, 255, 255))
+        picture = Image.alpha_composite(white, picture)
+    grey = np.asarray(picture.convert("L"), dtype=np.float32) / 255  # (h, w)
+    border = np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])
+    if np.median(border) > 0.5:
+        grey = 1.0 - grey  # dark on light -> light on dark
+        border = 1.0 - border
+    background = float(np.median(border))
+    ink = grey - background
+    peak = float(ink.max())
+    if peak < 0.1:  # nothing stands out from the background
+        return np.zeros_like(grey)
+    return np.clip(ink / peak, 0.0, 1.0)
+
+
+def load_digit(path) -> np.ndarray:
+    """An image file of one digit -> (784,) float32 MNIST-style input; a clear error otherwise."""
+    path = Path(path)
+    try:
+        with Image.open(path) as picture:
+            picture.load()
+            grey = ink_on_black(picture)
+    except FileNotFoundError:
+        raise UserError(f"{path}: no such file") from None
+    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError) as error:
+        raise UserError(f"{path}: not an image Pillow can read ({error})") from None
+    if ink_bounding_box(grey) is None:
+        raise UserError(f"{path}: the image is blank (no ink found); draw or photograph a digit")
+    return frame_like_mnist(grey).reshape(-1)

@@ -14,9 +14,10 @@ from mnist_nn.losses import LOSSES
 
 
 class Network:
-    def __init__(self, layers: list, loss):
+    def __init__(self, layers: list, loss, architecture: dict | None = None):
         self.layers = layers
         self.loss = loss
+        self.architecture = architecture or {}  # what build_network was given, to rebuild it
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         """(N, D) images -> (N, C) outputs of the last layer."""
@@ -95,4 +96,11 @@ def build_network(
     layers.append(Dense.glorot(sizes[-2], sizes[-1], rng, dtype))
     if loss == "mse":
         layers.append(Sigmoid())
-    return Network(layers, LOSSES[loss]())
+    architecture = {
+        "sizes": list(sizes),
+        "activation": activation,
+        "loss": loss,
+        "dropout": dropout,
+        "input_dropout": input_dropout,
+    }
+    return Network(layers, LOSSES[loss](), architecture)

@@ -1,33 +1,34 @@
 """Model files: weights in a NumPy `.npz`, described by a JSON metadata entry. Never pickle.
 
-A file holds `layer{i}.weight` (I, O) and `layer{i}.bias` (O,) for each dense layer i, and
-`metadata`: a JSON string (format version, layer sizes, activations, loss, dtype, dataset,
-training configuration, final metrics, package version). Writes are atomic: a temporary file in
-the same folder is renamed over the target, so an interrupted write never leaves half a model.
+A model file holds, for each dense layer i, `layer{i}.weight` (I, O) and `layer{i}.bias` (O,),
+and `metadata`: a JSON string with the format version, the architecture (layer sizes, activation,
+loss), dtype, the input normalisation, the training configuration, final metrics, the data's
+checksums and the package version. Checkpoints add `checkpoint.*` entries to the same layout.
+Writes are atomic (a temporary file renamed into place), so an interrupted write never leaves half
+a file; loading reads with `allow_pickle=False` and checks everything before building a network.
 """
 
 import json
+import math
 import os
+import zipfile
 from pathlib import Path
 
 import numpy as np
 
 from mnist_nn import __version__
-from mnist_nn.network import Network
+from mnist_nn.errors import UserError
+from mnist_nn.layers import ACTIVATIONS
+from mnist_nn.losses import LOSSES
+from mnist_nn.network import Network, build_network
 
+FORMAT = "mnist-nn model"
 FORMAT_VERSION = 1
-
-
-def describe(network: Network) -> dict:
-    """The architecture part of a model's metadata."""
-    return {
-        "format_version": FORMAT_VERSION,
-        "package_version": __version__,
-        "sizes": network.sizes,
-        "layers": [repr(layer) for layer in network.layers],
-        "loss": network.loss.name,
-        "dtype": str(network.dense_layers()[0].weight.dtype),
-    }
+INPUT_NORMALISATION = (
+    "28x28 greys flattened row by row to 784 values in [0, 1] (pixel / 255), white ink on black, "
+    "the digit scaled into a 20x20 box and centred by its centre of mass (MNIST's framing)"
+)
+ZIP_MAGIC = b"PK\x03\x04"
 
 
 def atomic_write(path, write) -> None:
@@ -42,17 +43,123 @@ def atomic_write(path, write) -> None:
         temporary.unlink(missing_ok=True)
 
 
-def save_model(path, network: Network, metadata: dict) -> None:
-    """Write the network's weights and `metadata` (plus its architecture) to `path` atomically."""
-    arrays = {}
-    for i, layer in enumerate(network.dense_layers()):
-        arrays[f"layer{i}.weight"] = layer.weight
-        arrays[f"layer{i}.bias"] = layer.bias
-    arrays["metadata"] = np.array(json.dumps({**describe(network), **metadata}))
-    atomic_write(path, lambda file: np.savez(file, **arrays))
-
-
 def save_json(path, data: dict) -> None:
     """Write `data` as indented JSON to `path` atomically."""
     text = json.dumps(data, indent=2) + "\n"
     atomic_write(path, lambda file: file.write(text.encode()))
+
+
+def save_model(path, network: Network, metadata: dict, extra_arrays: dict | None = None) -> None:
+    """Write the network's weights and `metadata` (plus its architecture) to `path` atomically."""
+    arrays = dict(extra_arrays or {})
+    for i, layer in enumerate(network.dense_layers()):
+        arrays[f"layer{i}.weight"] = layer.weight
+        arrays[f"layer{i}.bias"] = layer.bias
+    description = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "package_version": __version__,
+        "architecture": network.architecture,
+        "layers": [repr(layer) for layer in network.layers],
+        "dtype": str(network.dense_layers()[0].weight.dtype),
+        "input": INPUT_NORMALISATION,
+    }
+    arrays["metadata"] = np.array(json.dumps({**description, **metadata}))
+    atomic_write(path, lambda file: np.savez(file, **arrays))
+
+
+def read_arrays(path) -> dict[str, np.ndarray]:
+    """Every array of an .npz file, refusing anything that is not a plain NumPy archive."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"{path}: no such model file; train one first (python main.py writes one)")
+    with open(path, "rb") as file:
+        if file.read(4) != ZIP_MAGIC:
+            raise UserError(f"{path}: not a model file (an mnist-nn model is a NumPy .npz archive)")
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            return {name: archive[name] for name in archive.files}
+    except ValueError as error:
+        if "pickle" in str(error):
+            raise UserError(
+                f"{path}: refused, it holds pickled Python objects (which can run code); "
+                "mnist-nn model files never do"
+            ) from None
+        raise UserError(f"{path}: not a readable model file ({error})") from None
+    except (OSError, EOFError, zipfile.BadZipFile) as error:
+        raise UserError(f"{path}: damaged or truncated model file ({error})") from None
+
+
+def _metadata(path, arrays: dict) -> dict:
+    try:
+        metadata = json.loads(str(arrays["metadata"]))
+    except (KeyError, ValueError):
+        raise UserError(f"{path}: not an mnist-nn model (no readable metadata)") from None
+    if not isinstance(metadata, dict) or metadata.get("format") != FORMAT:
+        raise UserError(f"{path}: not an mnist-nn model (its metadata names no mnist-nn format)")
+    version = metadata.get("format_version")
+    if version != FORMAT_VERSION:
+        raise UserError(
+            f"{path}: model format version {version!r} is not one this mnist-nn "
+            f"({__version__}) reads (version {FORMAT_VERSION}); use the mnist-nn that wrote it"
+        )
+    return metadata
+
+
+def _checked_architecture(path, metadata: dict) -> dict:
+    architecture = metadata.get("architecture")
+    sizes = architecture.get("sizes") if isinstance(architecture, dict) else None
+    valid = (
+        isinstance(sizes, list)
+        and len(sizes) >= 2
+        and all(isinstance(size, int) and size > 0 for size in sizes)
+        and architecture.get("activation") in ACTIVATIONS
+        and architecture.get("loss") in LOSSES
+        and metadata.get("dtype") in ("float32", "float64")
+    )
+    if not valid:
+        raise UserError(f"{path}: the model's metadata describes no network this version builds")
+    return architecture
+
+
+def load_model(path) -> tuple[Network, dict]:
+    """The network stored in `path` and its metadata; any problem is one clear UserError."""
+    arrays = read_arrays(path)
+    metadata = _metadata(path, arrays)
+    architecture = _checked_architecture(path, metadata)
+    sizes, dtype = architecture["sizes"], metadata["dtype"]
+    network = build_network(
+        sizes,
+        np.random.default_rng(0),  # weights are overwritten below; dropout is off in use
+        dtype,
+        activation=architecture["activation"],
+        loss=architecture["loss"],
+        dropout=architecture.get("dropout", 0.0),
+        input_dropout=architecture.get("input_dropout", 0.0),
+    )
+    for i, layer in enumerate(network.dense_layers()):
+        for name, expected in (("weight", (sizes[i], sizes[i + 1])), ("bias", (sizes[i + 1],))):
+            key = f"layer{i}.{name}"
+            array = arrays.get(key)
+            if array is None or array.shape != expected:
+                found = "missing" if array is None else f"shape {array.shape}"
+                raise UserError(f"{path}: {key} is {found}, the metadata says {expected}")
+            if array.dtype != np.dtype(dtype) or not np.all(np.isfinite(array)):
+                raise UserError(
+                    f"{path}: {key} is not finite {dtype} (NaN, infinity or another type); "
+                    "the model is damaged, train it again"
+                )
+            setattr(layer, name, array)
+    return network, metadata
+
+
+def describe_model(metadata: dict) -> str:
+    """One line about a loaded model: architecture, dataset and its test accuracy."""
+    architecture = metadata["architecture"]
+    sizes = "-".join(map(str, architecture["sizes"]))
+    accuracy = metadata.get("test_accuracy")
+    shown = "" if accuracy is None or math.isnan(accuracy) else f", test accuracy {accuracy:.2%}"
+    return (
+        f"{sizes} {architecture['activation']}, {architecture['loss']} "
+        f"(trained on {metadata.get('dataset', '?')}{shown})"
+    )

@@ -46,3 +46,86 @@ def save_comparison(path, rows: list[dict], metric: str = "val_accuracy") -> Non
     ax.legend(fontsize=8, loc="lower right")
     ax.set_title("Each extension of the seed network, one at a time")
     figure.savefig(path, dpi=100)
+
+
+def save_confusion(path, confusion: np.ndarray, title: str = "") -> None:
+    """The confusion matrix as a heat map, counts written in each cell."""
+    confusion = np.asarray(confusion)
+    figure = _figure(figsize=(6.5, 5.5), layout="constrained")
+    ax = figure.subplots()
+    # A log-like scale: the diagonal's thousands would otherwise wash out the mistakes.
+    shown = ax.imshow(np.log1p(confusion), cmap="Blues")
+    for (true, predicted), count in np.ndenumerate(confusion):
+        if count:
+            bright = np.log1p(count) > 0.6 * np.log1p(confusion.max())
+            ax.text(
+                predicted,
+                true,
+                str(count),
+                ha="center",
+                va="center",
+                fontsize=7,
+                color="white" if bright else "black",
+            )
+    ax.set_xticks(range(10))
+    ax.set_yticks(range(10))
+    ax.set_xlabel("predicted digit")
+    ax.set_ylabel("true digit")
+    ax.set_title(title or "Confusion matrix")
+    figure.colorbar(shown, ax=ax, label="log(1 + count)")
+    figure.savefig(path, dpi=100)
+
+
+def save_mistakes(path, images, labels, predicted, confidence, columns: int = 8) -> None:
+    """A gallery of mistakes (N, 784): true label, predicted label and the confidence of it."""
+    rows = max(1, -(-len(images) // columns))
+    figure = _figure(figsize=(1.4 * columns, 1.7 * rows), layout="constrained")
+    axes = figure.subplots(rows, columns, squeeze=False).ravel()
+    for ax in axes:
+        ax.axis("off")
+    shown = zip(axes[: len(images)], images, labels, predicted, confidence, strict=True)
+    for ax, image, label, guess, sure in shown:
+        ax.imshow(image.reshape(28, 28), cmap="gray", vmin=0, vmax=1)
+        ax.set_title(f"true {label} · pred {guess}\n{sure:.0%} sure", fontsize=8, color="red")
+    figure.suptitle("Most confident mistakes", fontsize=10)
+    figure.savefig(path, dpi=100)
+
+
+def save_curves(path, history: list[dict]) -> None:
+    """Training loss and accuracies per epoch, from a run's stored history."""
+    figure = _figure(figsize=(10, 4), layout="constrained")
+    loss_ax, accuracy_ax = figure.subplots(1, 2)
+    epochs = [record["epoch"] for record in history]
+    loss_ax.plot(epochs, [record["train_loss"] for record in history], marker="o", markersize=3)
+    loss_ax.set(xlabel="epoch", ylabel="training loss", title="Loss")
+    for key, label in (
+        ("train_accuracy", "training"),
+        ("val_accuracy", "validation"),
+        ("test_accuracy", "test"),
+    ):
+        if key in history[0]:
+            values = [100 * record[key] for record in history]
+            accuracy_ax.plot(epochs, values, marker="o", markersize=3, label=label)
+    accuracy_ax.set(xlabel="epoch", ylabel="accuracy (%)", title="Accuracy")
+    accuracy_ax.legend()
+    for ax in (loss_ax, accuracy_ax):
+        ax.grid(alpha=0.3)
+    figure.savefig(path, dpi=100)
+
+
+def save_first_layer_weights(path, weight: np.ndarray, count: int = 64) -> None:
+    """What the first hidden units look for: each unit's 784 incoming weights as a 28x28 image
+    (red: pixels that excite it, blue: pixels that inhibit it). `weight` is (784, H)."""
+    count = min(count, weight.shape[1])
+    columns = int(np.ceil(np.sqrt(count)))
+    rows = -(-count // columns)
+    figure = _figure(figsize=(1.1 * columns, 1.1 * rows + 0.4), layout="constrained")
+    axes = figure.subplots(rows, columns, squeeze=False).ravel()
+    for unit, ax in enumerate(axes):
+        ax.axis("off")
+        if unit < count:
+            unit_weights = weight[:, unit].reshape(28, 28)
+            limit = np.abs(unit_weights).max() or 1.0
+            ax.imshow(unit_weights, cmap="coolwarm", vmin=-limit, vmax=limit)
+    figure.suptitle(f"Incoming weights of the first {count} hidden units", fontsize=10)
+    figure.savefig(path, dpi=100)

@@ -35,6 +35,14 @@ class TrainConfig:
     def to_dict(self) -> dict:
         return asdict(self)
 
+    @classmethod
+    def from_dict(cls, values: dict) -> "TrainConfig":
+        """The inverse of `to_dict` (after a trip through JSON, which turns tuples into lists)."""
+        known = {key: value for key, value in values.items() if key in cls.__dataclass_fields__}
+        if "hidden_sizes" in known:
+            known["hidden_sizes"] = tuple(known["hidden_sizes"])
+        return cls(**known)
+
     def describe(self) -> str:
         """One readable line: the architecture, then each setting that differs from the seed's."""
         layers = "-".join(map(str, (784, *self.hidden_sizes, 10)))
@@ -53,6 +61,34 @@ class TrainConfig:
 PRESETS = {
     # The original design: 784-128-10, sigmoid, MSE, plain SGD, lr 0.01, 15 epochs, batch 128.
     "seed": TrainConfig(),
+    # The best accuracy in about 10 s of training on 2 cores: wider ReLU layer, softmax +
+    # cross-entropy, momentum, a cosine schedule. Chosen on a 5,000-example validation split
+    # (98.4% there after 8 epochs).
+    "quick": TrainConfig(
+        epochs=8,
+        hidden_sizes=(256,),
+        activation="relu",
+        loss="cross_entropy",
+        optimizer="momentum",
+        learning_rate=0.001,
+        lr_schedule="cosine",
+    ),
+    # The best accuracy in at most 10 minutes of training on 2 cores: two wide ReLU layers with
+    # dropout, trained on digits randomly shifted (±2 px), turned (±10°) and scaled (±10%).
+    # Chosen on a 5,000-example validation split (99.3% there after 30 epochs).
+    "best": TrainConfig(
+        epochs=40,
+        hidden_sizes=(800, 800),
+        activation="relu",
+        loss="cross_entropy",
+        optimizer="momentum",
+        learning_rate=0.001,
+        lr_schedule="cosine",
+        dropout=0.2,
+        augment_shift=2.0,
+        augment_rotation=10.0,
+        augment_scale=0.1,
+    ),
 }
 
 

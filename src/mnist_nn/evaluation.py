@@ -1,0 +1,60 @@
+"""How good a trained network is, digit by digit: confusion matrix, precision, recall, F1, and
+its most confident mistakes.
+
+Shape key: N examples, C = 10 classes. `confusion[t, p]` counts examples of true digit t that
+were predicted as p; its diagonal holds the correct ones.
+"""
+
+import numpy as np
+
+
+def confusion_matrix(labels: np.ndarray, predicted: np.ndarray, classes: int = 10) -> np.ndarray:
+    """(C, C) counts: rows are true digits, columns predicted digits."""
+    return np.bincount(labels * classes + predicted, minlength=classes * classes).reshape(
+        classes, classes
+    )
+
+
+def per_digit_scores(confusion: np.ndarray) -> list[dict]:
+    """Precision (of the predictions of d, how many were d), recall (of the true d, how many were
+    found) and F1 (their harmonic mean) of each digit d."""
+    correct = np.diag(confusion).astype(float)
+    predicted = confusion.sum(axis=0)
+    actual = confusion.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):  # a digit never predicted: 0, not NaN
+        precision = np.nan_to_num(correct / predicted)
+        recall = np.nan_to_num(correct / actual)
+        f1 = np.nan_to_num(2 * precision * recall / (precision + recall))
+    return [
+        {
+            "digit": digit,
+            "precision": float(precision[digit]),
+            "recall": float(recall[digit]),
+            "f1": float(f1[digit]),
+            "support": int(actual[digit]),
+        }
+        for digit in range(len(confusion))
+    ]
+
+
+def most_confident_mistakes(scores: np.ndarray, labels: np.ndarray, count: int = 24) -> np.ndarray:
+    """Indices of the wrongly classified examples with the highest score on their wrong answer."""
+    predicted = scores.argmax(axis=1)
+    wrong = np.flatnonzero(predicted != labels)
+    confidence = scores[wrong, predicted[wrong]]
+    return wrong[np.argsort(-confidence, kind="stable")[:count]]
+
+
+def evaluate(network, split) -> dict:
+    """Every number `mnist-nn evaluate` reports, for `split` (images and labels)."""
+    scores = network.scores(split.images)
+    predicted = scores.argmax(axis=1)
+    confusion = confusion_matrix(split.labels, predicted)
+    return {
+        "accuracy": float(np.mean(predicted == split.labels)),
+        "examples": len(split.labels),
+        "per_digit": per_digit_scores(confusion),
+        "confusion": confusion.tolist(),
+        "scores": scores,  # (N, C), for the pictures; not printed
+        "predicted": predicted,
+    }
