@@ -6,9 +6,33 @@ C = 10 classes in the network). Rows are examples: x is (N, I), W is (I, O), b i
 `forward(x)` remembers what `backward` needs; `backward(dout)` takes dL/d(output) (N, O) and
 returns dL/d(input) (N, I), storing the gradients of the layer's own parameters. Gradients are
 *sums* over the batch, as in the seed design (dW = xᵀ·dz, db = Σ dz).
+
+Speed without obscurity: a layer never changes its inputs, and writes its outputs into arrays it
+keeps and reuses (`out=`), so a training step allocates nothing. Each output stays valid until the
+layer's next call, which is all a forward-then-backward step needs.
 """
 
 import numpy as np
+
+
+class Buffers:
+    """A layer's reusable output arrays: `get(name, rows, columns, dtype)` returns the first `rows`
+    rows of an array kept between calls (grown when a larger batch comes)."""
+
+    def __init__(self):
+        self.arrays = {}
+
+    def get(self, name: str, rows: int, columns: int, dtype) -> np.ndarray:
+        """(rows, columns) of `dtype`: a view of the kept array, valid until the next `get`."""
+        array = self.arrays.get(name)
+        if (
+            array is None
+            or len(array) < rows
+            or array.shape[1:] != (columns,)
+            or array.dtype != dtype
+        ):
+            array = self.arrays[name] = np.empty((rows, columns), dtype=dtype)
+        return array[:rows]
 
 
 class Dense:
@@ -17,8 +41,9 @@ class Dense:
     def __init__(self, weight: np.ndarray, bias: np.ndarray):
         self.weight = weight  # (I, O)
         self.bias = bias  # (O,)
-        self.dweight = np.zeros_like(weight)
+        self.dweight = np.zeros_like(weight)  # gradients, overwritten by every backward
         self.dbias = np.zeros_like(bias)
+        self.buffers = Buffers()
 
     @classmethod
     def glorot(cls, n_in: int, n_out: int, rng: np.random.Generator, dtype="float32"):
@@ -41,12 +66,18 @@ class Dense:
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         self.x = x  # (N, I), kept for dW = xᵀ·dz
-        return x @ self.weight + self.bias  # z = x·W + b  (N, O)
+        z = self.buffers.get("z", len(x), self.weight.shape[1], self.weight.dtype)
+        np.matmul(x, self.weight, out=z)  # z = x·W  (N, O)
+        z += self.bias  # ... + b
+        return z
 
-    def backward(self, dout: np.ndarray) -> np.ndarray:
-        self.dweight = self.x.T @ dout  # dW = xᵀ·dz  (I, O)
-        self.dbias = dout.sum(axis=0)  # db = Σ dz over the batch  (O,)
-        return dout @ self.weight.T  # dx = dz·Wᵀ  (N, I)
+    def backward(self, dout: np.ndarray, input_gradient: bool = True) -> np.ndarray | None:
+        np.matmul(self.x.T, dout, out=self.dweight)  # dW = xᵀ·dz  (I, O)
+        np.sum(dout, axis=0, out=self.dbias)  # db = Σ dz over the batch  (O,)
+        if not input_gradient:
+            return None  # the first layer: nothing below it learns, so dL/dX is not needed
+        dx = self.buffers.get("dx", len(dout), self.weight.shape[0], dout.dtype)
+        return np.matmul(dout, self.weight.T, out=dx)  # dx = dz·Wᵀ  (N, I)
 
     def parameters(self) -> list[tuple[np.ndarray, np.ndarray]]:
         """(parameter, gradient) pairs, for the optimizer."""
@@ -60,14 +91,28 @@ class Dense:
 class Sigmoid:
     """a = σ(z) = 1 / (1 + e^(-z)), squashing any number into (0, 1)."""
 
+    def __init__(self):
+        self.buffers = Buffers()
+
     def forward(self, z: np.ndarray, training: bool = False) -> np.ndarray:
-        with np.errstate(over="ignore"):  # e^(-z) overflows to inf for z < -88: σ is then 0, right
-            self.a = 1.0 / (1.0 + np.exp(-z))
-        return self.a
+        a = self.buffers.get("a", *z.shape, z.dtype)
+        # a = 1 / (1 + e^(-z)), one step at a time in place; e^(-z) overflows to inf for z < -88,
+        # and then σ is 1/inf = 0, which is right.
+        np.negative(z, out=a)
+        with np.errstate(over="ignore"):
+            np.exp(a, out=a)
+        a += 1.0
+        np.divide(1.0, a, out=a)
+        self.a = a  # kept: the derivative is written from the output
+        return a
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
         # σ'(z) = σ(z)·(1 − σ(z)) = a·(1 − a): the seed's sigmoid_derivative(a), from the output.
-        return dout * (self.a * (1.0 - self.a))
+        dz = self.buffers.get("dz", *dout.shape, dout.dtype)
+        np.subtract(1.0, self.a, out=dz)
+        dz *= self.a  # a·(1 − a)
+        dz *= dout  # dz = dout·σ'(z)
+        return dz
 
     def parameters(self) -> list:
         return []
@@ -79,12 +124,19 @@ class Sigmoid:
 class Tanh:
     """a = tanh(z), in (−1, 1): a sigmoid centred on zero, so the next layer's inputs are too."""
 
+    def __init__(self):
+        self.buffers = Buffers()
+
     def forward(self, z: np.ndarray, training: bool = False) -> np.ndarray:
-        self.a = np.tanh(z)
+        self.a = np.tanh(z, out=self.buffers.get("a", *z.shape, z.dtype))
         return self.a
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
-        return dout * (1.0 - self.a * self.a)  # tanh'(z) = 1 − a²
+        dz = self.buffers.get("dz", *dout.shape, dout.dtype)
+        np.multiply(self.a, self.a, out=dz)
+        np.subtract(1.0, dz, out=dz)  # tanh'(z) = 1 − a²
+        dz *= dout
+        return dz
 
     def parameters(self) -> list:
         return []
@@ -96,12 +148,18 @@ class Tanh:
 class ReLU:
     """a = max(0, z): cheap, and its gradient does not vanish for large z as a sigmoid's does."""
 
+    def __init__(self):
+        self.buffers = Buffers()
+
     def forward(self, z: np.ndarray, training: bool = False) -> np.ndarray:
-        self.active = z > 0  # (N, O) where the unit passes its input through
-        return np.maximum(z, 0)
+        self.a = np.maximum(z, 0, out=self.buffers.get("a", *z.shape, z.dtype))
+        return self.a
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
-        return dout * self.active  # ReLU'(z) = 1 where z > 0, else 0
+        # ReLU'(z) = 1 where z > 0, else 0; a > 0 exactly where z > 0, so a is the mask.
+        dz = self.buffers.get("dz", *dout.shape, dout.dtype)
+        np.multiply(dout, self.a > 0, out=dz)
+        return dz
 
     def parameters(self) -> list:
         return []
@@ -123,17 +181,22 @@ class Dropout:
         self.rng = rng
         self.mask = None
         self.frozen = False
+        self.buffers = Buffers()
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         if not training:
             return x  # evaluation: every unit, no scaling (already done in training)
         if not self.frozen:
-            keep = self.rng.random(x.shape, dtype=x.dtype) >= self.rate  # (N, I)
-            self.mask = keep * x.dtype.type(1.0 / (1.0 - self.rate))
-        return x * self.mask
+            mask = self.buffers.get("mask", *x.shape, x.dtype)  # (N, I)
+            self.rng.random(out=mask, dtype=mask.dtype)  # uniform in [0, 1)
+            np.greater_equal(mask, self.rate, out=mask)  # 1 keeps a unit, 0 drops it
+            mask *= 1.0 / (1.0 - self.rate)
+            self.mask = mask
+        return np.multiply(x, self.mask, out=self.buffers.get("out", *x.shape, x.dtype))
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
-        return dout * self.mask  # the same units are dropped on the way back
+        dx = self.buffers.get("dx", *dout.shape, dout.dtype)
+        return np.multiply(dout, self.mask, out=dx)  # the same units are dropped on the way back
 
     def parameters(self) -> list:
         return []

@@ -21,7 +21,8 @@ class MeanSquaredError:
 
     def __call__(self, output: np.ndarray, targets: np.ndarray) -> tuple[float, np.ndarray]:
         error = targets - output  # the seed's error = y − a2  (N, C)
-        return float(np.mean(error * error)), -error  # dL/da2 = −error
+        mean_square = float(np.vdot(error, error)) / error.size  # mean of (y − a2)²
+        return mean_square, -error  # dL/da2 = −error
 
     @staticmethod
     def objective(output: np.ndarray, targets: np.ndarray) -> float:

@@ -7,6 +7,8 @@ The seed network is Dense(784→128) → Sigmoid → Dense(128→10) → Sigmoid
               storing dW and db on the way (see `layers.py`).
 """
 
+import threading
+
 import numpy as np
 
 from mnist_nn.layers import ACTIVATIONS, Dense, Dropout, Sigmoid
@@ -18,6 +20,7 @@ class Network:
         self.layers = layers
         self.loss = loss
         self.architecture = architecture or {}  # what build_network was given, to rebuild it
+        self.lock = threading.Lock()
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         """(N, D) images -> (N, C) outputs of the last layer."""
@@ -27,8 +30,11 @@ class Network:
 
     def backward(self, doutput: np.ndarray) -> None:
         """From dL/d(output) back to the first layer; each layer stores its own gradients."""
-        for layer in reversed(self.layers):
+        first = self.layers.index(self.dense_layers()[0])
+        for layer in reversed(self.layers[first + 1 :]):
             doutput = layer.backward(doutput)
+        # Nothing below the first dense layer learns: skip dL/dX, a third of its backward cost.
+        self.layers[first].backward(doutput, input_gradient=False)
 
     def parameters(self) -> list[tuple[np.ndarray, np.ndarray]]:
         """Every (parameter, gradient) pair, first layer first."""
@@ -44,12 +50,12 @@ class Network:
 
     def scores(self, x: np.ndarray, batch_size: int = 2048) -> np.ndarray:
         """(N, D) images -> (N, C) class scores (the loss's reading of the output), in batches."""
-        return np.concatenate(
-            [
-                self.loss.scores(self.forward(x[start : start + batch_size]))
-                for start in range(0, len(x), batch_size)
-            ]
-        )
+        scores = np.empty((len(x), self.sizes[-1]), dtype=self.dense_layers()[0].weight.dtype)
+        with self.lock:  # the layers' buffers serve one caller at a time (e.g. a web server's)
+            for start in range(0, len(x), batch_size):
+                output = self.forward(x[start : start + batch_size])
+                scores[start : start + batch_size] = self.loss.scores(output)
+        return scores
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         """(N, D) images -> (N,) predicted digits."""

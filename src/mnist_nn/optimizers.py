@@ -16,6 +16,7 @@ class Optimizer:
         self.weight_decay = weight_decay  # λ of the L2 penalty ½·λ·‖W‖²
         self.max_norm = max_norm  # cap on each unit's incoming-weight norm (0: none)
         self.state: list[list[np.ndarray]] = []  # per parameter, e.g. the momentum's velocity
+        self.scratch: dict[int, np.ndarray] = {}  # per parameter, room for lr·g without allocating
 
     def step(self, pairs) -> None:
         for index, (parameter, gradient) in enumerate(pairs):
@@ -27,6 +28,17 @@ class Optimizer:
 
     def update(self, index: int, parameter: np.ndarray, gradient: np.ndarray) -> None:
         raise NotImplementedError
+
+    def scratch_for(self, index: int, like: np.ndarray) -> np.ndarray:
+        """A work array shaped like parameter `index`, kept between steps (no allocation)."""
+        scratch = self.scratch.get(index)
+        if scratch is None:
+            scratch = self.scratch[index] = np.empty_like(like)
+        return scratch
+
+    def scaled(self, index: int, gradient: np.ndarray, factor: float) -> np.ndarray:
+        """factor·gradient, written into this parameter's work array."""
+        return np.multiply(gradient, factor, out=self.scratch_for(index, gradient))
 
     def _slots(self, index: int, parameter: np.ndarray, count: int) -> list[np.ndarray]:
         """The `count` state arrays of parameter `index`, zeros at first."""
@@ -57,7 +69,7 @@ class SGD(Optimizer):
     """
 
     def update(self, index, parameter, gradient):
-        parameter -= self.learning_rate * gradient
+        parameter -= self.scaled(index, gradient, self.learning_rate)  # θ −= lr·g
 
 
 class Momentum(Optimizer):
@@ -75,12 +87,14 @@ class Momentum(Optimizer):
 
     def update(self, index, parameter, gradient):
         (velocity,) = self._slots(index, parameter, 1)
+        step = self.scaled(index, gradient, self.learning_rate)  # lr·g
         velocity *= self.momentum
-        velocity -= self.learning_rate * gradient
+        velocity -= step  # v = μ·v − lr·g
         if self.nesterov:
-            parameter += self.momentum * velocity - self.learning_rate * gradient
+            parameter -= step
+            parameter += self.momentum * velocity  # θ += μ·v − lr·g
         else:
-            parameter += velocity
+            parameter += velocity  # θ += v
 
 
 class Adam(Optimizer):
@@ -103,16 +117,19 @@ class Adam(Optimizer):
     def update(self, index, parameter, gradient):
         mean, mean_square = self._slots(index, parameter, 2)
         mean *= self.beta1
-        mean += (1 - self.beta1) * gradient
+        mean += self.scaled(index, gradient, 1 - self.beta1)  # m = β1·m + (1 − β1)·g
         mean_square *= self.beta2
-        mean_square += (1 - self.beta2) * (gradient * gradient)
+        square = self.scaled(index, gradient, 1 - self.beta2)
+        square *= gradient
+        mean_square += square  # v = β2·v + (1 − β2)·g²
         # m̂/(√v̂ + ε) with the bias corrections folded into the step size (the paper's §2 form).
         correction1 = 1 - self.beta1**self.steps
         correction2 = 1 - self.beta2**self.steps
-        step_size = self.learning_rate * math.sqrt(correction2) / correction1
-        parameter -= (
-            step_size * mean / (np.sqrt(mean_square) + self.epsilon * math.sqrt(correction2))
-        )
+        step = np.sqrt(mean_square, out=self.scratch_for(index, gradient))
+        step += self.epsilon * math.sqrt(correction2)
+        np.divide(mean, step, out=step)
+        step *= self.learning_rate * math.sqrt(correction2) / correction1
+        parameter -= step  # θ −= lr_t·m / (√v + ε̂)
 
 
 OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam")

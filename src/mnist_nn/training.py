@@ -24,6 +24,7 @@ from mnist_nn.checkpoints import (
 )
 from mnist_nn.data import Dataset, Split, one_hot
 from mnist_nn.errors import TrainingInterrupted, UserError
+from mnist_nn.layers import Buffers
 from mnist_nn.network import Network, build_network
 from mnist_nn.optimizers import SCHEDULES, Optimizer, make_optimizer
 from mnist_nn.presets import TrainConfig
@@ -84,17 +85,21 @@ def train_epoch(
     schedule = SCHEDULES[config.lr_schedule]
     augmenting = config.augment_shift or config.augment_rotation or config.augment_scale
     progress.update(state.batch_start // config.batch_size)
+    buffers = Buffers()
+    dims, classes = (train.images.shape[1], train.images.dtype), (targets.shape[1], targets.dtype)
     while state.batch_start < len(train):  # the last, partial batch is included
         start = time.perf_counter()
         batch = state.order[state.batch_start : state.batch_start + config.batch_size]
         done = (state.epoch - 1 + state.batch_start / len(train)) / config.epochs
         optimizer.learning_rate = config.learning_rate * schedule(done)
-        images = train.images[batch]  # (B, D)
+        # Gather this batch's rows into reused arrays (mode="clip" lets take write in place).
+        images = np.take(train.images, batch, axis=0, out=buffers.get("x", len(batch), *dims))
+        batch_targets = np.take(targets, batch, axis=0, out=buffers.get("y", len(batch), *classes))
         if augmenting:
             images = augment(
                 images, rng, config.augment_shift, config.augment_rotation, config.augment_scale
             )
-        loss, output = network.train_step(images, targets[batch], optimizer)
+        loss, output = network.train_step(images, batch_targets, optimizer)
         if not np.isfinite(loss):
             raise UserError(
                 f"training diverged in epoch {state.epoch} (the loss became {loss}); "
