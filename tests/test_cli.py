@@ -55,7 +55,7 @@ def test_help_shows_every_default(capsys):
     text = " ".join(capsys.readouterr().out.split())
     for default in ["(default: 15)", "(default: 128)", "(default: 0.01)", "(default: float32)"]:
         assert default in text
-    assert "seed: epochs=15" in text
+    assert "seed: 784-128-10 sigmoid, mse, sgd lr 0.01 (the seed design)" in text
 
 
 def test_user_errors_are_one_line_without_traceback(tmp_path, offline, capsys):

@@ -162,3 +162,23 @@ def test_a_download_that_fails_its_checksum_is_not_kept(
     kept = sorted(p.name for p in offline.iterdir())
     assert f"{name}.gz" not in kept and not any(".part" in p for p in kept)
     assert "train-images-idx3-ubyte.gz" in kept  # what passed is kept for next time
+
+
+def test_second_load_comes_from_the_decoded_cache(tmp_path, offline, fake_checksums, monkeypatch):
+    directory = write_fake_mnist(tmp_path / "m")
+    first = data.load_dataset("mnist", data_dir=directory)
+    cached = sorted(p.name for p in (offline.parent / "decoded").iterdir())
+    assert len(cached) == 4 and all(name.endswith(".npy") for name in cached)
+    monkeypatch.setattr(data, "read_idx", lambda *a, **k: 1 / 0)  # no decoding allowed now
+    second = data.load_dataset("mnist", data_dir=directory)
+    np.testing.assert_array_equal(first.train.images, second.train.images)
+    np.testing.assert_array_equal(first.test.labels, second.test.labels)
+
+
+def test_a_changed_file_is_decoded_and_verified_again(tmp_path, offline, fake_checksums):
+    directory = write_fake_mnist(tmp_path / "m")
+    data.load_dataset("mnist", data_dir=directory)
+    damaged = directory / "t10k-labels-idx1-ubyte.gz"
+    damaged.write_bytes(gzip.compress(idx_bytes(FAKE["test_labels"][::-1])))
+    with pytest.raises(UserError, match="SHA-256 mismatch"):
+        data.load_dataset("mnist", data_dir=directory)

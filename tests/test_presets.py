@@ -30,3 +30,13 @@ def test_every_preset_builds(name):
 def test_presets_never_hold_out_the_test_set():
     for config in PRESETS.values():
         assert config.early_stopping == 0 or config.val_size > 0
+
+
+def test_the_config_vocabulary_matches_the_math_modules():
+    from mnist_nn import layers, losses, optimizers, presets
+
+    assert tuple(layers.ACTIVATIONS) == presets.ACTIVATIONS
+    assert tuple(losses.LOSSES) == presets.LOSSES
+    assert tuple(optimizers.SCHEDULES) == presets.SCHEDULES
+    for name in presets.OPTIMIZERS:
+        assert optimizers.make_optimizer(name, 0.1) is not None

@@ -37,13 +37,15 @@ def variants(epochs: int, val_size: int, seed: int = 0) -> list[Variant]:
             "two hidden", "a second hidden layer of 128", replace(base, hidden_sizes=(128, 128))
         ),
         Variant("dropout", "dropout 0.2 on the hidden layer", replace(base, dropout=0.2)),
+        Variant("cross-entropy", "softmax + cross-entropy", replace(base, loss="cross_entropy")),
+        # With MSE through sigmoids, momentum 0.9 drove the units into saturation (77.8% on
+        # validation at lr 0.001); 0.5 at lr 0.005 was the best of those tried on validation.
         Variant(
-            "cross-entropy",
-            "softmax + cross-entropy, lr 0.001",
-            replace(base, loss="cross_entropy", learning_rate=0.001),
+            "momentum",
+            "momentum 0.5, lr 0.005",
+            replace(base, optimizer="momentum", momentum=0.5, learning_rate=0.005),
         ),
-        Variant("momentum", "momentum 0.9", replace(base, optimizer="momentum")),
-        Variant("all", "all of the above (ReLU, 2 hidden, lr 0.001)", all_together),
+        Variant("all", "all of the above; momentum 0.9 at lr 0.001", all_together),
         Variant("best", "the `best` preset's configuration", best),
     ]
 

@@ -13,6 +13,7 @@ had and no dataset was asked for, scikit-learn's bundled 8x8 `digits` are framed
 Left out: other datasets (Fashion-MNIST, EMNIST).
 """
 
+import hashlib
 import os
 import sys
 import urllib.request
@@ -23,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from mnist_nn.errors import UserError
+from mnist_nn.fileio import atomic_write
 from mnist_nn.idx import idx_bytes, read_idx
 
 # name of each canonical file -> SHA-256 of its decompressed bytes (as published; see SHA256SUMS).
@@ -221,6 +223,38 @@ def download_mnist(directory: Path) -> None:
         raise MnistNotFound(["download failed (" + "; ".join(failures) + ")"]) from None
 
 
+def decoded_cache_path(source: Path) -> Path:
+    """Where the decoded array of an IDX file is kept: named after the file's path, size and
+    modification time, so a changed file is decoded (and verified) again."""
+    stat = source.stat()
+    identity = f"{source.resolve()}|{stat.st_size}|{stat.st_mtime_ns}".encode()
+    key = hashlib.sha256(identity).hexdigest()[:16]
+    return cache_dir().parent / "decoded" / f"{source.name.split('.')[0]}-{key}.npy"
+
+
+def read_verified(path: Path, sha256: str) -> np.ndarray:
+    """An IDX file's verified array, through a cache of decoded `.npy` files.
+
+    Gunzipping, parsing and hashing MNIST takes about a second; the cached array is
+    memory-mapped instead, in a few milliseconds. A cache that cannot be written (a read-only
+    home) or read (damaged) is simply not used.
+    """
+    cached = decoded_cache_path(path)
+    try:
+        array = np.load(cached, mmap_mode="r", allow_pickle=False)
+        if array.dtype == np.uint8:
+            return array
+    except (OSError, ValueError):
+        pass  # not cached yet, or damaged: decode again
+    array = read_idx(path, expected_sha256=sha256)
+    try:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(cached, lambda file: np.save(file, array))
+    except OSError:
+        pass
+    return array
+
+
 def load_mnist_arrays(data_dir=None) -> tuple[dict[str, np.ndarray], str]:
     """The four verified MNIST arrays (uint8) and where they came from."""
     directory, looked = locate_mnist(data_dir)
@@ -231,7 +265,7 @@ def load_mnist_arrays(data_dir=None) -> tuple[dict[str, np.ndarray], str]:
         except MnistNotFound as error:
             raise MnistNotFound(looked + error.looked) from None
     arrays = {
-        key: read_idx(_find_file(directory, name), expected_sha256=sha256)
+        key: read_verified(_find_file(directory, name), sha256)
         for key, (name, sha256) in MNIST_FILES.items()
     }
     return arrays, str(directory)

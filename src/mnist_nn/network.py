@@ -57,6 +57,18 @@ class Network:
                 scores[start : start + batch_size] = self.loss.scores(output)
         return scores
 
+    def explain(self, x: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
+        """(N, D) images -> their (N, C) scores and every hidden activation layer's output
+        (copies, safe to keep): what the network "sees" on the way to its answer."""
+        hidden = []
+        with self.lock:
+            for layer in self.layers:
+                x = layer.forward(x)
+                if isinstance(layer, tuple(ACTIVATIONS.values())):
+                    hidden.append(x.copy())
+            scores = self.loss.scores(x).copy()
+        return scores, hidden[:-1] if self.loss.name == "mse" else hidden  # MSE: last is output
+
     def predict(self, x: np.ndarray) -> np.ndarray:
         """(N, D) images -> (N,) predicted digits."""
         return self.scores(x).argmax(axis=1)

@@ -132,9 +132,6 @@ class Adam(Optimizer):
         parameter -= step  # θ −= lr_t·m / (√v + ε̂)
 
 
-OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam")
-
-
 def make_optimizer(name: str, learning_rate: float, momentum: float = 0.9, **shared) -> Optimizer:
     """An optimizer by name (the CLI's `--optimizer` choices)."""
     if name == "sgd":
@@ -143,7 +140,7 @@ def make_optimizer(name: str, learning_rate: float, momentum: float = 0.9, **sha
         return Momentum(learning_rate, momentum, nesterov=name == "nesterov", **shared)
     if name == "adam":
         return Adam(learning_rate, **shared)
-    raise ValueError(f"unknown optimizer {name!r}; choose one of {', '.join(OPTIMIZERS)}")
+    raise ValueError(f"unknown optimizer {name!r}")
 
 
 # Learning-rate schedules: the factor on the base rate at `progress`, the fraction of training done.

@@ -10,7 +10,6 @@ a file; loading reads with `allow_pickle=False` and checks everything before bui
 
 import json
 import math
-import os
 import zipfile
 from pathlib import Path
 
@@ -18,6 +17,7 @@ import numpy as np
 
 from mnist_nn import __version__
 from mnist_nn.errors import UserError
+from mnist_nn.fileio import atomic_write
 from mnist_nn.layers import ACTIVATIONS
 from mnist_nn.losses import LOSSES
 from mnist_nn.network import Network, build_network
@@ -29,24 +29,6 @@ INPUT_NORMALISATION = (
     "the digit scaled into a 20x20 box and centred by its centre of mass (MNIST's framing)"
 )
 ZIP_MAGIC = b"PK\x03\x04"
-
-
-def atomic_write(path, write) -> None:
-    """Call `write(file)` on a temporary file next to `path`, then rename it into place."""
-    path = Path(path)
-    temporary = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    try:
-        with open(temporary, "wb") as file:
-            write(file)
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
-
-
-def save_json(path, data: dict) -> None:
-    """Write `data` as indented JSON to `path` atomically."""
-    text = json.dumps(data, indent=2) + "\n"
-    atomic_write(path, lambda file: file.write(text.encode()))
 
 
 def save_model(path, network: Network, metadata: dict, extra_arrays: dict | None = None) -> None:

@@ -6,6 +6,16 @@
 
 from dataclasses import asdict, dataclass
 
+# The names a configuration may use. The math modules hold the tables these name (ACTIVATIONS in
+# layers.py, LOSSES in losses.py, make_optimizer and SCHEDULES in optimizers.py); a test checks
+# they agree. Listed here so that `--help` needs no NumPy.
+ACTIVATIONS = ("sigmoid", "tanh", "relu")
+LOSSES = ("mse", "cross_entropy")
+OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam")
+SCHEDULES = ("constant", "step", "cosine")
+DTYPES = ("float32", "float64")
+SHOWN_FIRST = ("hidden_sizes", "activation", "loss", "optimizer", "learning_rate")  # by describe()
+
 
 @dataclass(frozen=True)
 class TrainConfig:
@@ -50,11 +60,12 @@ class TrainConfig:
         changed = [
             f"{name}={value}"
             for name, value in self.to_dict().items()
-            if name != "hidden_sizes" and value != getattr(seed, name)
+            if name not in SHOWN_FIRST and value != getattr(seed, name)
         ]
+        details = "the seed design" if self == seed else ", ".join(changed)
         return (
             f"{layers} {self.activation}, {self.loss}, {self.optimizer} lr {self.learning_rate}"
-            + (f" ({', '.join(changed)})" if changed else " (the seed design)")
+            + (f" ({details})" if details else "")
         )
 
 
@@ -94,8 +105,4 @@ PRESETS = {
 
 def describe_presets() -> str:
     """One line per preset, for `--help` and `mnist-nn presets`."""
-    lines = []
-    for name, config in PRESETS.items():
-        settings = ", ".join(f"{key}={value}" for key, value in config.to_dict().items())
-        lines.append(f"{name}: {settings}")
-    return "\n".join(lines)
+    return "\n".join(f"{name}: {config.describe()}" for name, config in PRESETS.items())

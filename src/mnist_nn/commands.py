@@ -1,0 +1,317 @@
+"""What each `mnist-nn` command does: load, call the library, print, write files.
+
+Each `command_*` takes the parsed arguments and returns the exit code. Heavy imports (NumPy,
+matplotlib, scikit-learn) happen inside the commands, so `--help` stays fast.
+"""
+
+import argparse
+import json
+import sys
+from dataclasses import fields, replace
+from pathlib import Path
+
+from mnist_nn.errors import UserError
+from mnist_nn.presets import PRESETS, TrainConfig, describe_presets
+
+GRADCHECK_TOLERANCE = 1e-6  # float64 central differences: right ≈ 1e-9, wrong ≈ 1e-1
+
+
+def config_from_arguments(args: argparse.Namespace) -> TrainConfig:
+    """The preset named by --preset, with every flag the user gave laid over it."""
+    given = {
+        f.name: getattr(args, f.name)
+        for f in fields(TrainConfig)
+        if getattr(args, f.name, None) is not None
+    }
+    if "hidden_sizes" in given:
+        given["hidden_sizes"] = tuple(given["hidden_sizes"])
+    return replace(PRESETS[args.preset], **given)
+
+
+def _notice(text: str) -> None:
+    """Say something important so that nobody misses it."""
+    rule = "=" * 78
+    print(f"{rule}\nNOTICE: {text}\n{rule}", file=sys.stderr, flush=True)
+
+
+def _print_epoch(record: dict, epochs: int) -> None:
+    held_out = "val" if "val_accuracy" in record else "test"
+    print(
+        f"epoch {record['epoch']:>{len(str(epochs))}}/{epochs}"
+        f"  loss {record['train_loss']:.4f}"
+        f"  train acc {record['train_accuracy']:.2%}"
+        f"  {held_out} acc {record[f'{held_out}_accuracy']:.2%}"
+        f"  {record['seconds']:.2f} s",
+        flush=True,
+    )
+
+
+def _prepare_out_dir(out: Path) -> Path:
+    if out.exists() and not out.is_dir():
+        raise UserError(f"--out {out} is a file, not a folder; name a folder for the outputs")
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+def _write_evaluation_pictures(out: Path, network, history, split, results) -> list[str]:
+    """confusion.png, mistakes.png, curves.png and weights.png of a model on `split`."""
+    from mnist_nn.evaluation import most_confident_mistakes
+    from mnist_nn.plots import save_confusion, save_curves, save_first_layer_weights, save_mistakes
+
+    scores, predicted = results["scores"], results["predicted"]
+    save_confusion(
+        out / "confusion.png",
+        results["confusion"],
+        f"Confusion matrix · accuracy {results['accuracy']:.2%}",
+    )
+    wrong = most_confident_mistakes(scores, split.labels)
+    save_mistakes(
+        out / "mistakes.png",
+        split.images[wrong],
+        split.labels[wrong],
+        predicted[wrong],
+        scores[wrong, predicted[wrong]] / scores[wrong].sum(axis=1),
+    )
+    written = ["confusion.png", "mistakes.png", "weights.png"]
+    save_first_layer_weights(out / "weights.png", network.dense_layers()[0].weight)
+    if history:
+        save_curves(out / "curves.png", history)
+        written.append("curves.png")
+    return written
+
+
+def command_train(args: argparse.Namespace) -> int:
+    from mnist_nn.data import load_dataset
+    from mnist_nn.evaluation import evaluate
+    from mnist_nn.fileio import save_json
+    from mnist_nn.persistence import save_model
+    from mnist_nn.plots import save_predictions
+    from mnist_nn.training import train
+
+    config = config_from_arguments(args)
+    if args.resume and args.checkpoint_dir is None:
+        raise UserError("--resume needs --checkpoint-dir DIR (the folder of the checkpoint)")
+    out = _prepare_out_dir(args.out)
+    dataset = load_dataset(args.dataset, args.data_dir, config.dtype, config.val_size)
+    if dataset.notice:
+        _notice(dataset.notice)
+    held_out = f", {len(dataset.validation)} validation" if dataset.validation else ""
+    print(
+        f"dataset: {dataset.name} ({len(dataset.train)} train{held_out}, "
+        f"{len(dataset.test)} test) from {dataset.source}"
+    )
+    print(f"preset {args.preset}: {config.describe()}")
+    result = train(
+        config,
+        dataset,
+        on_epoch=lambda record: _print_epoch(record, config.epochs),
+        checkpoint_dir=args.checkpoint_dir,
+        resume=args.resume,
+    )
+    print(
+        f"test accuracy: {result.test_accuracy:.2%} "
+        f"({result.training_seconds:.1f} s of training, {dataset.name})"
+    )
+
+    metrics = {
+        "dataset": dataset.name,
+        "data_source": dataset.source,
+        "data_checksums": dataset.checksums,
+        "preset": args.preset,
+        "config": config.to_dict(),
+        "history": result.history,
+        "best_epoch": result.best_epoch,
+        "test_accuracy": result.test_accuracy,
+        "training_seconds": result.training_seconds,
+    }
+    save_model(out / "model.npz", result.network, metrics)
+    save_json(out / "metrics.json", metrics)
+    shown = dataset.test.images[:10]
+    save_predictions(
+        out / "predictions.png",
+        shown,
+        dataset.test.labels[:10],
+        result.network.predict(shown),
+        title=f"{dataset.name} test digits · test accuracy {result.test_accuracy:.2%}",
+    )
+    written = ["predictions.png", "metrics.json", "model.npz"]
+    if args.plots:
+        results = evaluate(result.network, dataset.test)
+        written += _write_evaluation_pictures(
+            out, result.network, result.history, dataset.test, results
+        )
+    print(f"wrote {', '.join(str(out / name) for name in written)}")
+    return 0
+
+
+def command_evaluate(args: argparse.Namespace) -> int:
+    from mnist_nn.data import load_dataset
+    from mnist_nn.evaluation import evaluate
+    from mnist_nn.persistence import describe_model, load_model
+
+    network, metadata = load_model(args.model)
+    dtype = metadata["dtype"]
+    dataset = load_dataset(args.dataset or metadata.get("dataset"), args.data_dir, dtype)
+    if dataset.notice:
+        _notice(dataset.notice)
+    if network.sizes[0] != dataset.test.images.shape[1]:
+        raise UserError(f"{args.model} takes {network.sizes[0]} inputs, not 784")
+    results = evaluate(network, dataset.test)
+    out = _prepare_out_dir(args.out) if args.out is not None else None
+    written = []
+    if out is not None:
+        history = metadata.get("history") or []
+        written = _write_evaluation_pictures(out, network, history, dataset.test, results)
+    if args.json:
+        public = {
+            key: value for key, value in results.items() if key not in ("scores", "predicted")
+        }
+        print(json.dumps({"model": str(args.model), "dataset": dataset.name, **public}, indent=2))
+        return 0
+    print(f"model: {describe_model(metadata)}")
+    print(
+        f"{dataset.name} test set: {results['examples']} images, accuracy {results['accuracy']:.2%}"
+    )
+    print(f"{'digit':>5} {'precision':>10} {'recall':>8} {'f1':>7} {'support':>8}")
+    for row in results["per_digit"]:
+        print(
+            f"{row['digit']:>5} {row['precision']:>10.2%} {row['recall']:>8.2%} "
+            f"{row['f1']:>7.2%} {row['support']:>8}"
+        )
+    print("confusion matrix (rows: true digit, columns: predicted digit)")
+    print("      " + "".join(f"{digit:>6}" for digit in range(10)))
+    for digit, row in enumerate(results["confusion"]):
+        print(f"{digit:>6}" + "".join(f"{count:>6}" for count in row))
+    if written:
+        print(f"wrote {', '.join(str(out / name) for name in written)}")
+    return 0
+
+
+def command_predict(args: argparse.Namespace) -> int:
+    from mnist_nn.images import load_digit
+    from mnist_nn.persistence import load_model
+
+    network, metadata = load_model(args.model)
+    if args.save_input is not None:
+        _prepare_out_dir(args.save_input)
+    answers, failures = [], 0
+    for path in args.images:
+        try:
+            pixels = load_digit(path)  # (784,)
+        except UserError as error:
+            failures += 1
+            print(f"error: {error}", file=sys.stderr)
+            answers.append({"image": str(path), "error": str(error)})
+            continue
+        scores = network.scores(pixels[None, :].astype(metadata["dtype"]))[0]
+        probabilities = scores / scores.sum()  # MSE's sigmoid outputs do not sum to 1 by themselves
+        top = probabilities.argsort()[::-1][:3]
+        answer = {
+            "image": str(path),
+            "digit": int(top[0]),
+            "top3": [{"digit": int(d), "probability": float(probabilities[d])} for d in top],
+        }
+        if args.save_input is not None:
+            from PIL import Image
+
+            saved = args.save_input / f"{Path(path).stem}.28x28.png"
+            Image.fromarray((pixels.reshape(28, 28) * 255).round().astype("uint8")).save(saved)
+            answer["input"] = str(saved)
+        answers.append(answer)
+        if not args.json:
+            ranked = "  ".join(f"{t['digit']}: {t['probability']:.1%}" for t in answer["top3"])
+            print(f"{path}: {answer['digit']}   ({ranked})")
+    if args.json:
+        print(json.dumps(answers, indent=2))
+    return 1 if failures else 0
+
+
+def command_gradcheck(args: argparse.Namespace) -> int:
+    from mnist_nn.gradcheck import check_combinations
+
+    print("analytic gradients (backprop) vs central differences, float64, network 12-7-5-10")
+    print(f"{'activation':<10} {'loss':<14} {'parameter':<14} relative error")
+    worst = 0.0
+    results = check_combinations(args.activations, args.losses, dropout=args.dropout)
+    for (activation, loss), errors in results:
+        for name, error in errors:
+            verdict = "ok" if error < GRADCHECK_TOLERANCE else "WRONG"
+            print(f"{activation:<10} {loss:<14} {name:<14} {error:.1e}  {verdict}")
+            worst = max(worst, error)
+    count = sum(len(errors) for _, errors in results)
+    if worst >= GRADCHECK_TOLERANCE:
+        print(f"some gradients disagree (largest relative error {worst:.1e}): backprop has a bug")
+        return 1
+    print(
+        f"all {count} gradients agree (largest relative error {worst:.1e} < {GRADCHECK_TOLERANCE})"
+    )
+    return 0
+
+
+def command_compare(args: argparse.Namespace) -> int:
+    from mnist_nn.compare import markdown_table, run_comparison, variants
+    from mnist_nn.data import load_dataset
+    from mnist_nn.fileio import save_json
+    from mnist_nn.plots import save_comparison
+
+    out = _prepare_out_dir(args.out)
+    dataset = load_dataset(args.dataset, args.data_dir, "float32", args.val_size)
+    if dataset.notice:
+        _notice(dataset.notice)
+    chosen = variants(args.epochs, args.val_size, args.seed)
+    if args.only:
+        unknown = set(args.only) - {variant.name for variant in chosen}
+        if unknown:
+            names = ", ".join(variant.name for variant in chosen)
+            raise UserError(f"--only: no variant named {', '.join(sorted(unknown))} (try {names})")
+        chosen = [variant for variant in chosen if variant.name in args.only]
+    print(
+        f"{len(chosen)} variants, {args.epochs} epochs each, seed {args.seed}, on {dataset.name} "
+        f"({len(dataset.train)} train, {len(dataset.validation)} validation, "
+        f"{len(dataset.test)} test)"
+    )
+    print(f"{'variant':<14} {'val acc':>8} {'test acc':>9} {'seconds':>8}")
+
+    def show(row):
+        print(
+            f"{row['name']:<14} {row['val_accuracy']:>8.2%} {row['test_accuracy']:>9.2%} "
+            f"{row['seconds']:>8.1f}",
+            flush=True,
+        )
+
+    rows = run_comparison(dataset, chosen, on_row=show)
+    table = markdown_table(rows)
+    (out / "compare.md").write_text(
+        f"# Ablation: the design's extensions one at a time\n\n"
+        f"{args.epochs} epochs, seed {args.seed}, {dataset.name}, {args.val_size} validation "
+        f"examples held out of the training set.\n\n{table}\n"
+    )
+    save_json(out / "compare.json", {"dataset": dataset.name, "rows": rows})
+    save_comparison(out / "compare.png", rows)
+    print(f"wrote {out / 'compare.md'}, {out / 'compare.png'}, {out / 'compare.json'}")
+    return 0
+
+
+def command_presets(args: argparse.Namespace) -> int:
+    if args.json:
+        print(json.dumps({name: c.to_dict() for name, c in PRESETS.items()}, indent=2))
+    else:
+        print(describe_presets())
+    return 0
+
+
+def command_serve(args: argparse.Namespace) -> int:
+    try:
+        import uvicorn
+
+        from mnist_nn.web.app import create_app, find_model
+    except ImportError as error:
+        raise UserError(
+            f"the web app needs its extra packages ({error.name} is missing): "
+            "pip install -e '.[web]'"
+        ) from None
+    model = find_model(args.model)
+    app = create_app(model)
+    print(f"serving {model} at http://{args.host}:{args.port}/  (Ctrl-C stops)", flush=True)
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    return 0

@@ -1,0 +1,248 @@
+// The draw-a-digit page: draw on the canvas, send it to /api/predict, show what comes back.
+// No framework and no build step; everything the page needs is served by mnist-nn itself.
+"use strict";
+
+const pad = document.getElementById("pad");
+const context = pad.getContext("2d");
+const statusLine = document.getElementById("status");
+const digitShown = document.getElementById("digit");
+const bars = document.getElementById("bars");
+const DEBOUNCE_MS = 150; // predict while drawing, at most this often
+
+// --- drawing -------------------------------------------------------------------------------
+// White ink on black, like MNIST; a stroke about 1/14 of the canvas, like MNIST's 2-3 px in 28.
+function resetPad() {
+  context.fillStyle = "#000";
+  context.fillRect(0, 0, pad.width, pad.height);
+  context.strokeStyle = "#fff";
+  context.lineWidth = pad.width / 14;
+  context.lineCap = "round";
+  context.lineJoin = "round";
+}
+resetPad();
+
+let drawing = false;
+let hasInk = false;
+let last = null;
+
+function point(event) {
+  const box = pad.getBoundingClientRect();
+  return {
+    x: ((event.clientX - box.left) / box.width) * pad.width,
+    y: ((event.clientY - box.top) / box.height) * pad.height,
+  };
+}
+
+pad.addEventListener("pointerdown", (event) => {
+  drawing = true;
+  pad.setPointerCapture(event.pointerId);
+  last = point(event);
+  context.beginPath();
+  context.arc(last.x, last.y, context.lineWidth / 2, 0, 2 * Math.PI);
+  context.fillStyle = "#fff";
+  context.fill();
+  hasInk = true;
+  schedulePrediction();
+});
+
+pad.addEventListener("pointermove", (event) => {
+  if (!drawing) return;
+  const next = point(event);
+  context.beginPath();
+  context.moveTo(last.x, last.y);
+  context.lineTo(next.x, next.y);
+  context.stroke();
+  last = next;
+  schedulePrediction();
+});
+
+function endStroke() {
+  if (!drawing) return;
+  drawing = false;
+  predictDrawing();
+}
+pad.addEventListener("pointerup", endStroke);
+pad.addEventListener("pointercancel", endStroke);
+
+document.getElementById("clear").addEventListener("click", () => {
+  resetPad();
+  hasInk = false;
+  showEmpty("Draw a digit in the black square.");
+});
+
+// --- asking the server ------------------------------------------------------------------------
+let timer = null;
+let requestNumber = 0; // answers may arrive out of order: only the newest is shown
+
+function schedulePrediction() {
+  clearTimeout(timer);
+  timer = setTimeout(predictDrawing, DEBOUNCE_MS);
+}
+
+function predictDrawing() {
+  clearTimeout(timer);
+  if (!hasInk) return;
+  pad.toBlob((blob) => send(blob, "your drawing"), "image/png");
+}
+
+document.getElementById("file").addEventListener("change", (event) => {
+  const file = event.target.files[0];
+  if (file) send(file, file.name);
+  event.target.value = ""; // choosing the same file again still uploads it
+});
+
+async function send(blob, what) {
+  const number = ++requestNumber;
+  const form = new FormData();
+  form.append("file", blob, "digit.png");
+  try {
+    const response = await fetch("/api/predict", { method: "POST", body: form });
+    const answer = await response.json();
+    if (number !== requestNumber) return;
+    if (!response.ok) {
+      showEmpty(`Could not read ${what}: ${answer.error}`);
+      return;
+    }
+    showAnswer(answer, what);
+  } catch (error) {
+    if (number === requestNumber) showEmpty("The server did not answer. Is mnist-nn serve running?");
+  }
+}
+
+// --- showing the answer -------------------------------------------------------------------------
+for (let digit = 0; digit < 10; digit++) {
+  const row = document.createElement("li");
+  row.innerHTML = `<span>${digit}</span><span class="track"><span class="fill"></span></span>` +
+    `<span class="value">–</span>`;
+  bars.appendChild(row);
+}
+
+function showAnswer(answer, what) {
+  digitShown.textContent = answer.digit;
+  answer.probabilities.forEach((p, digit) => {
+    const row = bars.children[digit];
+    row.classList.toggle("top", digit === answer.digit);
+    row.querySelector(".fill").style.width = `${(100 * p).toFixed(1)}%`;
+    row.querySelector(".value").textContent = `${(100 * p).toFixed(1)}%`;
+  });
+  const confidence = (100 * answer.probabilities[answer.digit]).toFixed(0);
+  statusLine.textContent = `Read ${what} as ${answer.digit} (${confidence}% sure).`;
+  drawGrey(document.getElementById("input"), answer.input, 28, 28);
+  drawHidden(answer.hidden);
+}
+
+function showEmpty(message) {
+  digitShown.textContent = "?";
+  for (const row of bars.children) {
+    row.classList.remove("top");
+    row.querySelector(".fill").style.width = "0";
+    row.querySelector(".value").textContent = "–";
+  }
+  statusLine.textContent = message;
+}
+
+// Draw `values` (0..1, row by row) as a grey image of width x height cells on `canvas`.
+function drawGrey(canvas, values, width, height) {
+  const small = document.createElement("canvas");
+  small.width = width;
+  small.height = height;
+  const image = small.getContext("2d").createImageData(width, height);
+  values.forEach((value, i) => {
+    const grey = Math.round(255 * Math.min(1, Math.max(0, value)));
+    image.data.set([grey, grey, grey, 255], 4 * i);
+  });
+  small.getContext("2d").putImageData(image, 0, 0);
+  const target = canvas.getContext("2d");
+  target.imageSmoothingEnabled = false;
+  target.clearRect(0, 0, canvas.width, canvas.height);
+  target.drawImage(small, 0, 0, canvas.width, canvas.height);
+}
+
+// The hidden activations as a heat map, scaled to their own range (ReLU has no upper bound).
+function drawHidden(hidden) {
+  const canvas = document.getElementById("hidden");
+  if (!hidden.length) return;
+  const columns = Math.ceil(Math.sqrt(hidden.length * 2));
+  const rows = Math.ceil(hidden.length / columns);
+  const low = Math.min(...hidden);
+  const high = Math.max(...hidden);
+  const scaled = hidden.map((a) => (high > low ? (a - low) / (high - low) : 0));
+  while (scaled.length < rows * columns) scaled.push(0);
+  canvas.width = columns * 10;
+  canvas.height = rows * 10;
+  drawGrey(canvas, scaled, columns, rows);
+}
+
+// --- the model panel ----------------------------------------------------------------------------
+async function loadModel() {
+  const model = await (await fetch("/api/model")).json();
+  const facts = document.getElementById("model");
+  const config = model.config || {};
+  const rows = [
+    ["Architecture", `${model.architecture.sizes.join("–")}, ${model.architecture.activation}, ` +
+      `${model.architecture.loss}`],
+    ["Trained on", model.dataset || "?"],
+    ["Test accuracy", model.test_accuracy == null ? "?" : `${(100 * model.test_accuracy).toFixed(2)}%`],
+    ["Training", `${config.epochs} epochs, batch ${config.batch_size}, ${config.optimizer} ` +
+      `lr ${config.learning_rate}`],
+  ];
+  facts.innerHTML = "";
+  for (const [name, value] of rows) {
+    const dt = document.createElement("dt");
+    dt.textContent = name;
+    const dd = document.createElement("dd");
+    dd.textContent = value;
+    facts.append(dt, dd);
+  }
+}
+
+async function loadConfusion() {
+  const table = document.getElementById("confusion");
+  const response = await fetch("/api/confusion");
+  const answer = await response.json();
+  if (!response.ok) {
+    table.outerHTML = `<p class="hint">${answer.error}</p>`;
+    return;
+  }
+  const largest = Math.max(...answer.confusion.flat().filter((_, i) => i % 11 !== 0), 1);
+  let html = "<thead><tr><th scope=\"col\">true \\ said</th>";
+  for (let p = 0; p < 10; p++) html += `<th scope="col">${p}</th>`;
+  html += "</tr></thead><tbody>";
+  answer.confusion.forEach((row, t) => {
+    html += `<tr><th scope="row">${t}</th>`;
+    row.forEach((count, p) => {
+      const strength = t === p ? 0.25 : Math.min(1, count / largest);
+      const colour = t === p ? `rgba(22,163,74,${strength})` : `rgba(220,38,38,${strength})`;
+      html += `<td class="${t === p ? "diagonal" : ""}"><button type="button" data-true="${t}" ` +
+        `data-predicted="${p}" style="background:${colour}" ` +
+        `aria-label="${count} test digits ${t} read as ${p}">${count}</button></td>`;
+    });
+    html += "</tr>";
+  });
+  table.innerHTML = html + "</tbody>";
+  table.addEventListener("click", (event) => {
+    const cell = event.target.closest("button");
+    if (cell) showExamples(cell.dataset.true, cell.dataset.predicted);
+  });
+}
+
+async function showExamples(trueDigit, predicted) {
+  const answer = await (await fetch(`/api/examples?true=${trueDigit}&predicted=${predicted}`)).json();
+  const shown = document.getElementById("examples");
+  shown.innerHTML = "";
+  document.getElementById("examples-title").textContent =
+    `${answer.count} test digits ${trueDigit} read as ${predicted}` +
+    (answer.count > answer.images.length ? ` (first ${answer.images.length} shown)` : "");
+  for (const pixels of answer.images) {
+    const canvas = document.createElement("canvas");
+    canvas.width = 28;
+    canvas.height = 28;
+    canvas.setAttribute("role", "img");
+    canvas.setAttribute("aria-label", `a test digit ${trueDigit}`);
+    drawGrey(canvas, pixels, 28, 28);
+    shown.appendChild(canvas);
+  }
+}
+
+loadModel();
+loadConfusion();

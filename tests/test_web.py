@@ -1,0 +1,185 @@
+"""The web app's API: every endpoint, every bad input, and many requests at once."""
+
+import asyncio
+import io
+import json
+import re
+
+import httpx
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+from PIL import Image, ImageDraw
+
+from mnist_nn.cli import main
+from mnist_nn.data import load_dataset
+from mnist_nn.errors import UserError
+from mnist_nn.persistence import load_model
+from mnist_nn.web.app import MAX_BODY_BYTES, create_app, find_model
+
+
+@pytest.fixture(scope="module")
+def model_path(tmp_path_factory):
+    """A model trained on the offline digits set (its test set serves the confusion matrix)."""
+    out = tmp_path_factory.mktemp("model")
+    argv = ["train", "--dataset", "digits", "--preset", "quick", "--epochs", "4"]
+    assert main([*argv, "--out", str(out)]) == 0
+    return out / "model.npz"
+
+
+@pytest.fixture(scope="module")
+def client(model_path):
+    return TestClient(create_app(model_path))
+
+
+def png_bytes(picture: Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    picture.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def drawn_one() -> bytes:
+    picture = Image.new("L", (300, 300), 255)
+    ImageDraw.Draw(picture).line([(150, 40), (150, 260)], fill=0, width=24)
+    return png_bytes(picture)
+
+
+def test_the_page_and_its_files_are_served(client):
+    page = client.get("/")
+    assert page.status_code == 200 and '<canvas id="pad"' in page.text
+    assert "cdn" not in page.text.lower()  # works offline: everything is served from here
+    assert client.get("/static/app.js").status_code == 200
+    assert client.get("/static/style.css").status_code == 200
+
+
+def test_model_metadata(client):
+    model = client.get("/api/model").json()
+    assert model["architecture"]["sizes"] == [784, 256, 10]
+    assert model["dataset"] == "digits" and 0 < model["test_accuracy"] <= 1
+    assert model["config"]["epochs"] == 4 and len(model["history"]) == 4
+
+
+def test_predict_an_uploaded_drawing(client):
+    answer = client.post("/api/predict", files={"file": ("one.png", drawn_one(), "image/png")})
+    assert answer.status_code == 200
+    body = answer.json()
+    assert body["digit"] == int(np.argmax(body["probabilities"]))
+    assert sum(body["probabilities"]) == pytest.approx(1, abs=1e-4)
+    assert len(body["input"]) == 784 and max(body["input"]) == pytest.approx(1, abs=0.01)
+    assert len(body["hidden"]) == 256
+    raw = client.post("/api/predict", content=drawn_one(), headers={"content-type": "image/png"})
+    assert raw.json()["probabilities"] == body["probabilities"]
+
+
+def test_predict_json_pixels_matches_the_library(client, model_path, offline):
+    network, _ = load_model(model_path)
+    test = load_dataset("digits").test
+    for image in test.images[:5]:
+        answer = client.post("/api/predict", json={"pixels": image.tolist()}).json()
+        assert answer["digit"] == int(network.predict(image[None, :])[0])
+
+
+def test_confusion_and_examples(client, model_path, offline):
+    confusion = client.get("/api/confusion").json()
+    matrix = np.array(confusion["confusion"])
+    assert matrix.shape == (10, 10) and matrix.sum() == 360
+    assert confusion["accuracy"] == pytest.approx(np.trace(matrix) / 360)
+    examples = client.get("/api/examples", params={"true": 3, "predicted": 3}).json()
+    assert examples["count"] == matrix[3, 3] and len(examples["images"]) == min(12, matrix[3, 3])
+    assert len(examples["images"][0]) == 784
+
+
+BAD_REQUESTS = [
+    ("not an image", {"files": {"file": ("x.png", b"hello", "image/png")}}, 400, "not an image"),
+    (
+        "blank image",
+        {"files": {"file": ("b.png", png_bytes(Image.new("L", (64, 64), 255)), "image/png")}},
+        400,
+        "blank",
+    ),
+    ("no file field", {"data": {"other": "x"}}, 400, 'field named "file"'),
+    ("empty body", {"content": b"", "headers": {"content-type": "image/png"}}, 400, "no body"),
+    (
+        "bad json",
+        {"content": b"{pixels", "headers": {"content-type": "application/json"}},
+        400,
+        "not valid JSON",
+    ),
+    ("wrong length", {"json": {"pixels": [0.5] * 783}}, 400, "got 783 values"),
+    ("not numbers", {"json": {"pixels": ["a"] * 784}}, 400, "must be a number"),
+    (
+        "nan",
+        {
+            "content": json.dumps({"pixels": [float("nan")] * 784}).encode(),
+            "headers": {"content-type": "application/json"},
+        },
+        400,
+        "NaN",
+    ),
+    ("out of range", {"json": {"pixels": [2.0] * 784}}, 400, "in \\[0, 1\\]"),
+    (
+        "too large",
+        {"content": b"0" * (MAX_BODY_BYTES + 1), "headers": {"content-type": "image/png"}},
+        413,
+        "larger than 5 MB",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    "name, request_args, status, message", BAD_REQUESTS, ids=[row[0] for row in BAD_REQUESTS]
+)
+def test_bad_predict_requests_get_a_one_line_4xx(client, name, request_args, status, message):
+    answer = client.post("/api/predict", **request_args)
+    assert answer.status_code == status
+    error = answer.json()["error"]
+    assert "\n" not in error and "Traceback" not in error
+    assert re.search(message, error)
+    assert (
+        client.post(
+            "/api/predict", content=drawn_one(), headers={"content-type": "image/png"}
+        ).status_code
+        == 200
+    )  # still serving
+
+
+def test_a_large_body_without_content_length_is_cut_off(client):
+    def chunks():
+        for _ in range(6):
+            yield b"0" * (1024 * 1024)
+
+    answer = client.post("/api/predict", content=chunks(), headers={"content-type": "image/png"})
+    assert answer.status_code == 413
+
+
+@pytest.mark.parametrize("query", ["true=3&predicted=x", "true=12&predicted=1", "predicted=1"])
+def test_bad_example_queries(client, query):
+    answer = client.get(f"/api/examples?{query}")
+    assert answer.status_code == 422 and "\n" not in answer.json()["error"]
+
+
+def test_a_hundred_concurrent_predictions_are_each_answered_correctly(model_path, offline):
+    network, _ = load_model(model_path)
+    images = load_dataset("digits").test.images[:100]
+    expected = network.predict(images)
+    app = create_app(model_path)
+
+    async def ask_all():
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            requests = [
+                client.post("/api/predict", json={"pixels": image.tolist()}) for image in images
+            ]
+            return await asyncio.gather(*requests)
+
+    answers = asyncio.run(ask_all())
+    assert [a.status_code for a in answers] == [200] * 100
+    assert [a.json()["digit"] for a in answers] == expected.tolist()
+
+
+def test_no_model_says_how_to_get_one(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(UserError, match="train one first"):
+        find_model(None)
+    (tmp_path / "model.npz").write_bytes(b"x")
+    assert find_model(None).name == "model.npz"
