@@ -26,3 +26,32 @@ def test_one_epoch_of_the_seed_on_mnist(tmp_path, mnist_dir, main_py):
     with Image.open(tmp_path / "out" / "predictions.png") as image:
         image.verify()
     assert (tmp_path / "out" / "model.npz").exists()
+
+
+def test_large_digits_drawn_off_centre_read_as_well_as_mnist(tmp_path, mnist_dir, monkeypatch):
+    """MNIST test digits redrawn large, black on white, somewhere on a big canvas, go through
+    `predict`'s framing and are read as well as the originals (the framing undoes the drawing)."""
+    import numpy as np
+    from PIL import Image
+
+    from mnist_nn.data import load_dataset
+    from mnist_nn.images import load_digit
+    from mnist_nn.presets import TrainConfig
+    from mnist_nn.training import train
+
+    monkeypatch.setenv("MNIST_DATA_DIR", str(mnist_dir))
+    dataset = load_dataset("mnist")
+    network = train(TrainConfig(epochs=2), dataset).network
+    rng = np.random.default_rng(1)
+    images, labels = dataset.test.images[:300], dataset.test.labels[:300]
+    redrawn = []
+    for i, image in enumerate(images):
+        ink = np.uint8(255 - 255 * image.reshape(28, 28))
+        big = Image.fromarray(ink).resize((280, 280), Image.Resampling.BICUBIC)
+        canvas = Image.new("L", (900, 700), 255)
+        canvas.paste(big, (int(rng.integers(0, 620)), int(rng.integers(0, 420))))
+        canvas.save(tmp_path / f"{i}.png")
+        redrawn.append(load_digit(tmp_path / f"{i}.png"))
+    direct = np.mean(network.predict(images) == labels)
+    framed = np.mean(network.predict(np.stack(redrawn)) == labels)
+    assert framed >= direct - 0.02, (direct, framed)

@@ -48,7 +48,7 @@ def frame_like_mnist(grey: np.ndarray) -> np.ndarray:
     total = digit.sum()
     rows, cols = np.indices(digit.shape)
     centre_row, centre_col = (rows * digit).sum() / total, (cols * digit).sum() / total
-    middle = (FIELD - 1) / 2
+    middle = FIELD / 2  # MNIST's digits have their centre of mass at pixel (14, 14)
     top = int(np.clip(round(middle - centre_row), 0, FIELD - digit.shape[0]))
     left = int(np.clip(round(middle - centre_col), 0, FIELD - digit.shape[1]))
     field[top : top + digit.shape[0], left : left + digit.shape[1]] = digit

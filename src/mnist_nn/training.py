@@ -92,9 +92,14 @@ def train_epoch(
         batch = state.order[state.batch_start : state.batch_start + config.batch_size]
         done = (state.epoch - 1 + state.batch_start / len(train)) / config.epochs
         optimizer.learning_rate = config.learning_rate * schedule(done)
-        # Gather this batch's rows into reused arrays (mode="clip" lets take write in place).
-        images = np.take(train.images, batch, axis=0, out=buffers.get("x", len(batch), *dims))
-        batch_targets = np.take(targets, batch, axis=0, out=buffers.get("y", len(batch), *classes))
+        # Gather this batch's rows into reused arrays. mode="clip" lets take write straight into
+        # them (indices from a permutation are always in range, so nothing is ever clipped).
+        x_buffer, y_buffer = (
+            buffers.get("x", len(batch), *dims),
+            buffers.get("y", len(batch), *classes),
+        )
+        images = np.take(train.images, batch, axis=0, out=x_buffer, mode="clip")  # (B, D)
+        batch_targets = np.take(targets, batch, axis=0, out=y_buffer, mode="clip")  # (B, C)
         if augmenting:
             images = augment(
                 images, rng, config.augment_shift, config.augment_rotation, config.augment_scale
