@@ -204,3 +204,10 @@ def test_evaluate_refuses_a_broken_model_in_one_line(tmp_path, capsys):
     assert main(["evaluate", str(tmp_path / "model.npz")]) == 1
     err = capsys.readouterr().err
     assert err.startswith("error: ") and "damaged or truncated" in err and err.count("\n") == 1
+
+
+def test_an_os_error_is_one_line_too(offline, capsys):
+    # /proc refuses new folders even to root: the same path as a full disk or a read-only folder.
+    assert main(["train", "--dataset", "digits", "--epochs", "1", "--out", "/proc/mnist-nn"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1 and "/proc/mnist-nn" in err

@@ -334,3 +334,6 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # e.g. `mnist-nn presets | head -1`: the reader has gone, so be quiet
         sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - flushed at exit, into nothing
         return 0
+    except OSError as error:  # the machine's, not ours: permissions, a full disk, a busy port
+        print(f"error: {error}", file=sys.stderr)
+        return 1
