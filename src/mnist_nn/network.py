@@ -21,6 +21,8 @@ class Network:
         self.loss = loss
         self.architecture = architecture or {}  # what build_network was given, to rebuild it
         self.lock = threading.Lock()
+        # Below the first dense layer nothing learns (at most an input dropout).
+        self.first_dense = next(i for i, layer in enumerate(layers) if isinstance(layer, Dense))
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         """(N, D) images -> (N, C) outputs of the last layer."""
@@ -30,11 +32,10 @@ class Network:
 
     def backward(self, doutput: np.ndarray) -> None:
         """From dL/d(output) back to the first layer; each layer stores its own gradients."""
-        first = self.layers.index(self.dense_layers()[0])
-        for layer in reversed(self.layers[first + 1 :]):
+        for layer in reversed(self.layers[self.first_dense + 1 :]):
             doutput = layer.backward(doutput)
         # Nothing below the first dense layer learns: skip dL/dX, a third of its backward cost.
-        self.layers[first].backward(doutput, input_gradient=False)
+        self.layers[self.first_dense].backward(doutput, input_gradient=False)
 
     def parameters(self) -> list[tuple[np.ndarray, np.ndarray]]:
         """Every (parameter, gradient) pair, first layer first."""
