@@ -201,7 +201,10 @@ async function loadConfusion() {
   const response = await fetch("/api/confusion");
   const answer = await response.json();
   if (!response.ok) {
-    table.outerHTML = `<p class="hint">${answer.error}</p>`;
+    const message = document.createElement("p");
+    message.className = "hint";
+    message.textContent = answer.error; // text, never HTML
+    table.replaceWith(message);
     return;
   }
   const largest = Math.max(...answer.confusion.flat().filter((_, i) => i % 11 !== 0), 1);
