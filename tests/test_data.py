@@ -160,7 +160,7 @@ def test_a_download_that_fails_its_checksum_is_not_kept(
     with pytest.raises(data.MnistNotFound, match="SHA-256 mismatch.*OpenML mnist_784"):
         data.load_dataset("mnist")
     kept = sorted(p.name for p in offline.iterdir())
-    assert f"{name}.gz" not in kept and not any(".part" in p for p in kept)
+    assert f"{name}.gz" not in kept and not any(".tmp" in p for p in kept)
     assert "train-images-idx3-ubyte.gz" in kept  # what passed is kept for next time
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from mnist_nn.errors import UserError
-from mnist_nn.persistence import load_model, read_arrays, save_model
+from mnist_nn.persistence import model_from_arrays, read_arrays, save_model
 from mnist_nn.presets import TrainConfig
 
 CHECKPOINT_NAME = "checkpoint.npz"
@@ -106,7 +106,8 @@ def load_checkpoint(directory, network, optimizer, rng, config: TrainConfig) -> 
     path = checkpoint_path(directory)
     if not path.is_file():
         raise UserError(f"no checkpoint to resume in {directory}; start without --resume")
-    saved_network, metadata = load_model(path)
+    arrays = read_arrays(path)
+    saved_network, metadata = model_from_arrays(path, arrays)
     saved = metadata.get("checkpoint")
     if saved is None:
         raise UserError(f"{path}: a model file, not a checkpoint; start without --resume")
@@ -116,7 +117,6 @@ def load_checkpoint(directory, network, optimizer, rng, config: TrainConfig) -> 
             f"{path} was made by another configuration ({saved_config.describe()}); resume with "
             "the same flags, or use another --checkpoint-dir"
         )
-    arrays = read_arrays(path)
     for (parameter, _), (stored, _) in zip(
         network.parameters(), saved_network.parameters(), strict=True
     ):

@@ -70,7 +70,7 @@ def _write_evaluation_pictures(out: Path, network, history, split, results) -> l
         split.images[wrong],
         split.labels[wrong],
         predicted[wrong],
-        scores[wrong, predicted[wrong]] / scores[wrong].sum(axis=1),
+        scores[wrong, predicted[wrong]],
     )
     written = ["confusion.png", "mistakes.png", "weights.png"]
     save_first_layer_weights(out / "weights.png", network.dense_layers()[0].weight)
@@ -203,8 +203,7 @@ def command_predict(args: argparse.Namespace) -> int:
             print(f"error: {error}", file=sys.stderr)
             answers.append({"image": str(path), "error": str(error)})
             continue
-        scores = network.scores(pixels[None, :].astype(metadata["dtype"]))[0]
-        probabilities = scores / scores.sum()  # MSE's sigmoid outputs do not sum to 1 by themselves
+        probabilities = network.scores(pixels[None, :].astype(metadata["dtype"]))[0]
         top = probabilities.argsort()[::-1][:3]
         answer = {
             "image": str(path),

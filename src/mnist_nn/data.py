@@ -144,14 +144,11 @@ def _download_file(url: str, destination: Path, sha256: str) -> None:
     """Fetch `url` to `destination`; it appears there only once its checksum has passed."""
     from tqdm import tqdm
 
-    partial = destination.with_name(f"{destination.name}.part{os.getpid()}")
     _say(f"downloading {url}")
-    try:
-        with (
-            urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT_SECONDS) as response,
-            open(partial, "wb") as out,
-        ):
-            total = int(response.headers.get("Content-Length") or 0) or None
+    with urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT_SECONDS) as response:
+        total = int(response.headers.get("Content-Length") or 0) or None
+
+        def copy(out):
             with tqdm(
                 total=total,
                 unit="B",
@@ -162,10 +159,8 @@ def _download_file(url: str, destination: Path, sha256: str) -> None:
                 while chunk := response.read(1 << 16):
                     out.write(chunk)
                     progress.update(len(chunk))
-        read_idx(partial, expected_sha256=sha256)  # verify before anyone may read it
-        os.replace(partial, destination)
-    finally:
-        partial.unlink(missing_ok=True)
+
+        atomic_write(destination, copy, check=lambda path: read_idx(path, expected_sha256=sha256))
 
 
 def _download_from_openml(directory: Path) -> None:
@@ -193,13 +188,11 @@ def _download_from_openml(directory: Path) -> None:
         "test_labels": labels[60000:],
     }
     for key, (name, sha256) in MNIST_FILES.items():
-        partial = directory / f"{name}.part{os.getpid()}"
-        try:
-            partial.write_bytes(idx_bytes(arrays[key]))
-            read_idx(partial, expected_sha256=sha256)
-            os.replace(partial, directory / name)
-        finally:
-            partial.unlink(missing_ok=True)
+        atomic_write(
+            directory / name,
+            lambda file, array=arrays[key]: file.write(idx_bytes(array)),
+            check=lambda path, sha256=sha256: read_idx(path, expected_sha256=sha256),
+        )
 
 
 def download_mnist(directory: Path) -> None:

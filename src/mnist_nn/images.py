@@ -7,8 +7,6 @@ Shapes here are (height, width) greys in [0, 1] with ink bright (1) and backgrou
 Pillow reads and resizes the images; the framing is a few lines of NumPy below.
 """
 
-from pathlib import Path
-
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
@@ -80,17 +78,21 @@ def ink_on_black(picture: Image.Image) -> np.ndarray:
     return np.clip(ink / peak, 0.0, 1.0)
 
 
-def load_digit(path) -> np.ndarray:
-    """An image file of one digit -> (784,) float32 MNIST-style input; a clear error otherwise."""
-    path = Path(path)
+def load_digit(source, name: str | None = None) -> np.ndarray:
+    """An image of one digit (a path, or a file object such as an upload's bytes) -> (784,)
+    float32 MNIST-style input. Problems are a UserError that starts with `name` (default: the
+    path)."""
+    name = name or str(source)
     try:
-        with Image.open(path) as picture:
+        with Image.open(source) as picture:
             picture.load()
             grey = ink_on_black(picture)
     except FileNotFoundError:
-        raise UserError(f"{path}: no such file") from None
-    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError) as error:
-        raise UserError(f"{path}: not an image Pillow can read ({error})") from None
+        raise UserError(f"{name}: no such file") from None
+    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError):
+        raise UserError(
+            f"{name}: not an image Pillow can read (PNG, JPEG, GIF, BMP, TIFF, WebP...)"
+        ) from None
     if ink_bounding_box(grey) is None:
-        raise UserError(f"{path}: the image is blank (no ink found); draw or photograph a digit")
+        raise UserError(f"{name}: the image is blank (no ink found); draw or photograph a digit")
     return frame_like_mnist(grey).reshape(-1)

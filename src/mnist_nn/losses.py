@@ -31,8 +31,9 @@ class MeanSquaredError:
 
     @staticmethod
     def scores(output: np.ndarray) -> np.ndarray:
-        """Sigmoid outputs, each in (0, 1) on its own; the largest is the predicted digit."""
-        return output
+        """Class probabilities: the ten sigmoid outputs are independent, each in (0, 1), so they
+        are scaled to sum to 1 (their order, hence the predicted digit, is unchanged)."""
+        return output / output.sum(axis=1, keepdims=True)
 
     def __repr__(self) -> str:
         return "MeanSquaredError()"

@@ -106,7 +106,11 @@ def _checked_architecture(path, metadata: dict) -> dict:
 
 def load_model(path) -> tuple[Network, dict]:
     """The network stored in `path` and its metadata; any problem is one clear UserError."""
-    arrays = read_arrays(path)
+    return model_from_arrays(path, read_arrays(path))
+
+
+def model_from_arrays(path, arrays: dict) -> tuple[Network, dict]:
+    """The checked network and metadata in the arrays of a model file read from `path`."""
     metadata = _metadata(path, arrays)
     architecture = _checked_architecture(path, metadata)
     sizes, dtype = architecture["sizes"], metadata["dtype"]

@@ -23,10 +23,9 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
-from PIL import Image, UnidentifiedImageError
 
 from mnist_nn.errors import UserError
-from mnist_nn.images import frame_like_mnist, ink_bounding_box, ink_on_black
+from mnist_nn.images import load_digit
 from mnist_nn.persistence import load_model
 
 STATIC = Path(__file__).parent / "static"
@@ -65,18 +64,11 @@ def limit_body_size(app):
 
 
 def pixels_from_image(data: bytes) -> np.ndarray:
-    """Image file bytes -> (784,) MNIST-style input, or a 400 that says what is wrong."""
+    """Image file bytes -> (784,) MNIST-style input (as `predict` frames it), or a 400."""
     try:
-        with Image.open(io.BytesIO(data)) as picture:
-            picture.load()
-            grey = ink_on_black(picture)
-    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError):
-        raise HTTPException(
-            400, "the upload is not an image (PNG, JPEG, GIF, BMP, WebP...)"
-        ) from None
-    if ink_bounding_box(grey) is None:
-        raise HTTPException(400, "the image is blank: draw or upload a digit")
-    return frame_like_mnist(grey).reshape(-1)
+        return load_digit(io.BytesIO(data), name="the upload")
+    except UserError as error:
+        raise HTTPException(400, str(error)) from None
 
 
 def pixels_from_json(data: bytes) -> np.ndarray:
@@ -108,8 +100,7 @@ class Predictor:
 
     def predict(self, pixels: np.ndarray) -> dict:
         scores, hidden = self.network.explain(pixels[None, :].astype(self.dtype))
-        scores = scores[0].astype(np.float64)
-        probabilities = scores / scores.sum()  # MSE's sigmoid outputs need normalising
+        probabilities = scores[0]
         return {
             "digit": int(probabilities.argmax()),
             "probabilities": [round(float(p), 6) for p in probabilities],
