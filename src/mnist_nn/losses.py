@@ -3,10 +3,13 @@
 Shape key: N batch size, C = 10 classes. `output` and `targets` (one-hot) are (N, C).
 `loss(output, targets)` returns (the number reported to the user, dL/d(output)). As in the seed
 design, the gradient is of a *sum* over the batch, not a mean, so the learning rate multiplies
-the summed gradient.
+the summed gradient. Like a layer's output, the gradient may live in an array the loss reuses:
+valid until its next call.
 """
 
 import numpy as np
+
+from mnist_nn.layers import Buffers
 
 
 class MeanSquaredError:
@@ -19,10 +22,15 @@ class MeanSquaredError:
 
     name = "mse"
 
+    def __init__(self):
+        self.buffers = Buffers()
+
     def __call__(self, output: np.ndarray, targets: np.ndarray) -> tuple[float, np.ndarray]:
-        error = targets - output  # the seed's error = y − a2  (N, C)
-        mean_square = float(np.vdot(error, error)) / error.size  # mean of (y − a2)²
-        return mean_square, -error  # dL/da2 = −error
+        # dL/da2 = a2 − y = −error, the seed's error = y − a2 with its sign turned (exactly).
+        gradient = self.buffers.get("gradient", *output.shape, output.dtype)
+        np.subtract(output, targets, out=gradient)  # (N, C)
+        mean_square = float(np.vdot(gradient, gradient)) / gradient.size  # mean of (y − a2)²
+        return mean_square, gradient
 
     @staticmethod
     def objective(output: np.ndarray, targets: np.ndarray) -> float:
