@@ -1,6 +1,6 @@
 """The same seed network in other libraries, for `run.py`: PyTorch (CPU) and scikit-learn's MLP.
 
-Each returns None when its library is not installed (`pip install -e '.[bench]'` brings PyTorch).
+PyTorch is optional (`pip install -e '.[bench]'` brings it); scikit-learn comes with mnist-nn.
 """
 
 import time
@@ -9,37 +9,49 @@ import warnings
 import numpy as np
 
 
-def torch_epochs(X, Y, labels, X_test, test_labels, epochs, seed=0):
-    """Seconds of each epoch, and the test accuracy after them, of the seed network in PyTorch:
-    autograd for the gradients, the same summed squared error, lr 0.01, batch 128, float32."""
-    try:
+class TorchTrainer:
+    """The seed network in PyTorch (CPU): autograd for the gradients, the same summed squared
+    error, lr 0.01, batch 128, float32. `available()` is False when PyTorch is not installed."""
+
+    @staticmethod
+    def available() -> bool:
+        try:
+            import torch  # noqa: F401
+        except ImportError:
+            return False
+        return True
+
+    def __init__(self, X, Y, seed=0):
         import torch
-    except ImportError:
-        return None
-    torch.manual_seed(seed)
-    torch.set_num_threads(2)
-    X, Y = torch.from_numpy(np.ascontiguousarray(X)), torch.from_numpy(np.ascontiguousarray(Y))
-    model = torch.nn.Sequential(
-        torch.nn.Linear(784, 128), torch.nn.Sigmoid(), torch.nn.Linear(128, 10), torch.nn.Sigmoid()
-    )
-    for layer in (model[0], model[2]):
-        torch.nn.init.xavier_uniform_(layer.weight)
-        torch.nn.init.zeros_(layer.bias)
-    optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
-    seconds = []
-    for _ in range(epochs):
-        start = time.perf_counter()
-        order = torch.randperm(len(X))
-        for first in range(0, len(X), 128):
+
+        self.torch = torch
+        torch.manual_seed(seed)
+        torch.set_num_threads(2)
+        self.X, self.Y = torch.from_numpy(np.ascontiguousarray(X)), torch.from_numpy(Y)
+        self.model = torch.nn.Sequential(
+            torch.nn.Linear(784, 128),
+            torch.nn.Sigmoid(),
+            torch.nn.Linear(128, 10),
+            torch.nn.Sigmoid(),
+        )
+        for layer in (self.model[0], self.model[2]):
+            torch.nn.init.xavier_uniform_(layer.weight)
+            torch.nn.init.zeros_(layer.bias)
+        self.optimizer = torch.optim.SGD(self.model.parameters(), lr=0.01)
+
+    def train_epoch(self):
+        order = self.torch.randperm(len(self.X))
+        for first in range(0, len(self.X), 128):
             batch = order[first : first + 128]
-            optimizer.zero_grad(set_to_none=True)
-            loss = 0.5 * ((model(X[batch]) - Y[batch]) ** 2).sum()
+            self.optimizer.zero_grad(set_to_none=True)
+            loss = 0.5 * ((self.model(self.X[batch]) - self.Y[batch]) ** 2).sum()
             loss.backward()
-            optimizer.step()
-        seconds.append(time.perf_counter() - start)
-    with torch.no_grad():
-        predicted = model(torch.from_numpy(np.ascontiguousarray(X_test))).argmax(dim=1).numpy()
-    return seconds, float(np.mean(predicted == test_labels))
+            self.optimizer.step()
+
+    def accuracy(self, X_test, test_labels) -> float:
+        with self.torch.no_grad():
+            scores = self.model(self.torch.from_numpy(np.ascontiguousarray(X_test)))
+        return float(np.mean(scores.argmax(dim=1).numpy() == test_labels))
 
 
 def sklearn_epochs(X, labels, X_test, test_labels, epochs, seed=0):

@@ -2,9 +2,11 @@
 
     MNIST_DATA_DIR=../shared/data/mnist python benchmarks/run.py [--repeats 5] [--skip-best]
 
-Every figure is the median of several runs, on the same data, seed and batch size. Nothing here
-asserts a time: it measures and reports. PyTorch appears when installed (`pip install -e
-'.[bench]'`).
+Every figure is the median of several runs, on the same data, seed and batch size. Training epochs
+are timed in rounds, one epoch of each contender in turn, and every ratio is the median of the
+ratios within a round: this virtual machine's speed drifts by tens of percent over minutes, and
+epochs run moments apart share the same conditions. Nothing here asserts a time: it measures and
+reports. PyTorch appears when installed (`pip install -e '.[bench]'`).
 """
 
 import argparse
@@ -27,6 +29,8 @@ sys.path.insert(0, str(HERE))
 
 import peers  # noqa: E402
 import plain_numpy  # noqa: E402
+from lean_numpy import LeanTrainer  # noqa: E402
+from threadpoolctl import threadpool_limits  # noqa: E402
 
 from mnist_nn.data import load_dataset, one_hot  # noqa: E402
 from mnist_nn.presets import PRESETS, TrainConfig  # noqa: E402
@@ -61,46 +65,70 @@ def machine() -> list[str]:
     ]
 
 
-def seed_epochs(dataset, epochs: int) -> tuple[list[float], float]:
-    """Training seconds of each epoch of the seed preset (the first is a warm-up), accuracy."""
-    result = train(TrainConfig(epochs=epochs), dataset)
-    return [record["seconds"] for record in result.history][1:], result.test_accuracy
+SETTLE_SECONDS = 0.5
 
 
-def matmul_floor(images: np.ndarray, repeats: int) -> float:
+def timed(function) -> float:
+    start = time.perf_counter()
+    function()
+    return time.perf_counter() - start
+
+
+class MatmulFloor:
     """One epoch of the seed's five matrix products alone, into preallocated arrays: the time
     no implementation can beat with this BLAS (batches are contiguous slices: no gathering)."""
-    rng = np.random.default_rng(0)
-    w1 = rng.random((784, 128), dtype=np.float32)
-    w2 = rng.random((128, 10), dtype=np.float32)
-    z1, z2 = np.empty((128, 128), np.float32), np.empty((128, 10), np.float32)
-    dz1, dw1, dw2 = np.empty((128, 128), np.float32), np.empty_like(w1), np.empty_like(w2)
-    dz2 = rng.random((128, 10), dtype=np.float32)
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        for first in range(0, len(images), 128):
-            x = images[first : first + 128]
+
+    def __init__(self, images: np.ndarray):
+        rng = np.random.default_rng(0)
+        self.images = images
+        self.w1 = rng.random((784, 128), dtype=np.float32)
+        self.w2 = rng.random((128, 10), dtype=np.float32)
+        self.z1, self.z2 = np.empty((128, 128), np.float32), np.empty((128, 10), np.float32)
+        self.dz1 = np.empty((128, 128), np.float32)
+        self.dz2 = rng.random((128, 10), dtype=np.float32)
+        self.dw1, self.dw2 = np.empty_like(self.w1), np.empty_like(self.w2)
+
+    def epoch(self) -> None:
+        w1, w2, z1, z2, dz1, dz2 = self.w1, self.w2, self.z1, self.z2, self.dz1, self.dz2
+        for first in range(0, len(self.images), 128):
+            x = self.images[first : first + 128]
             n = len(x)
             np.matmul(x, w1, out=z1[:n])  # X·W1
             np.matmul(z1[:n], w2, out=z2[:n])  # a1·W2
             np.matmul(dz2[:n], w2.T, out=dz1[:n])  # dz2·W2ᵀ
-            np.matmul(x.T, dz1[:n], out=dw1)  # Xᵀ·dz1
-            np.matmul(z1[:n].T, dz2[:n], out=dw2)  # a1ᵀ·dz2
-        times.append(time.perf_counter() - start)
-    return median(times)
+            np.matmul(x.T, dz1[:n], out=self.dw1)  # Xᵀ·dz1
+            np.matmul(z1[:n].T, dz2[:n], out=self.dw2)  # a1ᵀ·dz2
 
 
-def plain_epochs(dataset, repeats: int) -> tuple[float, float]:
-    rng = np.random.default_rng(0)
-    params = plain_numpy.init(rng)
-    targets = one_hot(dataset.train.labels)
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        plain_numpy.train_epoch(params, dataset.train.images, targets, rng)
-        times.append(time.perf_counter() - start)
-    return median(times), plain_numpy.accuracy(params, dataset.test.images, dataset.test.labels)
+def one_blas_thread(function):
+    """`function` run with BLAS limited to one thread."""
+
+    def limited():
+        with threadpool_limits(1, user_api="blas"):
+            return function()
+
+    return limited
+
+
+def in_rounds(contenders: dict, rounds: int) -> dict[str, list[float]]:
+    """Seconds of one epoch of each contender, taken in turn, round after round. Each contender
+    returns its epoch's seconds; the first round warms up (caches, thread pools) and is dropped."""
+    seconds = {name: [] for name in contenders}
+    for round_ in range(rounds + 1):
+        for name, epoch in contenders.items():
+            # Let the previous contender's thread pools (OpenBLAS's, PyTorch's) stop spinning and
+            # sleep first, so that no contender shares a core with another one's idle threads.
+            time.sleep(SETTLE_SECONDS)
+            taken = epoch()
+            if round_:
+                seconds[name].append(taken)
+            print(f"  round {round_}: {name} {taken:.3f} s", flush=True)
+    return seconds
+
+
+def ratio(seconds: dict, slower: str, faster: str) -> float:
+    """Median over rounds of seconds[slower] / seconds[faster]."""
+    return median(a / b for a, b in zip(seconds[slower], seconds[faster], strict=True))
 
 
 def run_process(argv, cwd=None) -> tuple[float, int]:
@@ -152,7 +180,7 @@ def profile_seed(dataset) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=5, help="runs per figure (median)")
+    parser.add_argument("--repeats", type=int, default=7, help="runs per figure (median)")
     parser.add_argument("--skip-best", action="store_true", help="skip the best preset's epochs")
     parser.add_argument("--out", type=Path, default=HERE / "results.md")
     args = parser.parse_args()
@@ -167,36 +195,72 @@ def main() -> None:
         rows.append((what, figure, note))
         print(f"{what}: {figure} {note}", flush=True)
 
-    ours, our_accuracy = seed_epochs(dataset, args.repeats + 1)
-    our_epoch = median(ours)
+    targets = one_hot(dataset.train.labels)
+    rng = np.random.default_rng(0)
+    floor, lean = MatmulFloor(train_images), LeanTrainer(rng)
+    plain = plain_numpy.init(rng)
+
+    def our_epoch():
+        # The real thing: `train` as `python main.py` runs it, timed by its own clock, which
+        # counts the mini-batches only (not building the network or testing it afterwards).
+        return train(TrainConfig(epochs=1), dataset).history[0]["seconds"]
+
+    contenders = {
+        "ours": our_epoch,
+        "floor": lambda: timed(floor.epoch),
+        "lean": lambda: timed(lambda: lean.train_epoch(train_images, targets)),
+        "lean in order": lambda: timed(
+            lambda: lean.train_epoch(train_images, targets, gather=False)
+        ),
+        "plain": lambda: timed(lambda: plain_numpy.train_epoch(plain, train_images, targets, rng)),
+        "ours, 1 thread": one_blas_thread(our_epoch),
+        "floor, 1 thread": one_blas_thread(lambda: timed(floor.epoch)),
+    }
+    torch_trainer = None
+    if peers.TorchTrainer.available():
+        torch_trainer = peers.TorchTrainer(train_images, targets)
+        contenders["torch"] = lambda: timed(torch_trainer.train_epoch)
+    print(f"training epochs, {args.repeats} rounds after a warm-up round:")
+    seconds = in_rounds(contenders, args.repeats)
+    our_epoch = median(seconds["ours"])
     report("mnist-nn seed, training s/epoch", f"{our_epoch:.3f}", "(15-epoch accuracy below)")
-    floor = matmul_floor(train_images, args.repeats)
     report(
         "matrix-product floor, s/epoch",
-        f"{floor:.3f}",
-        f"(ours / floor = {our_epoch / floor:.2f}x)",
+        f"{median(seconds['floor']):.3f}",
+        f"(ours / floor = {ratio(seconds, 'ours', 'floor'):.2f}x)",
     )
-    plain, plain_accuracy = plain_epochs(dataset, args.repeats)
+    report(
+        "lean NumPy loop (our NumPy calls, nothing around them), s/epoch",
+        f"{median(seconds['lean']):.3f}",
+        f"(lean / floor = {ratio(seconds, 'lean', 'floor'):.2f}x; "
+        f"ours / lean = {ratio(seconds, 'ours', 'lean'):.2f}x)",
+    )
+    report(
+        "lean loop, batches in order (no shuffle: no gather), s/epoch",
+        f"{median(seconds['lean in order']):.3f}",
+        f"(/ floor = {ratio(seconds, 'lean in order', 'floor'):.2f}x: "
+        "the rest of the gap is element-wise work)",
+    )
     report(
         "plain NumPy transcription, s/epoch",
-        f"{plain:.3f}",
-        f"(plain / ours = {plain / our_epoch:.2f}x)",
+        f"{median(seconds['plain']):.3f}",
+        f"(plain / ours = {ratio(seconds, 'plain', 'ours'):.2f}x)",
     )
-    targets = one_hot(dataset.train.labels)
-    torch_result = peers.torch_epochs(
-        train_images, targets, dataset.train.labels, test.images, test.labels, args.repeats + 1
-    )
-    if torch_result is None:
+    if torch_trainer is None:
         report("PyTorch CPU, s/epoch", "not installed", "(pip install -e '.[bench]')")
     else:
         import torch
 
-        torch_epoch = median(torch_result[0][1:])
         report(
             f"PyTorch {torch.__version__} CPU, s/epoch",
-            f"{torch_epoch:.3f}",
-            f"(PyTorch / ours = {torch_epoch / our_epoch:.2f}x)",
+            f"{median(seconds['torch']):.3f}",
+            f"(PyTorch / ours = {ratio(seconds, 'torch', 'ours'):.2f}x)",
         )
+    report(
+        "with one BLAS thread: floor, ours (s/epoch)",
+        f"{median(seconds['floor, 1 thread']):.3f}, {median(seconds['ours, 1 thread']):.3f}",
+        f"(ours / floor = {ratio(seconds, 'ours, 1 thread', 'floor, 1 thread'):.2f}x)",
+    )
     sklearn_seconds, _ = peers.sklearn_epochs(
         train_images, dataset.train.labels, test.images, test.labels, 3
     )
@@ -227,7 +291,7 @@ def main() -> None:
 
     network = build_network([784, 128, 10], np.random.default_rng(0))
     network.scores(test.images)
-    seconds = median(_timed(lambda: network.scores(test.images)) for _ in range(args.repeats))
+    seconds = median(timed(lambda: network.scores(test.images)) for _ in range(args.repeats))
     report(
         "inference, images/s", f"{len(test.images) / seconds:,.0f}", "(test set, batches of 2048)"
     )
@@ -253,11 +317,14 @@ def main() -> None:
         )
 
     full = train(TrainConfig(), dataset)
-    report(
-        "seed preset, 15-epoch test accuracy",
-        f"{full.test_accuracy:.2%}",
-        f"(plain transcription after {args.repeats} epochs: {plain_accuracy:.2%})",
-    )
+    epochs_done = args.repeats + 1
+    plain_accuracy = plain_numpy.accuracy(plain, test.images, test.labels)
+    others = f"plain after {epochs_done} epochs: {plain_accuracy:.2%}"
+    if torch_trainer is not None:
+        others += (
+            f", PyTorch after {epochs_done}: {torch_trainer.accuracy(test.images, test.labels):.2%}"
+        )
+    report("seed preset, 15-epoch test accuracy", f"{full.test_accuracy:.2%}", f"({others})")
     profile = profile_seed(dataset)
 
     lines = [
@@ -281,12 +348,6 @@ def main() -> None:
     ]
     args.out.write_text("\n".join(lines))
     print(f"wrote {args.out}")
-
-
-def _timed(function) -> float:
-    start = time.perf_counter()
-    function()
-    return time.perf_counter() - start
 
 
 if __name__ == "__main__":
