@@ -32,9 +32,10 @@ import plain_numpy  # noqa: E402
 from lean_numpy import LeanTrainer  # noqa: E402
 from threadpoolctl import threadpool_limits  # noqa: E402
 
+from mnist_nn.checkpoints import RunState, StopRequest  # noqa: E402
 from mnist_nn.data import load_dataset, one_hot  # noqa: E402
 from mnist_nn.presets import PRESETS, TrainConfig  # noqa: E402
-from mnist_nn.training import train  # noqa: E402
+from mnist_nn.training import build, train, train_epoch  # noqa: E402
 
 
 def median(values) -> float:
@@ -166,6 +167,51 @@ def data_loading(repeats: int) -> tuple[float, float]:
             again.append(time.perf_counter() - start)
     del os.environ["XDG_CACHE_HOME"]
     return median(first), median(again)
+
+
+def where_an_epoch_goes(dataset, targets, epochs: int) -> list[tuple[str, float]]:
+    """Seconds per epoch (median) in each of our seed network's stages: every layer's forward
+    and backward pass, the loss and the optimizer are wrapped in a clock; the rest of the epoch
+    is the loop around them (gathering each batch, counting the correct answers)."""
+    config = TrainConfig()
+    rng = np.random.default_rng(config.seed)
+    network, optimizer = build(config, rng)
+    clocks: dict[str, list[float]] = {}
+
+    def clocked(name, function):
+        clocks[name] = []
+
+        def run(*args, **kwargs):
+            start = time.perf_counter()
+            result = function(*args, **kwargs)
+            clocks[name][-1] += time.perf_counter() - start
+            return result
+
+        return run
+
+    for number, layer in enumerate(network.layers, start=1):
+        for step in ("forward", "backward"):
+            name = f"layer {number}, {layer!r}.{step}"
+            setattr(layer, step, clocked(name, getattr(layer, step)))
+    network.loss = clocked(f"{network.loss!r}", network.loss)
+    optimizer.step = clocked(f"{optimizer!r}.step", optimizer.step)
+    clocks["epoch"] = []
+    for _ in range(epochs + 1):  # the first epoch warms up and is dropped below
+        for times in clocks.values():
+            times.append(0.0)
+        state = RunState()
+        train_epoch(
+            network, optimizer, config, dataset.train, targets, state, rng, StopRequest(), _NoBar()
+        )
+        clocks["epoch"][-1] = state.epoch_seconds
+    stages = [(name, median(times[1:])) for name, times in clocks.items() if name != "epoch"]
+    epoch = median(clocks["epoch"][1:])
+    return [*stages, ("the loop around them", epoch - sum(t for _, t in stages)), ("epoch", epoch)]
+
+
+class _NoBar:
+    def update(self, count=1):
+        pass
 
 
 def profile_seed(dataset) -> str:
@@ -336,6 +382,7 @@ def main() -> None:
         )
     report("seed preset, 15-epoch test accuracy", f"{full.test_accuracy:.2%}", f"({others})")
     profile = profile_seed(dataset)
+    stages = where_an_epoch_goes(dataset, targets, args.repeats)
 
     lines = [
         "# Benchmark results",
@@ -364,6 +411,15 @@ def main() -> None:
         "training loop add.",
         "- BLAS spreads the matrix products over both cores; NumPy's element-wise calls run on "
         "one. The one-thread rows show the same code against a one-core floor.",
+        "",
+        "## Where an epoch of mnist-nn goes",
+        "",
+        "Each layer's passes, the loss and the optimizer timed on their own inside the real "
+        f"training loop (seconds per epoch, median of {args.repeats} epochs):",
+        "",
+        "| stage | s/epoch | share |",
+        "|---|---|---|",
+        *[f"| {name} | {t:.3f} | {t / stages[-1][1]:.0%} |" for name, t in stages],
         "",
         "## Profile of the seed preset (2 epochs, cProfile, by own time)",
         "",
