@@ -20,25 +20,19 @@ class Buffers:
     rows of an array kept between calls (grown when a larger batch comes)."""
 
     def __init__(self):
-        self.arrays = {}  # name -> the kept array
-        self.views = {}  # (name, rows, columns, dtype) -> a view of it: a training step's lookups
+        self.arrays = {}
 
     def get(self, name: str, rows: int, columns: int, dtype) -> np.ndarray:
         """(rows, columns) of `dtype`: a view of the kept array, valid until the next `get`."""
-        key = (name, rows, columns, dtype)
-        view = self.views.get(key)
-        if view is None:
-            array = self.arrays.get(name)
-            if (
-                array is None
-                or len(array) < rows
-                or array.shape[1:] != (columns,)
-                or array.dtype != dtype
-            ):
-                array = self.arrays[name] = np.empty((rows, columns), dtype=dtype)
-                self.views.clear()  # views of the replaced array would keep it alive
-            view = self.views[key] = array[:rows]
-        return view
+        array = self.arrays.get(name)
+        if (
+            array is None
+            or len(array) < rows
+            or array.shape[1:] != (columns,)
+            or array.dtype != dtype
+        ):
+            array = self.arrays[name] = np.empty((rows, columns), dtype=dtype)
+        return array[:rows]
 
 
 class Dense:
