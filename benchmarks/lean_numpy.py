@@ -7,7 +7,8 @@ layers, optimizer and training loop cost. Measured, never used.
 """
 
 import numpy as np
-from plain_numpy import init
+
+from benchmarks.plain_numpy import init
 
 
 class LeanTrainer:

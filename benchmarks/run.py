@@ -1,6 +1,6 @@
 """Measure mnist-nn's speed side by side with its peers; write benchmarks/results.md.
 
-    MNIST_DATA_DIR=../shared/data/mnist python benchmarks/run.py [--repeats 5] [--skip-best]
+    MNIST_DATA_DIR=../shared/data/mnist python -m benchmarks.run [--repeats 5] [--skip-best]
 
 Every figure is the median of several runs, on the same data, seed and batch size. Training epochs
 are timed in rounds, one epoch of each contender in turn, and every ratio is the median of the
@@ -24,19 +24,16 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
+from threadpoolctl import threadpool_limits
+
+from benchmarks import peers, plain_numpy
+from benchmarks.lean_numpy import LeanTrainer
+from mnist_nn.config import TrainConfig
+from mnist_nn.data import load_dataset, one_hot
+from mnist_nn.presets import PRESETS
+from mnist_nn.training import RunState, Trainer, train
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-
-import peers  # noqa: E402
-import plain_numpy  # noqa: E402
-from lean_numpy import LeanTrainer  # noqa: E402
-from threadpoolctl import threadpool_limits  # noqa: E402
-
-from mnist_nn.checkpoints import RunState, StopRequest  # noqa: E402
-from mnist_nn.data import load_dataset, one_hot  # noqa: E402
-from mnist_nn.presets import PRESETS, TrainConfig  # noqa: E402
-from mnist_nn.training import build, train, train_epoch  # noqa: E402
 
 
 def median(values) -> float:
@@ -174,9 +171,8 @@ def where_an_epoch_goes(dataset, targets, epochs: int) -> list[tuple[str, float]
     """Seconds per epoch (median) in each of our seed network's stages: every layer's forward
     and backward pass, the loss and the optimizer are wrapped in a clock; the rest of the epoch
     is the loop around them (gathering each batch, counting the correct answers)."""
-    config = TrainConfig()
-    rng = np.random.default_rng(config.seed)
-    network, optimizer = build(config, rng)
+    trainer = Trainer(TrainConfig())
+    network, optimizer = trainer.network, trainer.optimizer
     clocks: dict[str, list[float]] = {}
 
     def clocked(name, function):
@@ -200,19 +196,12 @@ def where_an_epoch_goes(dataset, targets, epochs: int) -> list[tuple[str, float]
     for _ in range(epochs + 1):  # the first epoch warms up and is dropped below
         for times in clocks.values():
             times.append(0.0)
-        state = RunState()
-        train_epoch(
-            network, optimizer, config, dataset.train, targets, state, rng, StopRequest(), _NoBar()
-        )
-        epoch_seconds.append(state.epoch_seconds)
+        trainer.state = RunState()
+        trainer.train_epoch(dataset.train, targets)  # the loop's own epoch, nothing around it
+        epoch_seconds.append(trainer.state.epoch_seconds)
     stages = [(name, median(times[1:])) for name, times in clocks.items()]
     epoch = median(epoch_seconds[1:])
     return [*stages, ("the loop around them", epoch - sum(t for _, t in stages)), ("epoch", epoch)]
-
-
-class _NoBar:
-    def update(self, count=1):
-        pass
 
 
 def profile_seed(dataset) -> str:
@@ -225,24 +214,20 @@ def profile_seed(dataset) -> str:
     return "\n".join(lines[start : start + 11])
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=7, help="runs per figure (median)")
-    parser.add_argument("--skip-best", action="store_true", help="skip the best preset's epochs")
-    parser.add_argument("--out", type=Path, default=HERE / "results.md")
-    args = parser.parse_args()
-    if not os.environ.get("MNIST_DATA_DIR"):
-        raise SystemExit("set MNIST_DATA_DIR to the folder of the MNIST files")
+class Report:
+    """The rows of the results table: (what, figure, note), printed as they come."""
 
-    dataset = load_dataset("mnist")
-    train_images, test = dataset.train.images, dataset.test
-    rows = []  # (what, figure, note)
+    def __init__(self):
+        self.rows = []
 
-    def report(what, figure, note=""):
-        rows.append((what, figure, note))
+    def __call__(self, what, figure, note=""):
+        self.rows.append((what, figure, note))
         print(f"{what}: {figure} {note}", flush=True)
 
-    targets = one_hot(dataset.train.labels)
+
+def measure_epochs(dataset, repeats: int, report: Report) -> dict:
+    """Training epochs of every contender, in rounds; returns the trained baselines."""
+    train_images, targets = dataset.train.images, one_hot(dataset.train.labels)
     rng = np.random.default_rng(0)
     floor, lean = MatmulFloor(train_images), LeanTrainer(rng)
     plain = plain_numpy.init(rng)
@@ -267,9 +252,8 @@ def main() -> None:
     if peers.TorchTrainer.available():
         torch_trainer = peers.TorchTrainer(train_images, targets)
         contenders["torch"] = lambda: timed(torch_trainer.train_epoch)
-    print(f"training epochs, {args.repeats} rounds after a warm-up round:")
-    seconds = in_rounds(contenders, args.repeats)
-    our_epoch = median(seconds["ours"])
+    print(f"training epochs, {repeats} rounds after a warm-up round:")
+    seconds = in_rounds(contenders, repeats)
 
     def epoch_row(what, name, comparison):
         times = seconds[name]
@@ -316,19 +300,25 @@ def main() -> None:
         f"ours / floor = {ratio(seconds, 'ours, 1 thread', 'floor, 1 thread'):.2f}x; "
         f"one thread / two = {ratio(seconds, 'ours, 1 thread', 'ours'):.2f}x",
     )
+    test = dataset.test
     sklearn_seconds, _ = peers.sklearn_epochs(
         train_images, dataset.train.labels, test.images, test.labels, 3
     )
     report(
         "scikit-learn MLPClassifier, s/epoch",
         f"{sklearn_seconds[0]:.3f}",
-        f"(3 epochs in one fit, timed on its own: / ours = {sklearn_seconds[0] / our_epoch:.2f}x)",
+        f"(3 epochs in one fit, timed on its own: / ours = "
+        f"{sklearn_seconds[0] / median(seconds['ours']):.2f}x)",
     )
+    return {"plain": plain, "torch": torch_trainer, "epochs": repeats + 1}
 
+
+def measure_processes(test, repeats: int, report: Report) -> None:
+    """Whole `python main.py` runs and `mnist-nn predict` of one image, in their own processes."""
     with tempfile.TemporaryDirectory() as out:
         runs = [
             run_process([sys.executable, str(HERE.parent / "main.py"), "--out", out])
-            for _ in range(max(1, args.repeats // 2))
+            for _ in range(max(1, repeats // 2))
         ]
         digit = Path(out) / "digit.png"
         Image.fromarray((test.images[0].reshape(28, 28) * 255).astype(np.uint8)).save(digit)
@@ -336,7 +326,7 @@ def main() -> None:
             run_process(
                 [sys.executable, "-m", "mnist_nn", "predict", Path(out) / "model.npz", digit]
             )
-            for _ in range(args.repeats)
+            for _ in range(repeats)
         ]
     wall = median(seconds for seconds, _ in runs)
     report("python main.py, whole run (s)", f"{wall:.1f}", "(load, 15 epochs, pictures)")
@@ -346,63 +336,63 @@ def main() -> None:
         f"{median(seconds for seconds, _ in predict):.3f}",
         "(start-up, load the model, frame and read the image)",
     )
-
-    first_load, repeated_load = data_loading(args.repeats)
-    report("data load, first (s)", f"{first_load:.3f}", "(gunzip, parse, verify SHA-256, cache)")
-    report(
-        "data load, repeated (s)",
-        f"{repeated_load:.3f}",
-        f"(memory-mapped cache: {first_load / repeated_load:.1f}x faster)",
-    )
-
-    from mnist_nn.network import build_network
-
-    network = build_network([784, 128, 10], np.random.default_rng(0))
-    network.scores(test.images)
-    inference = median(timed(lambda: network.scores(test.images)) for _ in range(args.repeats))
-    report(
-        "inference, images/s",
-        f"{len(test.images) / inference:,.0f}",
-        "(test set, batches of 2048)",
-    )
-
     help_times = [
-        run_process([sys.executable, "-m", "mnist_nn", "--help"])[0] for _ in range(args.repeats)
+        run_process([sys.executable, "-m", "mnist_nn", "--help"])[0] for _ in range(repeats)
     ]
-    bare = median(run_process([sys.executable, "-c", "pass"])[0] for _ in range(args.repeats))
+    bare = median(run_process([sys.executable, "-c", "pass"])[0] for _ in range(repeats))
     report(
         "mnist-nn --help start-up (s)",
         f"{median(help_times):.3f}",
         f"(a bare `python -c pass` takes {bare:.3f})",
     )
 
-    if not args.skip_best:
-        best = PRESETS["best"]
-        result = train(TrainConfig(**{**best.to_dict(), "epochs": 3}), dataset)
-        best_epoch = median(record["seconds"] for record in result.history)
-        report(
-            "best preset, training s/epoch",
-            f"{best_epoch:.2f}",
-            f"({best.epochs} epochs: about {best.epochs * best_epoch / 60:.1f} min)",
-        )
 
+def measure_loading_and_inference(test, repeats: int, report: Report) -> None:
+    first_load, repeated_load = data_loading(repeats)
+    report("data load, first (s)", f"{first_load:.3f}", "(gunzip, parse, verify SHA-256, cache)")
+    report(
+        "data load, repeated (s)",
+        f"{repeated_load:.3f}",
+        f"(memory-mapped cache: {first_load / repeated_load:.1f}x faster)",
+    )
+    network = Trainer(TrainConfig()).network
+    network.scores(test.images)
+    inference = median(timed(lambda: network.scores(test.images)) for _ in range(repeats))
+    report(
+        "inference, images/s",
+        f"{len(test.images) / inference:,.0f}",
+        "(test set, batches of 2048)",
+    )
+
+
+def measure_best_preset(dataset, report: Report) -> None:
+    best = PRESETS["best"]
+    result = train(TrainConfig(**{**best.to_dict(), "epochs": 3}), dataset)
+    best_epoch = median(record["seconds"] for record in result.history)
+    report(
+        "best preset, training s/epoch",
+        f"{best_epoch:.2f}",
+        f"({best.epochs} epochs: about {best.epochs * best_epoch / 60:.1f} min)",
+    )
+
+
+def measure_seed_accuracy(dataset, baselines: dict, report: Report) -> None:
     full = train(TrainConfig(), dataset)
-    epochs_done = args.repeats + 1
-    plain_accuracy = plain_numpy.accuracy(plain, test.images, test.labels)
-    others = f"plain after {epochs_done} epochs: {plain_accuracy:.2%}"
-    if torch_trainer is not None:
-        others += (
-            f", PyTorch after {epochs_done}: {torch_trainer.accuracy(test.images, test.labels):.2%}"
-        )
+    test, epochs = dataset.test, baselines["epochs"]
+    plain_accuracy = plain_numpy.accuracy(baselines["plain"], test.images, test.labels)
+    others = f"plain after {epochs} epochs: {plain_accuracy:.2%}"
+    if baselines["torch"] is not None:
+        torch_accuracy = baselines["torch"].accuracy(test.images, test.labels)
+        others += f", PyTorch after {epochs}: {torch_accuracy:.2%}"
     report("seed preset, 15-epoch test accuracy", f"{full.test_accuracy:.2%}", f"({others})")
-    profile = profile_seed(dataset)
-    stages = where_an_epoch_goes(dataset, targets, args.repeats)
 
+
+def write_results(path: Path, report: Report, stages, profile: str, repeats: int) -> None:
     lines = [
         "# Benchmark results",
         "",
-        f"Measured by `python benchmarks/run.py` on {time.strftime('%Y-%m-%d')}; every figure is "
-        f"the median of {args.repeats} runs (epochs) unless it says otherwise. Training epochs "
+        f"Measured by `python -m benchmarks.run` on {time.strftime('%Y-%m-%d')}; every figure is "
+        f"the median of {repeats} runs (epochs) unless it says otherwise. Training epochs "
         "were timed in rounds, one epoch of each contender in turn, and each ratio is the median "
         "of the ratios within a round (this machine's speed drifts by tens of percent in "
         "minutes).",
@@ -411,7 +401,7 @@ def main() -> None:
         "",
         "| what | figure | note |",
         "|---|---|---|",
-        *[f"| {what} | {figure} | {note} |" for what, figure, note in rows],
+        *[f"| {what} | {figure} | {note} |" for what, figure, note in report.rows],
         "",
         "## Reading the figures",
         "",
@@ -429,7 +419,7 @@ def main() -> None:
         "## Where an epoch of mnist-nn goes",
         "",
         "Each layer's passes, the loss and the optimizer timed on their own inside the real "
-        f"training loop (seconds per epoch, median of {args.repeats} epochs):",
+        f"training loop (seconds per epoch, median of {repeats} epochs):",
         "",
         "| stage | s/epoch | share |",
         "|---|---|---|",
@@ -442,8 +432,30 @@ def main() -> None:
         "```",
         "",
     ]
-    args.out.write_text("\n".join(lines))
-    print(f"wrote {args.out}")
+    path.write_text("\n".join(lines))
+    print(f"wrote {path}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=7, help="runs per figure (median)")
+    parser.add_argument("--skip-best", action="store_true", help="skip the best preset's epochs")
+    parser.add_argument("--out", type=Path, default=HERE / "results.md")
+    args = parser.parse_args()
+    if not os.environ.get("MNIST_DATA_DIR"):
+        raise SystemExit("set MNIST_DATA_DIR to the folder of the MNIST files")
+
+    dataset = load_dataset("mnist")
+    report = Report()
+    baselines = measure_epochs(dataset, args.repeats, report)
+    measure_processes(dataset.test, args.repeats, report)
+    measure_loading_and_inference(dataset.test, args.repeats, report)
+    if not args.skip_best:
+        measure_best_preset(dataset, report)
+    measure_seed_accuracy(dataset, baselines, report)
+    profile = profile_seed(dataset)
+    stages = where_an_epoch_goes(dataset, one_hot(dataset.train.labels), args.repeats)
+    write_results(args.out, report, stages, profile, args.repeats)
 
 
 if __name__ == "__main__":

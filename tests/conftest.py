@@ -1,6 +1,6 @@
-"""Shared fixtures: real MNIST when MNIST_DATA_DIR points at it, and an offline, empty world."""
+"""Shared fixtures: real MNIST wherever `python main.py` would find it, and an offline world."""
 
-import os
+import hashlib
 from pathlib import Path
 
 import pytest
@@ -14,14 +14,17 @@ def main_py() -> Path:
 
 @pytest.fixture(scope="session")
 def mnist_dir() -> Path:
-    """The folder of the real MNIST files; tests that need it skip, saying why, when it is unset."""
-    value = os.environ.get("MNIST_DATA_DIR")
-    if not value:
-        pytest.skip("real MNIST needed: set MNIST_DATA_DIR=../shared/data/mnist (CI does)")
-    directory = Path(value).resolve()
-    if not directory.is_dir():
-        pytest.skip(f"MNIST_DATA_DIR={value} is not a folder")
-    return directory
+    """The folder of the real MNIST files, found as `python main.py` finds them ($MNIST_DATA_DIR,
+    then the download cache), without downloading; tests that need it skip, saying how to get it."""
+    from mnist_nn.sources import locate_mnist
+
+    directory, looked = locate_mnist()
+    if directory is None:
+        pytest.skip(
+            "needs the real MNIST files: run `python main.py` once (it downloads them), or set "
+            f"MNIST_DATA_DIR to a folder that holds them (looked at: {'; '.join(looked)})"
+        )
+    return directory.resolve()
 
 
 @pytest.fixture
@@ -31,3 +34,19 @@ def offline(tmp_path, monkeypatch) -> Path:
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     monkeypatch.setenv("MNIST_NN_OFFLINE", "1")
     return tmp_path / "cache" / "mnist-nn" / "mnist"
+
+
+@pytest.fixture
+def fake_checksums(monkeypatch):
+    """Make the small FAKE arrays of helpers.py pass as MNIST: their names, their checksums."""
+    from mnist_nn import sources
+    from mnist_nn.idx import idx_bytes
+
+    from helpers import FAKE
+
+    files = {
+        key: (name, hashlib.sha256(idx_bytes(FAKE[key])).hexdigest())
+        for key, (name, _) in sources.MNIST_FILES.items()
+    }
+    monkeypatch.setattr(sources, "MNIST_FILES", files)
+    return files

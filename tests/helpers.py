@@ -1,8 +1,12 @@
 """Small things several test files use."""
 
+import gzip
+
 import numpy as np
 
+from mnist_nn import sources
 from mnist_nn.data import Dataset, Split
+from mnist_nn.idx import idx_bytes
 
 
 def tiny_dataset(n_train=300, n_test=100, validation=False):
@@ -21,3 +25,22 @@ def tiny_dataset(n_train=300, n_test=100, validation=False):
 
 def weights(result):
     return [p.copy() for p, _ in result.network.parameters()]
+
+
+_rng = np.random.default_rng(0)
+FAKE = {  # a small stand-in for MNIST's four files (tests make it pass the checksums)
+    "train_images": _rng.integers(0, 256, size=(50, 28, 28), dtype=np.uint8),
+    "train_labels": _rng.integers(0, 10, size=50, dtype=np.uint8),
+    "test_images": _rng.integers(0, 256, size=(20, 28, 28), dtype=np.uint8),
+    "test_labels": _rng.integers(0, 10, size=20, dtype=np.uint8),
+}
+
+
+def write_fake_mnist(directory, compress=True, only=None):
+    directory.mkdir(parents=True, exist_ok=True)
+    for key, (name, _) in sources.MNIST_FILES.items():
+        if only is None or key in only:
+            raw = idx_bytes(FAKE[key])
+            suffix = ".gz" if compress else ""
+            (directory / f"{name}{suffix}").write_bytes(gzip.compress(raw) if compress else raw)
+    return directory

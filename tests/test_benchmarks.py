@@ -2,19 +2,13 @@
 with like: one epoch of each, from the same weights and in the same batch order, ends at the same
 weights, bit for bit."""
 
-import sys
-from pathlib import Path
-
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-
-import plain_numpy  # noqa: E402
-from lean_numpy import LeanTrainer  # noqa: E402
-
-from mnist_nn.data import one_hot  # noqa: E402
-from mnist_nn.network import build_network  # noqa: E402
-from mnist_nn.optimizers import SGD  # noqa: E402
+from benchmarks import plain_numpy
+from benchmarks.lean_numpy import LeanTrainer
+from mnist_nn.data import one_hot
+from mnist_nn.network import build_network
+from mnist_nn.optimizers import SGD
 
 
 def our_epoch(images, targets, order):

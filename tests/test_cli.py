@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from mnist_nn.cli import build_parser, config_from_arguments, main
+from mnist_nn.cli import build_parser, main
+from mnist_nn.commands import config_from_arguments
 from mnist_nn.presets import PRESETS
 
 
@@ -33,13 +34,18 @@ def test_flags_override_the_preset():
 @pytest.mark.parametrize(
     "argv, message",
     [
-        (["--epochs", "-1"], "-1 is not a positive whole number"),
-        (["--epochs", "0"], "0 is not a positive whole number"),
-        (["--lr", "0"], "0 is not a positive number"),
-        (["--lr", "nan"], "nan is not a positive number"),
-        (["--lr", "fast"], "'fast' is not a number"),
+        (["--epochs", "-1"], "--epochs: -1 is not a whole number from 1 to 1,000"),
+        (["--epochs", "0"], "--epochs: 0 is not a whole number from 1 to 1,000"),
+        (["--epochs", "2.5"], "--epochs: '2.5' is not a whole number"),
+        (["--lr", "0"], "--lr: 0.0 is not a number above 0 and at most 1,000"),
+        (["--lr", "nan"], "--lr: nan is not a number above 0 and at most 1,000"),
+        (["--lr", "fast"], "--lr: 'fast' is not a number"),
+        (["--augment-shift", "inf"], "--augment-shift: inf is not a number from 0 to 14"),
+        (["--augment-rotation", "1e308"], "1e+308 is not a number from 0 to 180"),
+        (["--hidden", "100000", "100000"], "100000 is not a whole number from 1 to 8,192"),
         (["--dtype", "float16"], "invalid choice: 'float16'"),
-        (["--val-size", "-5"], "-5 is not zero or a positive whole number"),
+        (["--activation", "gelu"], "invalid choice: 'gelu' (choose from 'sigmoid', 'tanh'"),
+        (["--val-size", "-5"], "--val-size: -5 is not a whole number from 0 to 10,000,000"),
     ],
 )
 def test_invalid_values_are_rejected_by_the_parser(capsys, argv, message):

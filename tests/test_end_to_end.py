@@ -28,15 +28,42 @@ def test_one_epoch_of_the_seed_on_mnist(tmp_path, mnist_dir, main_py):
     assert (tmp_path / "out" / "model.npz").exists()
 
 
+# SHA-256 of the seed run's 15-epoch weights (W1, b1, W2, b2 as float32 bytes), as `python main.py`
+# wrote them before the training loop was rewritten around callbacks: the seed must never drift.
+SEED_WEIGHTS_SHA256 = "e0874fc0420c1bd1575f87835698bcfcddaa07937c0e48ab50f0ecddeed522e0"
+
+
+def test_the_seed_run_ends_at_exactly_the_stored_weights(tmp_path, mnist_dir, main_py):
+    import hashlib
+
+    import numpy as np
+
+    env = {**os.environ, "MNIST_DATA_DIR": str(mnist_dir)}
+    result = subprocess.run(
+        [sys.executable, str(main_py), "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr
+    digest = hashlib.sha256()
+    with np.load(tmp_path / "model.npz") as model:
+        for name in ("layer0.weight", "layer0.bias", "layer1.weight", "layer1.bias"):
+            digest.update(model[name].tobytes())
+    assert digest.hexdigest() == SEED_WEIGHTS_SHA256
+    assert "test accuracy: 95.62%" in result.stdout
+
+
 def test_large_digits_drawn_off_centre_read_as_well_as_mnist(tmp_path, mnist_dir, monkeypatch):
     """MNIST test digits redrawn large, black on white, somewhere on a big canvas, go through
     `predict`'s framing and are read as well as the originals (the framing undoes the drawing)."""
     import numpy as np
     from PIL import Image
 
+    from mnist_nn.config import TrainConfig
     from mnist_nn.data import load_dataset
     from mnist_nn.images import load_digit
-    from mnist_nn.presets import TrainConfig
     from mnist_nn.training import train
 
     monkeypatch.setenv("MNIST_DATA_DIR", str(mnist_dir))

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from mnist_nn.gradcheck import check_combinations, numerical_gradient, relative_error
-from mnist_nn.layers import ACTIVATIONS, Dense, Dropout
+from mnist_nn.layers import ACTIVATIONS, Dense, Dropout, he_normal
 
 
 @pytest.mark.parametrize("layer_class", [*ACTIVATIONS.values()], ids=list(ACTIVATIONS))
@@ -21,7 +21,7 @@ def test_activation_backward_matches_central_differences(layer_class):
 
 def test_dense_backward_matches_central_differences():
     rng = np.random.default_rng(0)
-    layer = Dense.glorot(4, 3, rng, dtype="float64")
+    layer = Dense.initialised(4, 3, rng, dtype="float64")
     x, dout = rng.normal(size=(5, 4)), rng.normal(size=(5, 3))
     layer.forward(x)
     dx = layer.backward(dout)
@@ -62,7 +62,7 @@ def test_dropout_masks_follow_the_seed():
 
 
 def test_he_initialisation_has_variance_two_over_fan_in():
-    layer = Dense.he(500, 400, np.random.default_rng(0))
+    layer = Dense.initialised(500, 400, np.random.default_rng(0), init=he_normal)
     assert layer.weight.std() == pytest.approx(np.sqrt(2 / 500), rel=0.02)
     assert layer.weight.dtype == np.float32 and not layer.bias.any()
 

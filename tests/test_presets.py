@@ -1,10 +1,10 @@
-"""Presets: the seed is the design, and every preset builds and describes itself."""
+"""Presets: the seed is the design, and every preset builds, validates and describes itself."""
 
-import numpy as np
 import pytest
 
-from mnist_nn.presets import PRESETS, TrainConfig, describe_presets
-from mnist_nn.training import build
+from mnist_nn.config import TrainConfig
+from mnist_nn.presets import PRESETS, describe_presets
+from mnist_nn.training import Trainer
 
 
 def test_seed_preset_is_the_original_design():
@@ -21,22 +21,12 @@ def test_seed_preset_is_the_original_design():
 
 
 @pytest.mark.parametrize("name", list(PRESETS))
-def test_every_preset_builds(name):
-    network, optimizer = build(PRESETS[name], np.random.default_rng(0))
-    assert network.sizes == [784, *PRESETS[name].hidden_sizes, 10]
+def test_every_preset_is_valid_and_builds(name):
+    config = PRESETS[name].validated()
+    assert Trainer(config).network.sizes == [784, *config.hidden_sizes, 10]
     assert name in describe_presets()
 
 
 def test_presets_never_hold_out_the_test_set():
     for config in PRESETS.values():
         assert config.early_stopping == 0 or config.val_size > 0
-
-
-def test_the_config_vocabulary_matches_the_math_modules():
-    from mnist_nn import layers, losses, optimizers, presets
-
-    assert tuple(layers.ACTIVATIONS) == presets.ACTIVATIONS
-    assert tuple(losses.LOSSES) == presets.LOSSES
-    assert tuple(optimizers.SCHEDULES) == presets.SCHEDULES
-    for name in presets.OPTIMIZERS:
-        assert optimizers.make_optimizer(name, 0.1) is not None

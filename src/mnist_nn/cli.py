@@ -7,140 +7,53 @@ that `mnist-nn --help` answers at once. A `UserError` is printed as one line, ne
 import argparse
 import os
 import sys
+from dataclasses import fields
 from pathlib import Path
 
 from mnist_nn import commands
-from mnist_nn.commands import config_from_arguments  # noqa: F401 - part of the CLI's API
+from mnist_nn.config import TrainConfig, check, default_text, flag, kind, metavar
 from mnist_nn.errors import TrainingInterrupted, UserError
-from mnist_nn.presets import (
-    ACTIVATIONS,
-    DTYPES,
-    LOSSES,
-    OPTIMIZERS,
-    PRESETS,
-    SCHEDULES,
-    describe_presets,
-)
+from mnist_nn.presets import PRESETS, describe_presets
 
-SEED = PRESETS["seed"]
+SETTINGS = {option.name: option for option in fields(TrainConfig)}
 
 
-def _number(kind, minimum, inclusive: bool, what: str):
-    """An argparse type: `kind` (int or float) that must be >= (or >) `minimum`."""
+def value_parser(option):
+    """An argparse type for a TrainConfig field: the value, checked against the field's limits."""
+    convert = kind(option)
 
     def parse(text: str):
         try:
-            value = kind(text)
+            value = convert(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-        if value != value or (value < minimum if inclusive else value <= minimum):  # NaN too
-            raise argparse.ArgumentTypeError(f"{text} is not {what}")
+            number = "a whole number" if convert is int else "a number"
+            raise argparse.ArgumentTypeError(f"{text!r} is not {number}") from None
+        problem = check(option, (value,) if option.metadata["max_count"] else value)
+        if problem:
+            raise argparse.ArgumentTypeError(problem)
         return value
 
+    parse.__name__ = convert.__name__  # argparse names the type in its "invalid value" message
     return parse
 
 
-positive_int = _number(int, 0, inclusive=False, what="a positive whole number")
-non_negative_int = _number(int, 0, inclusive=True, what="zero or a positive whole number")
-positive_float = _number(float, 0.0, inclusive=False, what="a positive number")
-
-
-fraction = _number(float, 0.0, inclusive=True, what="zero or a positive number")
-
-
-def _probability(text: str) -> float:
-    value = fraction(text)
-    if value >= 1:
-        raise argparse.ArgumentTypeError(f"{text} is not a probability below 1")
-    return value
-
-
-# (flag, TrainConfig field, argparse keywords, help). Defaults are None so that a preset's values
-# apply unless a flag overrides them; the help shows the seed's value.
-TRAIN_FLAGS = [
-    ("--epochs", "epochs", {"type": positive_int}, "passes over the training set"),
-    ("--batch-size", "batch_size", {"type": positive_int}, "examples per gradient step"),
-    ("--lr", "learning_rate", {"type": positive_float}, "learning rate"),
-    (
-        "--hidden",
-        "hidden_sizes",
-        {"type": positive_int, "nargs": "+", "metavar": "UNITS"},
-        "units of each hidden layer, e.g. --hidden 512 256",
-    ),
-    (
-        "--activation",
-        "activation",
-        {"choices": ACTIVATIONS},
-        "activation of the hidden layers",
-    ),
-    (
-        "--loss",
-        "loss",
-        {"choices": LOSSES},
-        "mse (sigmoid outputs, the seed's) or cross_entropy (softmax outputs)",
-    ),
-    ("--optimizer", "optimizer", {"choices": OPTIMIZERS}, "how parameters are updated"),
-    ("--momentum", "momentum", {"type": _probability}, "velocity kept per step (momentum)"),
-    (
-        "--lr-schedule",
-        "lr_schedule",
-        {"choices": SCHEDULES},
-        "learning rate over the run: constant, step (/10 at 1/2 and 3/4) or cosine (down to 0)",
-    ),
-    ("--weight-decay", "weight_decay", {"type": fraction}, "L2 penalty on the weights"),
-    (
-        "--max-norm",
-        "max_norm",
-        {"type": fraction},
-        "cap on the norm of each unit's incoming weights (0: none)",
-    ),
-    ("--dropout", "dropout", {"type": _probability}, "probability of dropping a hidden unit"),
-    (
-        "--input-dropout",
-        "input_dropout",
-        {"type": _probability},
-        "probability of dropping an input pixel",
-    ),
-    (
-        "--augment-shift",
-        "augment_shift",
-        {"type": fraction},
-        "shift training images randomly by up to this many pixels",
-    ),
-    (
-        "--augment-rotation",
-        "augment_rotation",
-        {"type": fraction},
-        "rotate training images randomly by up to this many degrees",
-    ),
-    (
-        "--augment-scale",
-        "augment_scale",
-        {"type": _probability},
-        "scale training images randomly by up to this fraction",
-    ),
-    (
-        "--early-stopping",
-        "early_stopping",
-        {"type": non_negative_int, "metavar": "PATIENCE"},
-        "stop after this many epochs without a better validation accuracy, keeping the best "
-        "weights (needs --val-size)",
-    ),
-    (
-        "--seed",
-        "seed",
-        {"type": non_negative_int},
-        "random seed of weights, shuffling, dropout and augmentation; same seed, same run",
-    ),
-    ("--dtype", "dtype", {"choices": DTYPES}, "float type"),
-    (
-        "--val-size",
-        "val_size",
-        {"type": non_negative_int},
-        "examples held out of the training set for validation; per-epoch accuracy is then "
-        "measured on them instead of the test set",
-    ),
-]
+def _add_setting(parser: argparse.ArgumentParser, option) -> None:
+    """A flag made from a TrainConfig field: its name, help text, limits and the seed's default.
+    Its parsed default is None, so that a preset's value applies unless the flag is given."""
+    meta = option.metadata
+    keywords = {"metavar": metavar(option)}
+    text = meta["help"]
+    if meta["choices"] is not None:
+        # %(choices)s is filled in only when help is shown: listing the names of the math
+        # modules' tables imports NumPy, which `mnist-nn --help` should not wait for.
+        keywords["choices"] = meta["choices"]
+        text += "; one of %(choices)s"
+    else:
+        keywords["type"] = value_parser(option)
+    if meta["max_count"]:
+        keywords["nargs"] = "+"
+    text += f" (default: {default_text(option)})"
+    parser.add_argument(flag(option), dest=option.name, help=text, **keywords)
 
 
 def _add_train_arguments(parser: argparse.ArgumentParser) -> None:
@@ -150,10 +63,8 @@ def _add_train_arguments(parser: argparse.ArgumentParser) -> None:
         default="seed",
         help="named configuration to start from; flags override it (default: seed)",
     )
-    for flag, name, keywords, text in TRAIN_FLAGS:
-        default = getattr(SEED, name)
-        shown = " ".join(map(str, default)) if isinstance(default, tuple) else default
-        parser.add_argument(flag, dest=name, help=f"{text} (default: {shown})", **keywords)
+    for option in fields(TrainConfig):
+        _add_setting(parser, option)
     _add_data_arguments(parser)
     parser.add_argument(
         "--out",
@@ -192,6 +103,12 @@ def _add_data_arguments(parser: argparse.ArgumentParser) -> None:
         help="folder with the four MNIST IDX files (default: $MNIST_DATA_DIR, then the cache "
         "~/.cache/mnist-nn/mnist, then a download)",
     )
+
+
+def _port(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number from 1 to 65535")
+    return int(text)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -253,20 +170,20 @@ def build_parser() -> argparse.ArgumentParser:
     gradcheck.add_argument(
         "--activations",
         nargs="+",
-        choices=ACTIVATIONS,
-        default=list(ACTIVATIONS),
-        help="activations to check (default: all)",
+        metavar="NAME",
+        choices=SETTINGS["activation"].metadata["choices"],
+        help="activations to check, of %(choices)s (default: all)",
     )
     gradcheck.add_argument(
         "--losses",
         nargs="+",
-        choices=LOSSES,
-        default=list(LOSSES),
-        help="losses to check (default: both)",
+        metavar="NAME",
+        choices=SETTINGS["loss"].metadata["choices"],
+        help="losses to check, of %(choices)s (default: all)",
     )
     gradcheck.add_argument(
         "--dropout",
-        type=_probability,
+        type=value_parser(SETTINGS["dropout"]),
         default=0.0,
         help="dropout rate in the networks checked, with a fixed mask (default: 0)",
     )
@@ -279,15 +196,20 @@ def build_parser() -> argparse.ArgumentParser:
         "print a table and write compare.md, compare.png and compare.json.",
     )
     compare.add_argument(
-        "--epochs", type=positive_int, default=15, help="epochs of every variant (default: 15)"
+        "--epochs",
+        type=value_parser(SETTINGS["epochs"]),
+        default=15,
+        help="epochs of every variant (default: 15)",
     )
     compare.add_argument(
         "--val-size",
-        type=positive_int,
+        type=value_parser(SETTINGS["val_size"]),
         default=5000,
         help="validation examples held out of the training set (default: 5000)",
     )
-    compare.add_argument("--seed", type=non_negative_int, default=0, help="seed (default: 0)")
+    compare.add_argument(
+        "--seed", type=value_parser(SETTINGS["seed"]), default=0, help="seed (default: 0)"
+    )
     compare.add_argument(
         "--only",
         nargs="+",
@@ -309,7 +231,7 @@ def build_parser() -> argparse.ArgumentParser:
         default="127.0.0.1",
         help="address to listen on (default: 127.0.0.1, this computer only)",
     )
-    serve.add_argument("--port", type=positive_int, default=8000, help="port (default: 8000)")
+    serve.add_argument("--port", type=_port, default=8000, help="port (default: 8000)")
     serve.set_defaults(run=commands.command_serve)
 
     presets = subcommands.add_parser("presets", help="list the named configurations")

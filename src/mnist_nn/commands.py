@@ -7,17 +7,17 @@ matplotlib, scikit-learn) happen inside the commands, so `--help` stays fast.
 import argparse
 import json
 import sys
+from contextlib import nullcontext
 from dataclasses import fields, replace
 from pathlib import Path
 
-from mnist_nn.errors import UserError
-from mnist_nn.presets import PRESETS, TrainConfig, describe_presets
-
-GRADCHECK_TOLERANCE = 1e-6  # float64 central differences: right ≈ 1e-9, wrong ≈ 1e-1
+from mnist_nn.config import TrainConfig
+from mnist_nn.errors import TrainingInterrupted, UserError
+from mnist_nn.presets import PRESETS, describe_presets
 
 
 def config_from_arguments(args: argparse.Namespace) -> TrainConfig:
-    """The preset named by --preset, with every flag the user gave laid over it."""
+    """The preset named by --preset, with every flag the user gave laid over it, checked."""
     given = {
         f.name: getattr(args, f.name)
         for f in fields(TrainConfig)
@@ -25,7 +25,12 @@ def config_from_arguments(args: argparse.Namespace) -> TrainConfig:
     }
     if "hidden_sizes" in given:
         given["hidden_sizes"] = tuple(given["hidden_sizes"])
-    return replace(PRESETS[args.preset], **given)
+    return replace(PRESETS[args.preset], **given).validated()
+
+
+def setting_choices(name: str):
+    """The names a TrainConfig field may take (e.g. every activation)."""
+    return TrainConfig.__dataclass_fields__[name].metadata["choices"]
 
 
 def _notice(text: str) -> None:
@@ -81,12 +86,14 @@ def _write_evaluation_pictures(out: Path, network, history, split, results) -> l
 
 
 def command_train(args: argparse.Namespace) -> int:
+    from mnist_nn.callbacks import LambdaCallback, ProgressBar, StopOnSignal
+    from mnist_nn.checkpoints import Checkpoints
     from mnist_nn.data import load_dataset
     from mnist_nn.evaluation import evaluate
     from mnist_nn.fileio import save_json
-    from mnist_nn.persistence import save_model
+    from mnist_nn.persistence import run_record, save_model
     from mnist_nn.plots import save_predictions
-    from mnist_nn.training import train
+    from mnist_nn.training import Trainer
 
     config = config_from_arguments(args)
     if args.resume and args.checkpoint_dir is None:
@@ -101,31 +108,31 @@ def command_train(args: argparse.Namespace) -> int:
         f"{len(dataset.test)} test) from {dataset.source}"
     )
     print(f"preset {args.preset}: {config.describe()}")
-    result = train(
-        config,
-        dataset,
-        on_epoch=lambda record: _print_epoch(record, config.epochs),
-        checkpoint_dir=args.checkpoint_dir,
-        resume=args.resume,
-    )
+    callbacks = [
+        LambdaCallback(on_epoch_end=lambda trainer, record: _print_epoch(record, config.epochs)),
+        ProgressBar(),
+    ]
+    checkpoints = None
+    if args.checkpoint_dir is not None:
+        checkpoints = Checkpoints(args.checkpoint_dir, resume=args.resume)
+        callbacks.insert(0, checkpoints)
+    trainer = Trainer(config, dataset.train.images.shape[1], dataset.classes, callbacks)
+    with StopOnSignal(trainer) if checkpoints else nullcontext():  # else Ctrl-C stops at once
+        result = trainer.fit(dataset)
+    if result.stopped:
+        state = trainer.state
+        raise TrainingInterrupted(
+            f"interrupted in epoch {state.epoch} after {state.batch_start} of "
+            f"{len(dataset.train)} examples; checkpoint saved in {checkpoints.path}; "
+            "to continue, run the same command with --resume"
+        )
     print(
         f"test accuracy: {result.test_accuracy:.2%} "
         f"({result.training_seconds:.1f} s of training, {dataset.name})"
     )
-
-    metrics = {
-        "dataset": dataset.name,
-        "data_source": dataset.source,
-        "data_checksums": dataset.checksums,
-        "preset": args.preset,
-        "config": config.to_dict(),
-        "history": result.history,
-        "best_epoch": result.best_epoch,
-        "test_accuracy": result.test_accuracy,
-        "training_seconds": result.training_seconds,
-    }
-    save_model(out / "model.npz", result.network, metrics)
-    save_json(out / "metrics.json", metrics)
+    record = run_record(result, config, dataset, args.preset)
+    save_model(out / "model.npz", result.network, record)
+    save_json(out / "metrics.json", record)
     shown = dataset.test.images[:10]
     save_predictions(
         out / "predictions.png",
@@ -146,7 +153,7 @@ def command_train(args: argparse.Namespace) -> int:
 
 def command_evaluate(args: argparse.Namespace) -> int:
     from mnist_nn.data import load_dataset
-    from mnist_nn.evaluation import evaluate
+    from mnist_nn.evaluation import evaluate, report_lines
     from mnist_nn.persistence import describe_model, load_model
 
     network, metadata = load_model(args.model)
@@ -172,16 +179,7 @@ def command_evaluate(args: argparse.Namespace) -> int:
     print(
         f"{dataset.name} test set: {results['examples']} images, accuracy {results['accuracy']:.2%}"
     )
-    print(f"{'digit':>5} {'precision':>10} {'recall':>8} {'f1':>7} {'support':>8}")
-    for row in results["per_digit"]:
-        print(
-            f"{row['digit']:>5} {row['precision']:>10.2%} {row['recall']:>8.2%} "
-            f"{row['f1']:>7.2%} {row['support']:>8}"
-        )
-    print("confusion matrix (rows: true digit, columns: predicted digit)")
-    print("      " + "".join(f"{digit:>6}" for digit in range(10)))
-    for digit, row in enumerate(results["confusion"]):
-        print(f"{digit:>6}" + "".join(f"{count:>6}" for count in row))
+    print("\n".join(report_lines(results)))
     if written:
         print(f"wrote {', '.join(str(out / name) for name in written)}")
     return 0
@@ -226,32 +224,18 @@ def command_predict(args: argparse.Namespace) -> int:
 
 
 def command_gradcheck(args: argparse.Namespace) -> int:
-    from mnist_nn.gradcheck import check_combinations
+    from mnist_nn.gradcheck import check_combinations, report
 
-    print("analytic gradients (backprop) vs central differences, float64, network 12-7-5-10")
-    print(f"{'activation':<10} {'loss':<14} {'parameter':<14} relative error")
-    worst = 0.0
-    results = check_combinations(args.activations, args.losses, dropout=args.dropout)
-    for (activation, loss), errors in results:
-        for name, error in errors:
-            verdict = "ok" if error < GRADCHECK_TOLERANCE else "WRONG"
-            print(f"{activation:<10} {loss:<14} {name:<14} {error:.1e}  {verdict}")
-            worst = max(worst, error)
-    count = sum(len(errors) for _, errors in results)
-    if worst >= GRADCHECK_TOLERANCE:
-        print(f"some gradients disagree (largest relative error {worst:.1e}): backprop has a bug")
-        return 1
-    print(
-        f"all {count} gradients agree (largest relative error {worst:.1e} < {GRADCHECK_TOLERANCE})"
-    )
-    return 0
+    activations = args.activations or list(setting_choices("activation"))
+    losses = args.losses or list(setting_choices("loss"))
+    lines, agree = report(check_combinations(activations, losses, dropout=args.dropout))
+    print("\n".join(lines))
+    return 0 if agree else 1
 
 
 def command_compare(args: argparse.Namespace) -> int:
-    from mnist_nn.compare import markdown_table, run_comparison, variants
+    from mnist_nn.compare import run_comparison, variants, write_report
     from mnist_nn.data import load_dataset
-    from mnist_nn.fileio import save_json
-    from mnist_nn.plots import save_comparison
 
     out = _prepare_out_dir(args.out)
     dataset = load_dataset(args.dataset, args.data_dir, "float32", args.val_size)
@@ -279,15 +263,8 @@ def command_compare(args: argparse.Namespace) -> int:
         )
 
     rows = run_comparison(dataset, chosen, on_row=show)
-    table = markdown_table(rows)
-    (out / "compare.md").write_text(
-        f"# Ablation: the design's extensions one at a time\n\n"
-        f"{args.epochs} epochs, seed {args.seed}, {dataset.name}, {args.val_size} validation "
-        f"examples held out of the training set.\n\n{table}\n"
-    )
-    save_json(out / "compare.json", {"dataset": dataset.name, "rows": rows})
-    save_comparison(out / "compare.png", rows)
-    print(f"wrote {out / 'compare.md'}, {out / 'compare.png'}, {out / 'compare.json'}")
+    written = write_report(out, dataset, rows, args.epochs, args.val_size, args.seed)
+    print(f"wrote {', '.join(str(out / name) for name in written)}")
     return 0
 
 

@@ -6,8 +6,10 @@ choice may be judged by; the test accuracy is shown beside it, measured once at 
 """
 
 from dataclasses import dataclass, replace
+from pathlib import Path
 
-from mnist_nn.presets import PRESETS, TrainConfig
+from mnist_nn.config import TrainConfig
+from mnist_nn.presets import PRESETS
 
 
 @dataclass
@@ -83,3 +85,18 @@ def run_comparison(dataset, chosen: list[Variant], on_row=None) -> list[dict]:
         if on_row is not None:
             on_row(row)
     return rows
+
+
+def write_report(out: Path, dataset, rows: list[dict], epochs: int, val_size: int, seed: int):
+    """compare.md (the table), compare.json (every number) and compare.png; their names."""
+    from mnist_nn.fileio import save_json
+    from mnist_nn.plots import save_comparison
+
+    (out / "compare.md").write_text(
+        f"# Ablation: the design's extensions one at a time\n\n"
+        f"{epochs} epochs, seed {seed}, {dataset.name}, {val_size} validation "
+        f"examples held out of the training set.\n\n{markdown_table(rows)}\n"
+    )
+    save_json(out / "compare.json", {"dataset": dataset.name, "rows": rows})
+    save_comparison(out / "compare.png", rows)
+    return ["compare.md", "compare.png", "compare.json"]

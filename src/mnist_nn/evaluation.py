@@ -58,3 +58,18 @@ def evaluate(network, split) -> dict:
         "scores": scores,  # (N, C), for the pictures; not printed
         "predicted": predicted,
     }
+
+
+def report_lines(results: dict) -> list[str]:
+    """The per-digit table and the confusion matrix of `evaluate`'s results, as printed lines."""
+    lines = [f"{'digit':>5} {'precision':>10} {'recall':>8} {'f1':>7} {'support':>8}"]
+    for row in results["per_digit"]:
+        lines.append(
+            f"{row['digit']:>5} {row['precision']:>10.2%} {row['recall']:>8.2%} "
+            f"{row['f1']:>7.2%} {row['support']:>8}"
+        )
+    lines.append("confusion matrix (rows: true digit, columns: predicted digit)")
+    lines.append("      " + "".join(f"{digit:>6}" for digit in range(len(results["confusion"]))))
+    for digit, row in enumerate(results["confusion"]):
+        lines.append(f"{digit:>6}" + "".join(f"{count:>6}" for count in row))
+    return lines

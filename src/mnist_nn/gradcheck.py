@@ -12,6 +12,8 @@ import numpy as np
 from mnist_nn.layers import Dropout
 from mnist_nn.network import Network
 
+TOLERANCE = 1e-6  # float64 central differences: right ≈ 1e-9, wrong ≈ 1e-1
+
 
 def relative_error(analytic: np.ndarray, numerical: np.ndarray) -> float:
     denominator = np.linalg.norm(analytic) + np.linalg.norm(numerical)
@@ -77,3 +79,27 @@ def check_combinations(activations, losses, dropout: float = 0.0, seed: int = 0)
             targets = one_hot(rng.integers(0, 10, 8), dtype="float64")
             results.append(((activation, loss), check_network(network, x, targets)))
     return results
+
+
+def report(results) -> tuple[list[str], bool]:
+    """The lines `mnist-nn gradcheck` prints for `check_combinations`'s results, and whether every
+    gradient agrees with its numerical estimate."""
+    lines = [
+        "analytic gradients (backprop) vs central differences, float64, network 12-7-5-10",
+        f"{'activation':<10} {'loss':<14} {'parameter':<14} relative error",
+    ]
+    errors = [error for _, pairs in results for _, error in pairs]
+    for (activation, loss), pairs in results:
+        for name, error in pairs:
+            verdict = "ok" if error < TOLERANCE else "WRONG"
+            lines.append(f"{activation:<10} {loss:<14} {name:<14} {error:.1e}  {verdict}")
+    worst = max(errors, default=0.0)
+    if worst >= TOLERANCE:
+        lines.append(
+            f"some gradients disagree (largest relative error {worst:.1e}): backprop has a bug"
+        )
+        return lines, False
+    lines.append(
+        f"all {len(errors)} gradients agree (largest relative error {worst:.1e} < {TOLERANCE})"
+    )
+    return lines, True

@@ -12,7 +12,26 @@ keeps and reuses (`out=`), so a training step allocates nothing. Each output sta
 layer's next call, which is all a forward-then-backward step needs.
 """
 
+from typing import Protocol
+
 import numpy as np
+
+
+class Layer(Protocol):
+    """What every layer of a `Network` does (a new layer needs these three, nothing else).
+
+    forward(x, training)  (N, I) -> (N, O); remembers what backward needs. `training` is True
+                          inside a training step (dropout drops only then).
+    backward(dout)        dL/d(output) (N, O) -> dL/d(input) (N, I); a layer with parameters
+                          stores their gradients on the way.
+    parameters()          [(parameter, gradient), ...] for the optimizer; [] if it has none.
+    """
+
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray: ...
+
+    def backward(self, dout: np.ndarray) -> np.ndarray: ...
+
+    def parameters(self) -> list[tuple[np.ndarray, np.ndarray]]: ...
 
 
 class Buffers:
@@ -35,6 +54,22 @@ class Buffers:
         return array[:rows]
 
 
+def glorot_uniform(n_in: int, n_out: int, rng: np.random.Generator) -> np.ndarray:
+    """Xavier/Glorot uniform initialisation: W ~ U(-a, a), a = sqrt(6 / (n_in + n_out)).
+
+    It keeps the variance of activations and gradients roughly equal from layer to layer, which
+    suits sigmoid and tanh (and the seed design asks for it).
+    """
+    limit = np.sqrt(6.0 / (n_in + n_out))
+    return rng.uniform(-limit, limit, size=(n_in, n_out))
+
+
+def he_normal(n_in: int, n_out: int, rng: np.random.Generator) -> np.ndarray:
+    """He initialisation: W ~ N(0, 2 / n_in). ReLU zeroes half its inputs on average, so the
+    weights need twice Glorot's variance to keep activations from shrinking layer by layer."""
+    return rng.normal(0.0, np.sqrt(2.0 / n_in), size=(n_in, n_out))
+
+
 class Dense:
     """Fully connected: z = x·W + b."""
 
@@ -46,22 +81,9 @@ class Dense:
         self.buffers = Buffers()
 
     @classmethod
-    def glorot(cls, n_in: int, n_out: int, rng: np.random.Generator, dtype="float32"):
-        """Xavier/Glorot uniform initialisation: W ~ U(-a, a), a = sqrt(6 / (n_in + n_out)).
-
-        It keeps the variance of activations and gradients roughly equal from layer to layer, which
-        suits sigmoid and tanh; biases start at zero.
-        """
-        limit = np.sqrt(6.0 / (n_in + n_out))
-        weight = rng.uniform(-limit, limit, size=(n_in, n_out)).astype(dtype)
-        return cls(weight, np.zeros(n_out, dtype=dtype))
-
-    @classmethod
-    def he(cls, n_in: int, n_out: int, rng: np.random.Generator, dtype="float32"):
-        """He initialisation: W ~ N(0, 2 / n_in). ReLU zeroes half its inputs on average, so the
-        weights need twice Glorot's variance to keep activations from shrinking layer by layer.
-        """
-        weight = rng.normal(0.0, np.sqrt(2.0 / n_in), size=(n_in, n_out)).astype(dtype)
+    def initialised(cls, n_in: int, n_out: int, rng, dtype="float32", init=None):
+        """A new layer: weights from `init` (Glorot unless told otherwise), biases at zero."""
+        weight = (init or glorot_uniform)(n_in, n_out, rng).astype(dtype)
         return cls(weight, np.zeros(n_out, dtype=dtype))
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
@@ -90,6 +112,8 @@ class Dense:
 
 class Sigmoid:
     """a = σ(z) = 1 / (1 + e^(-z)), squashing any number into (0, 1)."""
+
+    weight_init = staticmethod(glorot_uniform)  # for the Dense layer feeding it
 
     def __init__(self):
         self.buffers = Buffers()
@@ -124,6 +148,8 @@ class Sigmoid:
 class Tanh:
     """a = tanh(z), in (−1, 1): a sigmoid centred on zero, so the next layer's inputs are too."""
 
+    weight_init = staticmethod(glorot_uniform)
+
     def __init__(self):
         self.buffers = Buffers()
 
@@ -147,6 +173,8 @@ class Tanh:
 
 class ReLU:
     """a = max(0, z): cheap, and its gradient does not vanish for large z as a sigmoid's does."""
+
+    weight_init = staticmethod(he_normal)
 
     def __init__(self):
         self.buffers = Buffers()
@@ -205,4 +233,5 @@ class Dropout:
         return f"Dropout({self.rate})"
 
 
+# The hidden activations by name: `--activation`'s choices come from this table.
 ACTIVATIONS = {"sigmoid": Sigmoid, "tanh": Tanh, "relu": ReLU}

@@ -9,7 +9,7 @@ valid until its next call.
 
 import numpy as np
 
-from mnist_nn.layers import Buffers
+from mnist_nn.layers import Buffers, Sigmoid
 
 
 class MeanSquaredError:
@@ -21,6 +21,7 @@ class MeanSquaredError:
     """
 
     name = "mse"
+    output_activation = Sigmoid  # the seed's a2 = σ(z2): the network ends in a sigmoid
 
     def __init__(self):
         self.buffers = Buffers()
@@ -57,6 +58,7 @@ class SoftmaxCrossEntropy:
     """
 
     name = "cross_entropy"
+    output_activation = None  # the network ends in logits z; the softmax is fused in here
 
     @staticmethod
     def log_probabilities(logits: np.ndarray) -> np.ndarray:
@@ -82,4 +84,6 @@ class SoftmaxCrossEntropy:
         return "SoftmaxCrossEntropy()"
 
 
+# The losses by name: `--loss`'s choices come from this table. Each loss declares the layer that
+# ends the network (`output_activation`, None for raw outputs) and gives (loss, dL/d(output)).
 LOSSES = {"mse": MeanSquaredError, "cross_entropy": SoftmaxCrossEntropy}

@@ -11,7 +11,7 @@ import threading
 
 import numpy as np
 
-from mnist_nn.layers import ACTIVATIONS, Dense, Dropout, Sigmoid
+from mnist_nn.layers import ACTIVATIONS, Dense, Dropout
 from mnist_nn.losses import LOSSES
 
 
@@ -61,14 +61,15 @@ class Network:
     def explain(self, x: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
         """(N, D) images -> their (N, C) scores and every hidden activation layer's output
         (copies, safe to keep): what the network "sees" on the way to its answer."""
+        last_dense = max(i for i, layer in enumerate(self.layers) if isinstance(layer, Dense))
         hidden = []
         with self.lock:
-            for layer in self.layers:
+            for i, layer in enumerate(self.layers):
                 x = layer.forward(x)
-                if isinstance(layer, tuple(ACTIVATIONS.values())):
+                if i < last_dense and isinstance(layer, tuple(ACTIVATIONS.values())):
                     hidden.append(x.copy())
             scores = self.loss.scores(x).copy()
-        return scores, hidden[:-1] if self.loss.name == "mse" else hidden  # MSE: last is output
+        return scores, hidden
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         """(N, D) images -> (N,) predicted digits."""
@@ -95,26 +96,24 @@ def build_network(
     loss: str = "mse",
     dropout: float = 0.0,
     input_dropout: float = 0.0,
-    init: str = "auto",
 ) -> Network:
     """A network from inputs to outputs: `sizes` such as [784, 128, 10].
 
-    Each hidden layer is Dense → activation (→ Dropout). The output stage follows the loss:
-    Dense → Sigmoid for MSE (the seed's), plain Dense (logits) for cross-entropy, whose softmax
-    lives in the loss. `init` "auto" is He for ReLU and Glorot otherwise.
+    Each hidden layer is Dense → activation (→ Dropout), its weights initialised the way the
+    activation asks (Glorot for sigmoid and tanh, He for ReLU). The output stage is a Dense layer
+    followed by whatever the loss declares: a Sigmoid for MSE (the seed's a2 = σ(z2)), nothing for
+    cross-entropy (whose softmax lives in the loss).
     """
-    if init == "auto":
-        init = "he" if activation == "relu" else "glorot"
-    make_dense = {"glorot": Dense.glorot, "he": Dense.he}[init]
+    hidden_activation, loss_function = ACTIVATIONS[activation], LOSSES[loss]()
     layers = [Dropout(input_dropout, rng)] if input_dropout else []
     for n_in, n_out in zip(sizes[:-2], sizes[1:-1], strict=True):
-        layers += [make_dense(n_in, n_out, rng, dtype), ACTIVATIONS[activation]()]
+        dense = Dense.initialised(n_in, n_out, rng, dtype, hidden_activation.weight_init)
+        layers += [dense, hidden_activation()]
         if dropout:
             layers.append(Dropout(dropout, rng))
-    # The output layer: Glorot suits its sigmoid or softmax.
-    layers.append(Dense.glorot(sizes[-2], sizes[-1], rng, dtype))
-    if loss == "mse":
-        layers.append(Sigmoid())
+    layers.append(Dense.initialised(sizes[-2], sizes[-1], rng, dtype))  # Glorot: sigmoid/softmax
+    if loss_function.output_activation is not None:
+        layers.append(loss_function.output_activation())
     architecture = {
         "sizes": list(sizes),
         "activation": activation,
@@ -122,4 +121,4 @@ def build_network(
         "dropout": dropout,
         "input_dropout": input_dropout,
     }
-    return Network(layers, LOSSES[loss](), architecture)
+    return Network(layers, loss_function, architecture)

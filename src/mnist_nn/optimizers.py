@@ -46,6 +46,23 @@ class Optimizer:
             self.state.append([np.zeros_like(parameter) for _ in range(count)])
         return self.state[index]
 
+    def state_dict(self) -> dict:
+        """What the optimizer has learned along the way (velocities, moments, step count), as
+        named arrays and numbers: enough for `load_state_dict` to continue exactly."""
+        slots = {
+            f"slot.{i}.{j}": slot
+            for i, arrays in enumerate(self.state)
+            for j, slot in enumerate(arrays)
+        }
+        return {"slots_per_parameter": [len(arrays) for arrays in self.state], **slots}
+
+    def load_state_dict(self, state: dict) -> None:
+        counts = state["slots_per_parameter"]
+        self.state = [
+            [np.array(state[f"slot.{i}.{j}"]) for j in range(count)]
+            for i, count in enumerate(counts)
+        ]
+
     def __repr__(self) -> str:
         extras = "".join(
             f", {name}={getattr(self, name)}"
@@ -114,6 +131,13 @@ class Adam(Optimizer):
         self.steps += 1
         super().step(pairs)
 
+    def state_dict(self) -> dict:
+        return {**super().state_dict(), "steps": self.steps}
+
+    def load_state_dict(self, state: dict) -> None:
+        super().load_state_dict(state)
+        self.steps = int(state["steps"])
+
     def update(self, index, parameter, gradient):
         mean, mean_square = self._slots(index, parameter, 2)
         mean *= self.beta1
@@ -132,18 +156,26 @@ class Adam(Optimizer):
         parameter -= step  # θ −= lr_t·m / (√v + ε̂)
 
 
+# The optimizers by name: `--optimizer`'s choices come from this table.
+OPTIMIZERS = {
+    "sgd": lambda learning_rate, momentum, **shared: SGD(learning_rate, **shared),
+    "momentum": lambda learning_rate, momentum, **shared: Momentum(
+        learning_rate, momentum, **shared
+    ),
+    "nesterov": lambda learning_rate, momentum, **shared: Momentum(
+        learning_rate, momentum, nesterov=True, **shared
+    ),
+    "adam": lambda learning_rate, momentum, **shared: Adam(learning_rate, **shared),
+}
+
+
 def make_optimizer(name: str, learning_rate: float, momentum: float = 0.9, **shared) -> Optimizer:
-    """An optimizer by name (the CLI's `--optimizer` choices)."""
-    if name == "sgd":
-        return SGD(learning_rate, **shared)
-    if name in ("momentum", "nesterov"):
-        return Momentum(learning_rate, momentum, nesterov=name == "nesterov", **shared)
-    if name == "adam":
-        return Adam(learning_rate, **shared)
-    raise ValueError(f"unknown optimizer {name!r}")
+    """An optimizer by name, e.g. make_optimizer("momentum", 0.001, momentum=0.9)."""
+    return OPTIMIZERS[name](learning_rate, momentum, **shared)
 
 
-# Learning-rate schedules: the factor on the base rate at `progress`, the fraction of training done.
+# Learning-rate schedules: the factor on the base rate at `progress`, the fraction of training done
+# (`--lr-schedule`'s choices come from this table).
 SCHEDULES = {
     "constant": lambda progress: 1.0,
     # ÷10 at half and again at three quarters of the run.

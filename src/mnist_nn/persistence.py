@@ -149,3 +149,20 @@ def describe_model(metadata: dict) -> str:
         f"{sizes} {architecture['activation']}, {architecture['loss']} "
         f"(trained on {metadata.get('dataset', '?')}{shown})"
     )
+
+
+def run_record(result, config, dataset, preset: str | None = None) -> dict:
+    """What a training run leaves on record: `metrics.json`, and the metadata of its model file
+    beside the architecture (the dataset and its checksums, the configuration, the per-epoch
+    history, the test accuracy)."""
+    return {
+        "dataset": dataset.name,
+        "data_source": dataset.source,
+        "data_checksums": dataset.checksums,
+        "preset": preset,
+        "config": config.to_dict(),
+        "history": result.history,
+        "best_epoch": result.best_epoch,
+        "test_accuracy": result.test_accuracy,
+        "training_seconds": result.training_seconds,
+    }

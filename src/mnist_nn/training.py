@@ -1,219 +1,234 @@
-"""Training: epochs of shuffled mini-batches, a history of each epoch, the final test accuracy.
+"""Training: the seed design's loop, and the trainer that lets others watch and drive it.
 
 Shape key: N examples, B batch size, D = 784 pixels, C = 10 classes.
+
+    for each epoch:
+        shuffle the training set
+        for each mini-batch:
+            set the learning rate, augment, take a step (forward, loss, backward, update),
+            check, record
+        measure the held-out accuracy, record the epoch
+    measure the test accuracy, once
+
 One `numpy.random.Generator`, made from the seed, initialises the weights, then shuffles every
 epoch and draws dropout masks and augmentations, so the same seed gives bit-identical runs.
 Training loss and accuracy of an epoch are averaged over its mini-batches as they are trained
-(free, and what the seed reports); the held-out accuracy is measured after the epoch.
+(free, and what the seed reports, but a running average over weights that keep changing: early
+on it trails the held-out accuracy, measured after the epoch). Everything that watches or
+steers a run (progress bar, checkpoints, early stopping, Ctrl-C, the web page) is a callback
+(`callbacks.py`); this module holds the loop and nothing else.
 """
 
-import sys
+import math
 import time
-from contextlib import nullcontext
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from mnist_nn.augment import augment
-from mnist_nn.checkpoints import (
-    RunState,
-    StopRequest,
-    checkpoint_path,
-    load_checkpoint,
-    save_checkpoint,
-)
+from mnist_nn.callbacks import EarlyStopping, History
+from mnist_nn.config import TrainConfig
 from mnist_nn.data import Dataset, Split, one_hot
-from mnist_nn.errors import TrainingInterrupted, UserError
+from mnist_nn.errors import UserError
 from mnist_nn.layers import Buffers
 from mnist_nn.network import Network, build_network
-from mnist_nn.optimizers import SCHEDULES, Optimizer, make_optimizer
-from mnist_nn.presets import TrainConfig
+from mnist_nn.optimizers import SCHEDULES, make_optimizer
+
+
+@dataclass
+class RunState:
+    """Where a training run stands; a checkpoint saves exactly this. A new run: epoch 1, batch 0."""
+
+    epoch: int = 1  # the epoch under way
+    batch_start: int = 0  # where in this epoch's shuffled order the next batch starts
+    order: np.ndarray | None = None  # this epoch's shuffle (None: not drawn yet)
+    loss_sum: float = 0.0  # this epoch so far: summed batch losses x batch sizes
+    correct: int = 0  # this epoch so far: correctly classified training examples
+    epoch_seconds: float = 0.0  # this epoch so far, mini-batches only
+    batches_done: int = 0  # over the whole run
+    history: list[dict] = field(default_factory=list)  # one record per epoch
+    batch_losses: list[float] = field(default_factory=list)  # one per mini-batch
+    training_seconds: float = 0.0
+    best_accuracy: float = -1.0  # early stopping: best validation accuracy so far
+    best_epoch: int | None = None
+    best_weights: list[np.ndarray] | None = None
+    stopped_early: bool = False
+
+    def record_batch(self, loss: float, correct: int, size: int, seconds: float) -> None:
+        self.loss_sum += loss * size
+        self.correct += correct
+        self.batch_start += size
+        self.batches_done += 1
+        self.epoch_seconds += seconds
+
+    def next_epoch(self) -> None:
+        self.training_seconds += self.epoch_seconds
+        self.epoch += 1
+        self.batch_start, self.order = 0, None
+        self.loss_sum, self.correct, self.epoch_seconds = 0.0, 0, 0.0
 
 
 @dataclass
 class TrainingResult:
     network: Network
-    history: list[dict] = field(default_factory=list)  # one record per epoch
-    test_accuracy: float = 0.0
-    training_seconds: float = 0.0  # time spent in mini-batches, evaluation excluded
+    history: list[dict]  # one record per epoch
+    test_accuracy: float | None  # measured once, at the end (None: the data had no test set)
+    training_seconds: float  # time spent in mini-batches, evaluation excluded
     best_epoch: int | None = None  # with early stopping: the epoch whose weights were kept
+    stopped: bool = False  # stopped on request (Ctrl-C, the web page) before the last epoch
+    batch_losses: list[float] = field(default_factory=list)
 
 
 def accuracy(network: Network, split: Split) -> float:
-    """Fraction of `split` whose predicted digit is the true one."""
+    """Fraction of `split` whose predicted class is the true one."""
     return float(np.mean(network.predict(split.images) == split.labels))
 
 
-def build(config: TrainConfig, rng: np.random.Generator, inputs: int = 784):
-    """The network and optimizer a config describes."""
-    network = build_network(
-        [inputs, *config.hidden_sizes, 10],
-        rng,
-        config.dtype,
-        activation=config.activation,
-        loss=config.loss,
-        dropout=config.dropout,
-        input_dropout=config.input_dropout,
-    )
-    optimizer = make_optimizer(
-        config.optimizer,
-        config.learning_rate,
-        momentum=config.momentum,
-        weight_decay=config.weight_decay,
-        max_norm=config.max_norm,
-    )
-    return network, optimizer
-
-
-def train_epoch(
-    network: Network,
-    optimizer: Optimizer,
-    config: TrainConfig,
-    train: Split,
-    targets: np.ndarray,
-    state: RunState,
-    rng: np.random.Generator,
-    stop: StopRequest,
-    progress,
-) -> bool:
-    """Run the epoch `state` is in, from where it stands, in shuffled mini-batches.
-
-    Updates `state` after every batch; returns False if a stop was requested before the end.
-    """
-    if state.order is None:
-        state.order = rng.permutation(len(train))  # a new shuffle every epoch
-    schedule = SCHEDULES[config.lr_schedule]
-    augmenting = config.augment_shift or config.augment_rotation or config.augment_scale
-    progress.update(state.batch_start // config.batch_size)
+def mini_batches(split: Split, targets: np.ndarray, batch_size: int, order, start: int = 0):
+    """Yield (images (B, D), targets (B, C), labels (B,)) of each mini-batch of `order` from
+    position `start`; the last, partial batch too. Images and targets are gathered into arrays
+    reused from batch to batch, valid until the next one."""
     buffers = Buffers()
-    dims, classes = (train.images.shape[1], train.images.dtype), (targets.shape[1], targets.dtype)
-    while state.batch_start < len(train):  # the last, partial batch is included
-        start = time.perf_counter()
-        batch = state.order[state.batch_start : state.batch_start + config.batch_size]
-        done = (state.epoch - 1 + state.batch_start / len(train)) / config.epochs
-        optimizer.learning_rate = config.learning_rate * schedule(done)
-        # Gather this batch's rows into reused arrays. mode="clip" lets take write straight into
-        # them (indices from a permutation are always in range, so nothing is ever clipped).
-        x_buffer, y_buffer = (
-            buffers.get("x", len(batch), *dims),
-            buffers.get("y", len(batch), *classes),
+    for first in range(start, len(order), batch_size):
+        batch = order[first : first + batch_size]
+        # mode="clip" lets take write straight into the reused arrays (indices from a
+        # permutation are always in range, so nothing is ever clipped).
+        x = buffers.get("x", len(batch), split.images.shape[1], split.images.dtype)
+        y = buffers.get("y", len(batch), targets.shape[1], targets.dtype)
+        yield (
+            np.take(split.images, batch, axis=0, out=x, mode="clip"),
+            np.take(targets, batch, axis=0, out=y, mode="clip"),
+            split.labels[batch],
         )
-        images = np.take(train.images, batch, axis=0, out=x_buffer, mode="clip")  # (B, D)
-        batch_targets = np.take(targets, batch, axis=0, out=y_buffer, mode="clip")  # (B, C)
-        if augmenting:
-            images = augment(
-                images, rng, config.augment_shift, config.augment_rotation, config.augment_scale
-            )
-        loss, output = network.train_step(images, batch_targets, optimizer)
-        if not np.isfinite(loss):
+
+
+class Trainer:
+    """One training run: the network a config describes, its optimizer, the random generator,
+    and where the run stands (`state`). `fit` runs the loop; callbacks watch and steer it."""
+
+    def __init__(self, config: TrainConfig, inputs: int = 784, classes: int = 10, callbacks=()):
+        self.config = config
+        self.rng = np.random.default_rng(config.seed)
+        self.network = build_network(
+            [inputs, *config.hidden_sizes, classes],
+            self.rng,
+            config.dtype,
+            activation=config.activation,
+            loss=config.loss,
+            dropout=config.dropout,
+            input_dropout=config.input_dropout,
+        )
+        self.optimizer = make_optimizer(
+            config.optimizer,
+            config.learning_rate,
+            momentum=config.momentum,
+            weight_decay=config.weight_decay,
+            max_norm=config.max_norm,
+        )
+        self.learning_rate = config.learning_rate  # the base rate: a callback may change it
+        self.state = RunState()
+        stopping = [EarlyStopping(config.early_stopping)] if config.early_stopping else []
+        self.callbacks = [History(), *stopping, *callbacks]
+        self.stop_requested = False
+        self.dataset: Dataset | None = None
+
+    def stop(self) -> None:
+        """Stop after the current mini-batch (safe to call from a callback or a signal handler)."""
+        self.stop_requested = True
+
+    def fit(self, dataset: Dataset, epochs: int | None = None) -> TrainingResult:
+        """Train on `dataset` until the config's last epoch (or `epochs` more), then test once.
+
+        Each epoch's held-out accuracy is on the validation split when there is one, otherwise
+        on the test set (as the seed did).
+        """
+        if self.config.early_stopping and dataset.validation is None:
+            raise UserError("--early-stopping needs a validation split: add --val-size N")
+        self.dataset, self.stop_requested = dataset, False
+        targets = one_hot(dataset.train.labels, self.network.sizes[-1], self.config.dtype)
+        self._call("on_train_begin")
+        last_epoch = self.config.epochs if epochs is None else self.state.epoch - 1 + epochs
+        # A diverging run overflows into inf and NaN: the loss check reports it in one clear line,
+        # so NumPy's own warnings about it would only be noise.
+        with np.errstate(over="ignore", invalid="ignore"):
+            while self.state.epoch <= last_epoch and not self.state.stopped_early:
+                self.train_epoch(dataset.train, targets)
+                if self.stop_requested:
+                    break
+                self.end_epoch(dataset)
+            self._call("on_train_end")
+            test_accuracy = None if dataset.test is None else accuracy(self.network, dataset.test)
+        state = self.state
+        return TrainingResult(
+            self.network,
+            state.history,
+            test_accuracy,
+            state.training_seconds,
+            state.best_epoch,
+            self.stop_requested,
+            state.batch_losses,
+        )
+
+    def train_epoch(self, train: Split, targets: np.ndarray) -> None:
+        """The epoch under way, in shuffled mini-batches, from wherever it stands."""
+        state, config = self.state, self.config
+        if state.order is None:
+            state.order = self.rng.permutation(len(train))  # a new shuffle every epoch
+        clock = time.perf_counter()
+        for images, batch_targets, labels in mini_batches(
+            train, targets, config.batch_size, state.order, state.batch_start
+        ):
+            self.optimizer.learning_rate = self.learning_rate * self.schedule(len(train))
+            if config.augment_shift or config.augment_rotation or config.augment_scale:
+                images = augment(images, self.rng, config.augment_shift,
+                                 config.augment_rotation, config.augment_scale)  # fmt: skip
+            loss, output = self.network.train_step(images, batch_targets, self.optimizer)
+            self.check(loss)
+            correct = int(np.count_nonzero(output.argmax(axis=1) == labels))
+            state.record_batch(loss, correct, len(labels), time.perf_counter() - clock)
+            batch = {"loss": loss, "accuracy": correct / len(labels), "size": len(labels)}
+            self._call("on_batch_end", batch)
+            clock = time.perf_counter()
+            if self.stop_requested:
+                return
+
+    def schedule(self, examples: int) -> float:
+        """The schedule's factor on the base learning rate, from the fraction of the run done."""
+        state = self.state
+        done = (state.epoch - 1 + state.batch_start / examples) / self.config.epochs
+        return SCHEDULES[self.config.lr_schedule](min(done, 1.0))
+
+    def check(self, loss: float) -> None:
+        if not math.isfinite(loss):
             raise UserError(
-                f"training diverged in epoch {state.epoch} (the loss became {loss}); "
-                f"try a smaller learning rate than --lr {config.learning_rate}"
+                f"training diverged in epoch {self.state.epoch} (the loss became {loss}); "
+                f"try a smaller learning rate than --lr {self.learning_rate}"
             )
-        state.loss_sum += loss * len(batch)
-        state.correct += int(np.count_nonzero(output.argmax(axis=1) == train.labels[batch]))
-        state.batch_start += len(batch)
-        state.epoch_seconds += time.perf_counter() - start
-        progress.update(1)
-        if stop.requested:
-            return False
-    return True
 
-
-def train(
-    config: TrainConfig,
-    dataset: Dataset,
-    on_epoch=None,
-    checkpoint_dir=None,
-    resume: bool = False,
-) -> TrainingResult:
-    """Build the network the config describes, train it on `dataset`, and test it once at the end.
-
-    Each epoch's record goes to `on_epoch(record)` as soon as it is known. Held-out accuracy per
-    epoch is on the validation split when there is one, otherwise on the test set (as the seed did).
-    With `early_stopping`, training stops once the validation accuracy has not improved for that
-    many epochs, and the best epoch's weights are restored. With `checkpoint_dir`, the whole state
-    is saved there after every epoch and on Ctrl-C (which stops after the current mini-batch);
-    `resume` continues from that checkpoint exactly as if the run had never stopped.
-    """
-    from tqdm import tqdm
-
-    if config.early_stopping and dataset.validation is None:
-        raise UserError("--early-stopping needs a validation split: add --val-size N (e.g. 5000)")
-    rng = np.random.default_rng(config.seed)
-    network, optimizer = build(config, rng, dataset.train.images.shape[1])
-    state = RunState()
-    if checkpoint_dir is not None and not resume and checkpoint_path(checkpoint_dir).exists():
-        raise UserError(
-            f"{checkpoint_path(checkpoint_dir)} already exists: add --resume to continue that run, "
-            "or choose another --checkpoint-dir"
+    def end_epoch(self, dataset: Dataset) -> None:
+        """Record the epoch that just ended, with its held-out accuracy, and start the next."""
+        state = self.state
+        held_out, name = (
+            (dataset.validation, "val")
+            if dataset.validation is not None
+            else (dataset.test, "test")
         )
-    if resume:
-        state = load_checkpoint(checkpoint_dir, network, optimizer, rng, config)
-    targets = one_hot(dataset.train.labels, dtype=config.dtype)  # (N, C)
-    held_out, held_out_name = (
-        (dataset.validation, "val") if dataset.validation is not None else (dataset.test, "test")
-    )
+        record = {
+            "epoch": state.epoch,
+            "train_loss": state.loss_sum / state.batch_start,
+            "train_accuracy": state.correct / state.batch_start,
+            **({} if held_out is None else {f"{name}_accuracy": accuracy(self.network, held_out)}),
+            "seconds": state.epoch_seconds,
+        }
+        state.next_epoch()
+        self._call("on_epoch_end", record)
 
-    def save():
-        if checkpoint_dir is not None:
-            save_checkpoint(checkpoint_dir, network, optimizer, rng, state, config, dataset.name)
-
-    batches_per_epoch = -(-len(dataset.train) // config.batch_size)
-    stopper = StopRequest() if checkpoint_dir is not None else nullcontext(StopRequest())
-    # A diverging run overflows into inf and NaN: the loss check reports it in one clear line,
-    # so NumPy's own warnings about it would only be noise.
-    with stopper as stop, np.errstate(over="ignore", invalid="ignore"):
-        while state.epoch <= config.epochs and not _stopped_early(state, config):
-            with tqdm(
-                total=batches_per_epoch,
-                desc=f"epoch {state.epoch}/{config.epochs}",
-                leave=False,
-                disable=not sys.stderr.isatty(),  # a bar in a terminal, no noise in logs
-            ) as progress:
-                finished = train_epoch(
-                    network, optimizer, config, dataset.train, targets, state, rng, stop, progress
-                )
-            if not finished:
-                save()
-                raise TrainingInterrupted(
-                    f"interrupted in epoch {state.epoch} after {state.batch_start} of "
-                    f"{len(dataset.train)} examples; checkpoint saved in "
-                    f"{checkpoint_path(checkpoint_dir)}; to continue, run the same command "
-                    "with --resume"
-                )
-            record = {
-                "epoch": state.epoch,
-                "train_loss": state.loss_sum / len(dataset.train),
-                "train_accuracy": state.correct / len(dataset.train),
-                f"{held_out_name}_accuracy": accuracy(network, held_out),
-                "seconds": state.epoch_seconds,
-            }
-            state.history.append(record)
-            state.training_seconds += state.epoch_seconds
-            if config.early_stopping and record["val_accuracy"] > state.best_accuracy:
-                state.best_accuracy, state.best_epoch = record["val_accuracy"], state.epoch
-                state.best_weights = [parameter.copy() for parameter, _ in network.parameters()]
-            state.next_epoch()
-            save()
-            if on_epoch is not None:
-                on_epoch(record)
-    if state.best_weights is not None:
-        for (parameter, _), best in zip(network.parameters(), state.best_weights, strict=True):
-            parameter[...] = best
-    return TrainingResult(
-        network,
-        history=state.history,
-        test_accuracy=accuracy(network, dataset.test),
-        training_seconds=state.training_seconds,
-        best_epoch=state.best_epoch,
-    )
+    def _call(self, hook: str, *arguments) -> None:
+        for callback in self.callbacks:
+            getattr(callback, hook)(self, *arguments)
 
 
-def _stopped_early(state: RunState, config: TrainConfig) -> bool:
-    """Early stopping: `early_stopping` epochs have passed without a better validation accuracy."""
-    return bool(
-        config.early_stopping
-        and state.best_epoch is not None
-        and state.epoch - 1 - state.best_epoch >= config.early_stopping
-    )
+def train(config: TrainConfig, dataset: Dataset, callbacks=()) -> TrainingResult:
+    """Build the network `config` describes, train it on `dataset`, and test it once at the end."""
+    trainer = Trainer(config, dataset.train.images.shape[1], dataset.classes, callbacks)
+    return trainer.fit(dataset)

@@ -1,0 +1,203 @@
+"""Callbacks: how the progress bar, the history, early stopping, checkpoints, Ctrl-C and the web
+page's live view watch and steer a training run, without a copy of the loop.
+
+The protocol, in the spirit of Keras's callbacks. The loop (`Trainer.fit` in `training.py`) calls,
+on every callback in its list, in order:
+
+    on_train_begin(trainer)          once, before the first mini-batch
+    on_batch_end(trainer, batch)     after every mini-batch's step; batch = {"loss", "accuracy",
+                                     "size"} of that mini-batch
+    on_epoch_end(trainer, record)    after every epoch, with its history record
+    on_train_end(trainer)            once, when the run ends or is stopped (not when it fails),
+                                     before the test set is measured
+
+A callback steers through the trainer it is given: `trainer.stop()` stops the run after the
+current mini-batch; `trainer.learning_rate` is the base learning rate (the schedule multiplies it)
+and `trainer.optimizer.momentum` the momentum, both read again at every mini-batch.
+`RunControl` does all of that from another thread (the web page's buttons).
+"""
+
+import signal
+import sys
+import threading
+
+
+class Callback:
+    """Every hook does nothing: override the ones you need."""
+
+    def on_train_begin(self, trainer) -> None:
+        pass
+
+    def on_batch_end(self, trainer, batch: dict) -> None:
+        pass
+
+    def on_epoch_end(self, trainer, record: dict) -> None:
+        pass
+
+    def on_train_end(self, trainer) -> None:
+        pass
+
+
+class History(Callback):
+    """The run's record: each epoch's record and each mini-batch's loss, kept in the trainer's
+    state (so a checkpoint keeps them too). Every trainer has one."""
+
+    def on_batch_end(self, trainer, batch):
+        trainer.state.batch_losses.append(batch["loss"])
+
+    def on_epoch_end(self, trainer, record):
+        trainer.state.history.append(record)
+
+
+class EarlyStopping(Callback):
+    """Stop once the validation accuracy has not improved for `patience` epochs, and put back the
+    weights of the best epoch. What it remembers lives in the trainer's state (checkpointed)."""
+
+    def __init__(self, patience: int):
+        self.patience = patience
+
+    def on_epoch_end(self, trainer, record):
+        state = trainer.state
+        if record["val_accuracy"] > state.best_accuracy:
+            state.best_accuracy, state.best_epoch = record["val_accuracy"], record["epoch"]
+            state.best_weights = [parameter.copy() for parameter, _ in trainer.network.parameters()]
+        elif record["epoch"] - state.best_epoch >= self.patience:
+            state.stopped_early = True  # the loop ends after this epoch
+
+    def on_train_end(self, trainer):
+        # A stopped run (Ctrl-C) is only paused: it keeps its weights, so that it can resume.
+        if trainer.state.best_weights is not None and not trainer.stop_requested:
+            pairs = zip(trainer.network.parameters(), trainer.state.best_weights, strict=True)
+            for (parameter, _), best in pairs:
+                parameter[...] = best
+
+
+class LambdaCallback(Callback):
+    """A callback from plain functions, e.g. LambdaCallback(on_epoch_end=lambda t, r: print(r))."""
+
+    def __init__(self, **hooks):
+        for name, function in hooks.items():
+            if not hasattr(Callback, name):
+                raise TypeError(f"no hook named {name}")
+            setattr(self, name, function)  # called as function(trainer, ...)
+
+
+class ProgressBar(Callback):
+    """A tqdm bar over each epoch's mini-batches, in a terminal only (no noise in logs)."""
+
+    def __init__(self, enabled: bool | None = None):
+        self.enabled = sys.stderr.isatty() if enabled is None else enabled
+        self.bar = None
+
+    def on_batch_end(self, trainer, batch):
+        if self.bar is None:
+            from tqdm import tqdm
+
+            state, config = trainer.state, trainer.config
+            self.bar = tqdm(
+                total=-(-len(trainer.dataset.train) // config.batch_size),
+                initial=-(-state.batch_start // config.batch_size) - 1,  # a resumed epoch
+                desc=f"epoch {state.epoch}/{config.epochs}",
+                leave=False,
+                disable=not self.enabled,
+            )
+        self.bar.update(1)
+
+    def on_epoch_end(self, trainer, record):
+        self.on_train_end(trainer)
+
+    def on_train_end(self, trainer):
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
+class RunControl(Callback):
+    """Pause, resume, step one mini-batch, stop, and change the learning rate or momentum, from
+    any thread; each command takes effect between two mini-batches.
+
+    While paused, the training thread waits in `on_batch_end` (no CPU used); `step()` lets exactly
+    one more mini-batch run, then it waits again.
+    """
+
+    def __init__(self):
+        self.condition = threading.Condition()
+        self.paused = False
+        self.steps_allowed = 0
+        self.stop_requested = False
+        self.changes = {}  # pending: {"learning_rate": x, "momentum": m}
+
+    def _command(self, **updates) -> None:
+        with self.condition:
+            for name, value in updates.items():
+                setattr(self, name, value)
+            self.condition.notify_all()
+
+    def pause(self) -> None:
+        self._command(paused=True)
+
+    def resume(self) -> None:
+        self._command(paused=False, steps_allowed=0)
+
+    def step(self) -> None:
+        """While paused: run one more mini-batch, then pause again."""
+        with self.condition:
+            self.steps_allowed += 1
+            self.condition.notify_all()
+
+    def stop(self) -> None:
+        self._command(stop_requested=True)
+
+    def change(self, learning_rate: float | None = None, momentum: float | None = None) -> None:
+        with self.condition:
+            if learning_rate is not None:
+                self.changes["learning_rate"] = learning_rate
+            if momentum is not None:
+                self.changes["momentum"] = momentum
+
+    def _apply(self, trainer) -> None:
+        if "learning_rate" in self.changes:
+            trainer.learning_rate = self.changes.pop("learning_rate")
+        if "momentum" in self.changes:
+            trainer.optimizer.momentum = self.changes.pop("momentum")
+        if self.stop_requested:
+            trainer.stop()
+
+    def on_train_begin(self, trainer):
+        with self.condition:
+            self._apply(trainer)
+
+    def on_batch_end(self, trainer, batch):
+        with self.condition:
+            self._apply(trainer)
+            while self.paused and not self.stop_requested and not self.steps_allowed:
+                self.condition.wait()
+                self._apply(trainer)
+            if self.paused and self.steps_allowed:
+                self.steps_allowed -= 1  # this step's batch is the next one
+
+
+class StopOnSignal:
+    """While active (a `with` block around `fit`), Ctrl-C or SIGTERM asks the trainer to stop after
+    the current mini-batch; a second Ctrl-C stops at once. Outside the main thread (where signals
+    cannot be caught) it does nothing."""
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self, trainer):
+        self.trainer = trainer
+        self.previous = {}
+
+    def _handle(self, signum, frame):
+        if self.trainer.stop_requested:
+            raise KeyboardInterrupt
+        self.trainer.stop()
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            self.previous = {number: signal.signal(number, self._handle) for number in self.SIGNALS}
+        return self
+
+    def __exit__(self, *exc_info):
+        for number, handler in self.previous.items():
+            signal.signal(number, handler)
