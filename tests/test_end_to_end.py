@@ -7,6 +7,8 @@ import sys
 
 from PIL import Image
 
+from helpers import SEED_WEIGHTS_SHA256
+
 
 def test_one_epoch_of_the_seed_on_mnist(tmp_path, mnist_dir, main_py):
     env = {**os.environ, "MNIST_DATA_DIR": str(mnist_dir)}
@@ -26,11 +28,6 @@ def test_one_epoch_of_the_seed_on_mnist(tmp_path, mnist_dir, main_py):
     with Image.open(tmp_path / "out" / "predictions.png") as image:
         image.verify()
     assert (tmp_path / "out" / "model.npz").exists()
-
-
-# SHA-256 of the seed run's 15-epoch weights (W1, b1, W2, b2 as float32 bytes), as `python main.py`
-# wrote them before the training loop was rewritten around callbacks: the seed must never drift.
-SEED_WEIGHTS_SHA256 = "e0874fc0420c1bd1575f87835698bcfcddaa07937c0e48ab50f0ecddeed522e0"
 
 
 def test_the_seed_run_ends_at_exactly_the_stored_weights(tmp_path, mnist_dir, main_py):

@@ -41,6 +41,9 @@ class Buffers:
     def __init__(self):
         self.arrays = {}
 
+    def __getstate__(self) -> dict:
+        return {"arrays": {}}  # scratch space: a pickled or copied layer makes its own
+
     def get(self, name: str, rows: int, columns: int, dtype) -> np.ndarray:
         """(rows, columns) of `dtype`: a view of the kept array, valid until the next `get`."""
         array = self.arrays.get(name)

@@ -24,6 +24,14 @@ class Network:
         # Below the first dense layer nothing learns (at most an input dropout).
         self.first_dense = next(i for i, layer in enumerate(layers) if isinstance(layer, Dense))
 
+    def __getstate__(self) -> dict:
+        # A lock cannot be pickled (scikit-learn pickles estimators): a copy gets a new one.
+        return {key: value for key, value in self.__dict__.items() if key != "lock"}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self.lock = threading.Lock()
+
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         """(N, D) images -> (N, C) outputs of the last layer."""
         for layer in self.layers:

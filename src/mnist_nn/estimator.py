@@ -1,0 +1,276 @@
+"""`MLPClassifier`: this library's network as a scikit-learn estimator.
+
+    from mnist_nn import MLPClassifier
+    clf = MLPClassifier(random_state=0).fit(X, y)      # the seed design, on your data
+    clf.predict(X_new), clf.predict_proba(X_new), clf.score(X_test, y_test)
+
+The same network, training loop and optimizers as `python main.py` (nothing is reimplemented:
+`fit` builds a `Trainer` and runs its loop), with scikit-learn's conventions: parameters stored
+unchanged by `__init__`, checked in `fit`; learned attributes end in `_`; any number of features
+and classes; labels of any kind (strings too). So it works in a `Pipeline`, `GridSearchCV` or
+`cross_val_score`. Models are saved in the project's own format (`save`/`load`: `.npz` + JSON,
+never pickle). Defaults are the seed design; `random_state=None` draws a seed, an int fixes it
+(`MLPClassifier(random_state=0)` on MNIST ends at exactly the weights `python main.py` writes).
+"""
+
+from pathlib import Path
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import LabelEncoder
+from sklearn.utils import check_random_state
+from sklearn.utils.multiclass import _check_partial_fit_first_call, check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from mnist_nn.callbacks import ProgressBar
+from mnist_nn.config import TrainConfig
+from mnist_nn.data import Dataset, Split
+from mnist_nn.errors import UserError
+from mnist_nn.training import Trainer
+
+IMAGE_PIXELS = 28 * 28  # augmentation moves pixels of 28x28 images, so it needs exactly those
+
+
+class MLPClassifier(ClassifierMixin, BaseEstimator):
+    """A multi-layer perceptron trained by this library's loop; defaults are the seed design.
+
+    Parameters are the library's training settings (see `config.py`, or `mnist-nn train --help`)
+    under scikit-learn's names where it has one: `hidden_layer_sizes` (the CLI's --hidden),
+    `random_state` (--seed), `early_stopping` with `validation_fraction` and `n_iter_no_change`
+    (--early-stopping with a validation split taken from the data given to `fit`).
+
+    Attributes: `classes_`, `n_features_in_`, `loss_curve_` (training loss per epoch),
+    `validation_scores_` (validation accuracy per epoch, with early stopping), `history_` (every
+    epoch's record), `n_iter_` (epochs run), `coefs_` and `intercepts_` (each layer's W and b).
+    """
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(128,),
+        activation="sigmoid",
+        loss="mse",
+        optimizer="sgd",
+        learning_rate=0.01,
+        momentum=0.9,
+        lr_schedule="constant",
+        weight_decay=0.0,
+        max_norm=0.0,
+        batch_size=128,
+        epochs=15,
+        dropout=0.0,
+        input_dropout=0.0,
+        augment_shift=0.0,
+        augment_rotation=0.0,
+        augment_scale=0.0,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        random_state=None,
+        dtype="float32",
+        verbose=False,
+        warm_start=False,
+    ):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.loss = loss
+        self.optimizer = optimizer
+        self.learning_rate = learning_rate
+        self.momentum = momentum
+        self.lr_schedule = lr_schedule
+        self.weight_decay = weight_decay
+        self.max_norm = max_norm
+        self.batch_size = batch_size
+        self.epochs = epochs
+        self.dropout = dropout
+        self.input_dropout = input_dropout
+        self.augment_shift = augment_shift
+        self.augment_rotation = augment_rotation
+        self.augment_scale = augment_scale
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.random_state = random_state
+        self.dtype = dtype
+        self.verbose = verbose
+        self.warm_start = warm_start
+
+    # --- training -------------------------------------------------------------------------
+
+    def fit(self, X, y):
+        """Train for `epochs` epochs (more epochs on the same network with `warm_start`)."""
+        X, y = validate_data(self, X, y, dtype=self.dtype, reset=not self._continuing())
+        check_classification_targets(y)
+        if not self._continuing():
+            self.classes_ = np.unique(y)
+            self._start(X.shape[1])
+        config = self._trainer.config
+        validation = None
+        if self.early_stopping:
+            X, X_val, y, y_val = self._validation_split(X, y, config.seed)
+            validation = self._split(X_val, y_val)
+        self._train(Dataset("arrays", "fit", self._split(X, y), None, validation,
+                            classes=len(self.classes_)), epochs=config.epochs)  # fmt: skip
+        return self
+
+    def partial_fit(self, X, y, classes=None):
+        """One epoch over (X, y), continuing the same network; `classes` is needed the first
+        time (all the labels there will ever be), as in scikit-learn."""
+        first = _check_partial_fit_first_call(self, classes)
+        X, y = validate_data(self, X, y, dtype=self.dtype, reset=first)
+        check_classification_targets(y)
+        if first:
+            self._start(X.shape[1], early_stopping=False)  # no validation split per call
+        self._train(Dataset("arrays", "partial_fit", self._split(X, y), None,
+                            classes=len(self.classes_)), epochs=1)  # fmt: skip
+        return self
+
+    def _continuing(self) -> bool:
+        return bool(self.warm_start) and hasattr(self, "_trainer")
+
+    def _config(self, n_features: int, early_stopping: bool) -> TrainConfig:
+        """The library's TrainConfig for these parameters, checked (a ValueError if not)."""
+        sizes = self.hidden_layer_sizes
+        hidden = (sizes,) if isinstance(sizes, int | np.integer) else tuple(sizes)
+        augmenting = self.augment_shift or self.augment_rotation or self.augment_scale
+        if augmenting and n_features != IMAGE_PIXELS:
+            raise ValueError(
+                f"augmentation moves the pixels of 28x28 images, so X needs {IMAGE_PIXELS} "
+                f"features (it has {n_features}); set augment_shift, augment_rotation and "
+                "augment_scale to 0 for other data"
+            )
+        if isinstance(self.random_state, int | np.integer):
+            seed = int(self.random_state)  # random_state=0 is the seed run's --seed 0
+        else:
+            seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        settings = {name: getattr(self, name) for name in SHARED_SETTINGS}
+        config = TrainConfig(
+            **settings,
+            hidden_sizes=tuple(int(size) for size in hidden),
+            early_stopping=int(self.n_iter_no_change) if early_stopping else 0,
+            seed=seed,
+        )
+        try:
+            return config.validated()
+        except UserError as error:
+            raise ValueError(str(error)) from None
+
+    def _start(self, n_features: int, early_stopping=None) -> None:
+        """A new network (and optimizer, and generator) for these parameters."""
+        if len(self.classes_) < 2:
+            raise ValueError(
+                f"{type(self).__name__} needs examples of at least two classes; got one class "
+                f"({self.classes_[0]!r})"
+            )
+        stopping = self.early_stopping if early_stopping is None else early_stopping
+        config = self._config(n_features, stopping)
+        self._encoder = LabelEncoder().fit(self.classes_)
+        callbacks = [ProgressBar(enabled=bool(self.verbose))]
+        self._trainer = Trainer(config, n_features, len(self.classes_), callbacks)
+
+    def _split(self, X, y) -> Split:
+        unknown = np.setdiff1d(np.unique(y), self.classes_)
+        if len(unknown):
+            raise ValueError(f"labels {unknown.tolist()} are not among classes_ {self.classes_}")
+        return Split(np.ascontiguousarray(X), self._encoder.transform(y).astype(np.int64))
+
+    def _validation_split(self, X, y, seed: int):
+        """Hold `validation_fraction` of the data out for early stopping (stratified if it can)."""
+        counts = np.unique(y, return_counts=True)[1]
+        stratify = y if counts.min() >= 2 else None
+        try:
+            return train_test_split(
+                X, y, test_size=self.validation_fraction, random_state=seed, stratify=stratify
+            )
+        except ValueError as error:
+            raise ValueError(
+                f"early_stopping: cannot hold out a validation split ({error})"
+            ) from None
+
+    def _train(self, dataset: Dataset, epochs: int) -> None:
+        trainer = self._trainer
+        try:
+            trainer.fit(dataset, epochs=epochs)
+        except UserError as error:  # e.g. a diverging learning rate
+            raise ValueError(str(error)) from None
+        finally:
+            trainer.dataset = None  # keep no reference to the training data in the model
+        self._set_learned_attributes()
+
+    def _set_learned_attributes(self) -> None:
+        """The public learned attributes, from the trainer's state and network."""
+        state, dense = self._trainer.state, self._trainer.network.dense_layers()
+        self.history_, self.n_iter_ = state.history, len(state.history)
+        self.loss_curve_ = [record["train_loss"] for record in state.history]
+        scores = [record["val_accuracy"] for record in state.history if "val_accuracy" in record]
+        self.validation_scores_ = scores or None
+        self.best_epoch_ = state.best_epoch
+        self.coefs_ = [layer.weight for layer in dense]
+        self.intercepts_ = [layer.bias for layer in dense]
+
+    # --- using it ---------------------------------------------------------------------------
+
+    def predict_proba(self, X):
+        """(n_samples, n_classes) probabilities, columns in the order of `classes_`."""
+        check_is_fitted(self)
+        X = validate_data(self, X, dtype=self.dtype, reset=False)
+        return self._trainer.network.scores(X)
+
+    def predict(self, X):
+        probabilities = self.predict_proba(X)  # checks first that the model is fitted
+        return self.classes_[probabilities.argmax(axis=1)]
+
+    @property
+    def network_(self):
+        """The trained `Network` itself (layers, forward, backward), for a closer look."""
+        check_is_fitted(self)
+        return self._trainer.network
+
+    # --- the project's model format ---------------------------------------------------------
+
+    def save(self, path) -> None:
+        """Write the fitted model as an mnist-nn model file (`.npz` + JSON, no pickle)."""
+        from mnist_nn.persistence import save_model
+
+        check_is_fitted(self)
+        params = {**self.get_params(), "random_state": self._trainer.config.seed}
+        params["hidden_layer_sizes"] = list(self._trainer.config.hidden_sizes)
+        metadata = {
+            "dataset": "arrays",
+            "config": self._trainer.config.to_dict(),
+            "history": self.history_,
+            "estimator": {"params": params, "classes": self.classes_.tolist()},
+        }
+        save_model(Path(path), self._trainer.network, metadata)
+
+    @classmethod
+    def load(cls, path) -> "MLPClassifier":
+        """A fitted estimator from a file written by `save` (predicts at once; with
+        `warm_start`, `fit` goes on training from the stored weights)."""
+        from mnist_nn.persistence import load_model
+
+        network, metadata = load_model(path)
+        stored = metadata.get("estimator")
+        if not isinstance(stored, dict):
+            raise UserError(f"{path}: a model file, but not one written by MLPClassifier.save")
+        params = stored["params"]
+        params["hidden_layer_sizes"] = tuple(params["hidden_layer_sizes"])
+        estimator = cls(**params)
+        estimator.classes_ = np.asarray(stored["classes"])
+        estimator.n_features_in_ = network.sizes[0]
+        estimator._start(network.sizes[0])
+        for (parameter, _), (saved, _) in zip(
+            estimator._trainer.network.parameters(), network.parameters(), strict=True
+        ):
+            parameter[...] = saved
+        estimator._trainer.state.history = list(metadata.get("history") or [])
+        estimator._set_learned_attributes()
+        return estimator
+
+
+# Parameters that are TrainConfig fields of the same name.
+SHARED_SETTINGS = (
+    "activation", "loss", "optimizer", "learning_rate", "momentum", "lr_schedule", "weight_decay",
+    "max_norm", "batch_size", "epochs", "dropout", "input_dropout", "augment_shift",
+    "augment_rotation", "augment_scale", "dtype",
+)  # fmt: skip

@@ -1,0 +1,143 @@
+"""MLPClassifier: a scikit-learn estimator over the library's own network and loop."""
+
+import hashlib
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_breast_cancer, load_digits
+from sklearn.model_selection import GridSearchCV, cross_val_score, train_test_split
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import MinMaxScaler, StandardScaler
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from mnist_nn import MLPClassifier
+
+from helpers import SEED_WEIGHTS_SHA256
+
+FAST = {"activation": "relu", "loss": "cross_entropy", "optimizer": "momentum"}
+
+
+def expected_failures(estimator) -> dict:
+    """Checks MLPClassifier is known not to pass, with the reason (none so far)."""
+    return {}
+
+
+@parametrize_with_checks([MLPClassifier()], expected_failed_checks=expected_failures)
+def test_scikit_learn_estimator_checks(estimator, check):
+    check(estimator)
+
+
+@pytest.fixture(scope="module")
+def digits():
+    X, y = load_digits(return_X_y=True)
+    return train_test_split(X / 16, y, test_size=0.25, random_state=0, stratify=y)
+
+
+def test_learns_digits_in_a_pipeline_and_cross_validates(digits):
+    X_train, X_test, y_train, y_test = digits
+    model = make_pipeline(
+        StandardScaler(), MLPClassifier(**FAST, learning_rate=0.001, random_state=0)
+    )
+    assert model.fit(X_train, y_train).score(X_test, y_test) > 0.95
+    scores = cross_val_score(
+        MLPClassifier(**FAST, learning_rate=0.001, random_state=0), X_train, y_train, cv=3
+    )
+    assert len(scores) == 3 and scores.min() > 0.9
+
+
+def test_grid_search_on_a_tabular_set():
+    X, y = load_breast_cancer(return_X_y=True)
+    search = GridSearchCV(
+        make_pipeline(MinMaxScaler(), MLPClassifier(**FAST, random_state=0, epochs=10)),
+        {
+            "mlpclassifier__learning_rate": [0.0001, 0.001],
+            "mlpclassifier__hidden_layer_sizes": [(16,), (32, 16)],
+        },
+        cv=3,
+    )
+    search.fit(X, y)
+    assert search.best_score_ > 0.9 and len(search.cv_results_["params"]) == 4
+
+
+def test_string_labels_any_number_of_classes_and_learned_attributes(digits):
+    X_train, X_test, y_train, y_test = digits
+    names = np.array(
+        ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
+    )
+    keep = y_train < 3  # three classes, 64 features
+    model = MLPClassifier(**FAST, learning_rate=0.001, random_state=0, epochs=5)
+    model.fit(X_train[keep], names[y_train[keep]])
+    assert list(model.classes_) == ["one", "two", "zero"]
+    assert set(model.predict(X_test[y_test < 3])) <= {"zero", "one", "two"}
+    assert model.predict_proba(X_test[:4]).shape == (4, 3)
+    assert model.n_features_in_ == 64 and model.n_iter_ == 5 and len(model.loss_curve_) == 5
+    assert [w.shape for w in model.coefs_] == [(64, 128), (128, 3)]
+    assert [b.shape for b in model.intercepts_] == [(128,), (3,)]
+    assert model.validation_scores_ is None and len(model.history_) == 5
+
+
+def test_partial_fit_and_warm_start_continue_the_same_run(digits):
+    X, _, y, _ = digits
+    two_epochs = MLPClassifier(random_state=0, epochs=2).fit(X, y)
+    stepwise = MLPClassifier(random_state=0, epochs=2)
+    stepwise.partial_fit(X, y, classes=np.arange(10)).partial_fit(X, y)
+    warm = MLPClassifier(random_state=0, epochs=1, warm_start=True).fit(X, y).fit(X, y)
+    assert stepwise.n_iter_ == warm.n_iter_ == 2
+    for other in (stepwise, warm):
+        for a, b in zip(two_epochs.coefs_, other.coefs_, strict=True):
+            np.testing.assert_array_equal(a, b)
+    with pytest.raises(ValueError, match="classes must be passed on the first call"):
+        MLPClassifier().partial_fit(X, y)
+
+
+def test_early_stopping_holds_out_a_validation_split(digits):
+    X, _, y, _ = digits
+    model = MLPClassifier(**FAST, learning_rate=0.001, random_state=0, epochs=40,
+                          early_stopping=True, n_iter_no_change=2).fit(X, y)  # fmt: skip
+    assert len(model.validation_scores_) == model.n_iter_ < 40
+    assert max(model.validation_scores_) == model.validation_scores_[model.best_epoch_ - 1]
+
+
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        ({"augment_shift": 2}, "augmentation moves the pixels of 28x28 images, so X needs 784"),
+        ({"learning_rate": -1}, "learning_rate: -1 is not a number above 0"),
+        ({"activation": "softsign"}, "activation: 'softsign' is not one of"),
+        ({"hidden_layer_sizes": (0,)}, "hidden_sizes: 0 is not a whole number from 1"),
+    ],
+)
+def test_bad_parameters_are_one_line_value_errors(digits, params, message):
+    X, _, y, _ = digits
+    with pytest.raises(ValueError, match=message):
+        MLPClassifier(**params).fit(X, y)
+
+
+def test_saves_and_loads_through_the_model_format(tmp_path, digits):
+    X_train, X_test, y_train, _ = digits
+    labels = np.array(list("abcdefghij"))[y_train]
+    model = MLPClassifier(**FAST, learning_rate=0.001, random_state=3, epochs=3).fit(
+        X_train, labels
+    )
+    model.save(tmp_path / "model.npz")
+    with np.load(tmp_path / "model.npz", allow_pickle=False) as archive:  # no pickle inside
+        assert "metadata" in archive.files
+    loaded = MLPClassifier.load(tmp_path / "model.npz")
+    np.testing.assert_array_equal(loaded.predict_proba(X_test), model.predict_proba(X_test))
+    assert list(loaded.predict(X_test[:5])) == list(model.predict(X_test[:5]))
+    assert loaded.get_params() == {**model.get_params(), "hidden_layer_sizes": (128,)}
+
+
+def test_ends_at_exactly_the_weights_python_main_py_writes(mnist_dir, monkeypatch):
+    """MNIST's training images as float32 / 255 and their labels: the seed run, bit for bit."""
+    from mnist_nn.sources import load_mnist_arrays
+
+    monkeypatch.setenv("MNIST_DATA_DIR", str(mnist_dir))
+    arrays, _ = load_mnist_arrays()
+    X = np.asarray(arrays["train_images"]).reshape(60000, 784).astype(np.float32) / 255
+    model = MLPClassifier(random_state=0).fit(X, arrays["train_labels"])
+    digest = hashlib.sha256()
+    for weight, bias in zip(model.coefs_, model.intercepts_, strict=True):
+        digest.update(weight.tobytes())
+        digest.update(bias.tobytes())
+    assert digest.hexdigest() == SEED_WEIGHTS_SHA256
