@@ -61,26 +61,26 @@ def _prepare_out_dir(out: Path) -> Path:
 def _write_evaluation_pictures(out: Path, network, history, split, results) -> list[str]:
     """confusion.png, mistakes.png, curves.png and weights.png of a model on `split`."""
     from mnist_nn.evaluation import most_confident_mistakes
-    from mnist_nn.plots import save_confusion, save_curves, save_first_layer_weights, save_mistakes
+    from mnist_nn.plots import plot_confusion, plot_curves, plot_first_layer_weights, plot_mistakes
 
     scores, predicted = results["scores"], results["predicted"]
-    save_confusion(
-        out / "confusion.png",
+    plot_confusion(
         results["confusion"],
         f"Confusion matrix · accuracy {results['accuracy']:.2%}",
+        path=out / "confusion.png",
     )
     wrong = most_confident_mistakes(scores, split.labels)
-    save_mistakes(
-        out / "mistakes.png",
+    plot_mistakes(
         split.images[wrong],
         split.labels[wrong],
         predicted[wrong],
         scores[wrong, predicted[wrong]],
+        path=out / "mistakes.png",
     )
     written = ["confusion.png", "mistakes.png", "weights.png"]
-    save_first_layer_weights(out / "weights.png", network.dense_layers()[0].weight)
+    plot_first_layer_weights(network.dense_layers()[0].weight, path=out / "weights.png")
     if history:
-        save_curves(out / "curves.png", history)
+        plot_curves(history, path=out / "curves.png")
         written.append("curves.png")
     return written
 
@@ -92,7 +92,7 @@ def command_train(args: argparse.Namespace) -> int:
     from mnist_nn.evaluation import evaluate
     from mnist_nn.fileio import save_json
     from mnist_nn.persistence import run_record, save_model
-    from mnist_nn.plots import save_predictions
+    from mnist_nn.plots import plot_predictions
     from mnist_nn.training import Trainer
 
     config = config_from_arguments(args)
@@ -134,12 +134,12 @@ def command_train(args: argparse.Namespace) -> int:
     save_model(out / "model.npz", result.network, record)
     save_json(out / "metrics.json", record)
     shown = dataset.test.images[:10]
-    save_predictions(
-        out / "predictions.png",
+    plot_predictions(
         shown,
         dataset.test.labels[:10],
         result.network.predict(shown),
         title=f"{dataset.name} test digits · test accuracy {result.test_accuracy:.2%}",
+        path=out / "predictions.png",
     )
     written = ["predictions.png", "metrics.json", "model.npz"]
     if args.plots:

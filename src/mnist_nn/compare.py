@@ -90,7 +90,7 @@ def run_comparison(dataset, chosen: list[Variant], on_row=None) -> list[dict]:
 def write_report(out: Path, dataset, rows: list[dict], epochs: int, val_size: int, seed: int):
     """compare.md (the table), compare.json (every number) and compare.png; their names."""
     from mnist_nn.fileio import save_json
-    from mnist_nn.plots import save_comparison
+    from mnist_nn.plots import plot_comparison
 
     (out / "compare.md").write_text(
         f"# Ablation: the design's extensions one at a time\n\n"
@@ -98,5 +98,5 @@ def write_report(out: Path, dataset, rows: list[dict], epochs: int, val_size: in
         f"examples held out of the training set.\n\n{markdown_table(rows)}\n"
     )
     save_json(out / "compare.json", {"dataset": dataset.name, "rows": rows})
-    save_comparison(out / "compare.png", rows)
+    plot_comparison(rows, path=out / "compare.png")
     return ["compare.md", "compare.png", "compare.json"]

@@ -1,6 +1,8 @@
 """Pictures of a trained network's work. They read results; they never train.
 
-matplotlib is imported inside each function, so commands that draw nothing start fast.
+Each `plot_*` function draws one picture and writes it to `path` (a PNG), or, given no path,
+returns the matplotlib Figure (a notebook shows it). matplotlib is imported inside each
+function, so commands that draw nothing start fast.
 """
 
 import numpy as np
@@ -12,7 +14,15 @@ def _figure(**kwargs):
     return Figure(**kwargs)
 
 
-def save_predictions(path, images: np.ndarray, labels, predicted, title: str = "") -> None:
+def _finish(figure, path):
+    """Write the figure to `path`; with no path, hand it back (for a notebook to show)."""
+    if path is None:
+        return figure
+    figure.savefig(path, dpi=100)
+    return None
+
+
+def plot_predictions(images: np.ndarray, labels, predicted, title: str = "", path=None):
     """A row of digits (N, 784) with predicted and true labels; mistakes in red."""
     figure = _figure(figsize=(1.5 * len(images), 2.2), layout="constrained")
     axes = figure.subplots(1, len(images), squeeze=False)[0]
@@ -27,10 +37,10 @@ def save_predictions(path, images: np.ndarray, labels, predicted, title: str = "
         ax.axis("off")
     if title:
         figure.suptitle(title, fontsize=10)
-    figure.savefig(path, dpi=100)
+    return _finish(figure, path)
 
 
-def save_comparison(path, rows: list[dict], metric: str = "val_accuracy") -> None:
+def plot_comparison(rows: list[dict], metric: str = "val_accuracy", path=None):
     """Accuracy per epoch of each variant of an ablation run, one line each, on one figure."""
     figure = _figure(figsize=(8, 5), layout="constrained")
     ax = figure.subplots()
@@ -45,10 +55,10 @@ def save_comparison(path, rows: list[dict], metric: str = "val_accuracy") -> Non
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="lower right")
     ax.set_title("Each extension of the seed network, one at a time")
-    figure.savefig(path, dpi=100)
+    return _finish(figure, path)
 
 
-def save_confusion(path, confusion: np.ndarray, title: str = "") -> None:
+def plot_confusion(confusion: np.ndarray, title: str = "", path=None):
     """The confusion matrix as a heat map, counts written in each cell."""
     confusion = np.asarray(confusion)
     figure = _figure(figsize=(6.5, 5.5), layout="constrained")
@@ -73,10 +83,10 @@ def save_confusion(path, confusion: np.ndarray, title: str = "") -> None:
     ax.set_ylabel("true digit")
     ax.set_title(title or "Confusion matrix")
     figure.colorbar(shown, ax=ax, label="log(1 + count)")
-    figure.savefig(path, dpi=100)
+    return _finish(figure, path)
 
 
-def save_mistakes(path, images, labels, predicted, confidence, columns: int = 8) -> None:
+def plot_mistakes(images, labels, predicted, confidence, columns: int = 8, path=None):
     """A gallery of mistakes (N, 784): true label, predicted label and the confidence of it."""
     rows = max(1, -(-len(images) // columns))
     figure = _figure(figsize=(1.4 * columns, 1.7 * rows), layout="constrained")
@@ -88,10 +98,10 @@ def save_mistakes(path, images, labels, predicted, confidence, columns: int = 8)
         ax.imshow(image.reshape(28, 28), cmap="gray", vmin=0, vmax=1)
         ax.set_title(f"true {label} · pred {guess}\n{sure:.0%} sure", fontsize=8, color="red")
     figure.suptitle("Most confident mistakes", fontsize=10)
-    figure.savefig(path, dpi=100)
+    return _finish(figure, path)
 
 
-def save_curves(path, history: list[dict]) -> None:
+def plot_curves(history: list[dict], path=None):
     """Training loss and accuracies per epoch, from a run's stored history."""
     figure = _figure(figsize=(10, 4), layout="constrained")
     loss_ax, accuracy_ax = figure.subplots(1, 2)
@@ -110,10 +120,10 @@ def save_curves(path, history: list[dict]) -> None:
     accuracy_ax.legend()
     for ax in (loss_ax, accuracy_ax):
         ax.grid(alpha=0.3)
-    figure.savefig(path, dpi=100)
+    return _finish(figure, path)
 
 
-def save_first_layer_weights(path, weight: np.ndarray, count: int = 64) -> None:
+def plot_first_layer_weights(weight: np.ndarray, count: int = 64, path=None):
     """What the first hidden units look for: each unit's 784 incoming weights as a 28x28 image
     (red: pixels that excite it, blue: pixels that inhibit it). `weight` is (784, H)."""
     count = min(count, weight.shape[1])
@@ -128,4 +138,4 @@ def save_first_layer_weights(path, weight: np.ndarray, count: int = 64) -> None:
             limit = np.abs(unit_weights).max() or 1.0
             ax.imshow(unit_weights, cmap="coolwarm", vmin=-limit, vmax=limit)
     figure.suptitle(f"Incoming weights of the first {count} hidden units", fontsize=10)
-    figure.savefig(path, dpi=100)
+    return _finish(figure, path)

@@ -1,0 +1,36 @@
+"""Pictures: a path gets a PNG; no path gets a matplotlib Figure, for a notebook to show."""
+
+import numpy as np
+import pytest
+from matplotlib.figure import Figure
+from PIL import Image
+
+from mnist_nn import plots
+
+rng = np.random.default_rng(0)
+IMAGES = rng.random((6, 784), dtype=np.float32)
+HISTORY = [
+    {"epoch": e, "train_loss": 1 / e, "train_accuracy": 0.8, "val_accuracy": 0.9} for e in (1, 2)
+]
+PICTURES = {
+    "predictions": lambda path: plots.plot_predictions(
+        IMAGES, [1] * 6, [1, 2, 1, 1, 1, 1], path=path
+    ),
+    "comparison": lambda path: plots.plot_comparison(
+        [{"name": "seed", "history": HISTORY}], path=path
+    ),
+    "confusion": lambda path: plots.plot_confusion(rng.integers(0, 50, (10, 10)), path=path),
+    "mistakes": lambda path: plots.plot_mistakes(IMAGES, [1] * 6, [2] * 6, [0.9] * 6, path=path),
+    "curves": lambda path: plots.plot_curves(HISTORY, path=path),
+    "weights": lambda path: plots.plot_first_layer_weights(
+        rng.standard_normal((784, 16)), path=path
+    ),
+}
+
+
+@pytest.mark.parametrize("name", PICTURES)
+def test_a_path_gets_a_png_and_no_path_gets_a_figure(tmp_path, name):
+    assert PICTURES[name](tmp_path / f"{name}.png") is None
+    with Image.open(tmp_path / f"{name}.png") as image:
+        assert image.format == "PNG" and image.width > 100
+    assert isinstance(PICTURES[name](None), Figure)
