@@ -90,7 +90,7 @@ def _add_train_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _add_data_arguments(parser: argparse.ArgumentParser) -> None:
+def _add_data_arguments(parser: argparse.ArgumentParser, own_data: bool = True) -> None:
     parser.add_argument(
         "--dataset",
         choices=["mnist", "digits"],
@@ -102,6 +102,15 @@ def _add_data_arguments(parser: argparse.ArgumentParser) -> None:
         type=Path,
         help="folder with the four MNIST IDX files (default: $MNIST_DATA_DIR, then the cache "
         "~/.cache/mnist-nn/mnist, then a download)",
+    )
+    if not own_data:
+        return
+    parser.add_argument(
+        "--data",
+        type=Path,
+        metavar="FILE",
+        help="your own data instead: an .npz (x_train, y_train, optionally x_test, y_test) or a "
+        "CSV with a header row and a `label` column",
     )
 
 
@@ -216,7 +225,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="VARIANT",
         help="run only these variants (names as in the table)",
     )
-    _add_data_arguments(compare)
+    _add_data_arguments(compare, own_data=False)
     compare.add_argument("--out", type=Path, default=Path("."), help="output folder (default: .)")
     compare.set_defaults(run=commands.command_compare)
 

@@ -99,15 +99,17 @@ def command_train(args: argparse.Namespace) -> int:
     if args.resume and args.checkpoint_dir is None:
         raise UserError("--resume needs --checkpoint-dir DIR (the folder of the checkpoint)")
     out = _prepare_out_dir(args.out)
-    dataset = load_dataset(args.dataset, args.data_dir, config.dtype, config.val_size)
+    dataset = load_dataset(
+        args.dataset, args.data_dir, config.dtype, config.val_size, data_file=args.data
+    )
     if dataset.notice:
         _notice(dataset.notice)
     held_out = f", {len(dataset.validation)} validation" if dataset.validation else ""
-    print(
-        f"dataset: {dataset.name} ({len(dataset.train)} train{held_out}, "
-        f"{len(dataset.test)} test) from {dataset.source}"
-    )
-    print(f"preset {args.preset}: {config.describe()}")
+    tested = f"{len(dataset.test)} test" if dataset.test is not None else "no test set"
+    counts = f"{len(dataset.train)} train{held_out}, {tested}"
+    print(f"dataset: {dataset.name} ({counts}) from {dataset.source}")
+    inputs = dataset.train.images.shape[1]
+    print(f"preset {args.preset}: {config.describe(inputs, dataset.classes)}")
     callbacks = [
         LambdaCallback(on_epoch_end=lambda trainer, record: _print_epoch(record, config.epochs)),
         ProgressBar(),
@@ -116,7 +118,7 @@ def command_train(args: argparse.Namespace) -> int:
     if args.checkpoint_dir is not None:
         checkpoints = Checkpoints(args.checkpoint_dir, resume=args.resume)
         callbacks.insert(0, checkpoints)
-    trainer = Trainer(config, dataset.train.images.shape[1], dataset.classes, callbacks)
+    trainer = Trainer(config, inputs, dataset.classes, callbacks)
     with StopOnSignal(trainer) if checkpoints else nullcontext():  # else Ctrl-C stops at once
         result = trainer.fit(dataset)
     if result.stopped:
@@ -126,23 +128,29 @@ def command_train(args: argparse.Namespace) -> int:
             f"{len(dataset.train)} examples; checkpoint saved in {checkpoints.path}; "
             "to continue, run the same command with --resume"
         )
-    print(
-        f"test accuracy: {result.test_accuracy:.2%} "
-        f"({result.training_seconds:.1f} s of training, {dataset.name})"
-    )
+    if result.test_accuracy is None:
+        print(f"no test set: no test accuracy ({result.training_seconds:.1f} s of training)")
+    else:
+        print(
+            f"test accuracy: {result.test_accuracy:.2%} "
+            f"({result.training_seconds:.1f} s of training, {dataset.name})"
+        )
     record = run_record(result, config, dataset, args.preset)
     save_model(out / "model.npz", result.network, record)
     save_json(out / "metrics.json", record)
-    shown = dataset.test.images[:10]
-    plot_predictions(
-        shown,
-        dataset.test.labels[:10],
-        result.network.predict(shown),
-        title=f"{dataset.name} test digits · test accuracy {result.test_accuracy:.2%}",
-        path=out / "predictions.png",
-    )
-    written = ["predictions.png", "metrics.json", "model.npz"]
-    if args.plots:
+    written = ["metrics.json", "model.npz"]
+    pictures = dataset.test is not None and inputs == 28 * 28  # pictures of 28x28 test images
+    if pictures:
+        shown = dataset.test.images[:10]
+        plot_predictions(
+            shown,
+            dataset.test.labels[:10],
+            result.network.predict(shown),
+            title=f"{dataset.name} test digits · test accuracy {result.test_accuracy:.2%}",
+            path=out / "predictions.png",
+        )
+        written.insert(0, "predictions.png")
+    if args.plots and pictures:
         results = evaluate(result.network, dataset.test)
         written += _write_evaluation_pictures(
             out, result.network, result.history, dataset.test, results
@@ -157,12 +165,22 @@ def command_evaluate(args: argparse.Namespace) -> int:
     from mnist_nn.persistence import describe_model, load_model
 
     network, metadata = load_model(args.model)
-    dtype = metadata["dtype"]
-    dataset = load_dataset(args.dataset or metadata.get("dataset"), args.data_dir, dtype)
+    dtype, trained_on = metadata["dtype"], str(metadata.get("dataset"))
+    if trained_on.startswith("file:") and args.data is None:
+        raise UserError(
+            f"{args.model} was trained on your own data ({trained_on[5:]}): give it again with "
+            "--data FILE"
+        )
+    dataset = load_dataset(args.dataset or trained_on, args.data_dir, dtype, data_file=args.data)
+    if dataset.test is None:
+        raise UserError(f"--data {args.data} has no test set (x_test, y_test) to evaluate on")
     if dataset.notice:
         _notice(dataset.notice)
     if network.sizes[0] != dataset.test.images.shape[1]:
-        raise UserError(f"{args.model} takes {network.sizes[0]} inputs, not 784")
+        raise UserError(
+            f"{args.model} takes {network.sizes[0]} inputs; {dataset.name}'s examples have "
+            f"{dataset.test.images.shape[1]}"
+        )
     results = evaluate(network, dataset.test)
     out = _prepare_out_dir(args.out) if args.out is not None else None
     written = []

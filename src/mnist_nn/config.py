@@ -180,9 +180,9 @@ class TrainConfig:
             )
         return self
 
-    def describe(self) -> str:
+    def describe(self, inputs: int = 784, classes: int = 10) -> str:
         """One readable line: the architecture, then each setting that differs from the seed's."""
-        layers = "-".join(map(str, (784, *self.hidden_sizes, 10)))
+        layers = "-".join(map(str, (inputs, *self.hidden_sizes, classes)))
         seed = TrainConfig()
         changed = [
             f"{name}={value}"

@@ -8,6 +8,7 @@ Left out: other datasets (Fashion-MNIST, EMNIST).
 """
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -39,6 +40,7 @@ class Dataset:
     notice: str | None = None  # said prominently to the user (e.g. the fallback to digits)
     checksums: dict | None = None  # SHA-256 of each verified source file, for the record
     classes: int = 10  # labels are 0 .. classes - 1
+    class_names: list | None = None  # what each label stands for, when not the digits 0-9
 
 
 def one_hot(labels: np.ndarray, num_classes: int = 10, dtype="float32") -> np.ndarray:
@@ -80,13 +82,18 @@ def _split(images: np.ndarray, labels: np.ndarray, dtype) -> Split:
     return Split(pixels, np.asarray(labels).astype(np.int64))
 
 
-def load_dataset(name: str | None = None, data_dir=None, dtype="float32", val_size: int = 0):
+def load_dataset(
+    name: str | None = None, data_dir=None, dtype="float32", val_size: int = 0, data_file=None
+):
     """Load a dataset as float pixels in [0, 1] and integer labels.
 
     `name` None means MNIST, falling back to `digits` (with a notice) if MNIST cannot be had;
-    "mnist" means MNIST or an error. `val_size` examples are held out of the end of the training
-    set for validation, so that choices are never made on the test set.
+    "mnist" means MNIST or an error; `data_file` is your own data (see `own_data.py`).
+    `val_size` examples are held out of the end of the training set for validation, so that
+    choices are never made on the test set.
     """
+    if data_file is not None:
+        return load_data_file(data_file, dtype, val_size)
     notice = None
     if name == "digits":
         arrays, source = load_digits_arrays()
@@ -108,14 +115,37 @@ def load_dataset(name: str | None = None, data_dir=None, dtype="float32", val_si
     checksums = None if name == "digits" else dict(sources.MNIST_FILES.values())
     train = _split(arrays["train_images"], arrays["train_labels"], dtype)
     test = _split(arrays["test_images"], arrays["test_labels"], dtype)
-    validation = None
-    if val_size:
-        if not 0 < val_size < len(train):
-            raise UserError(
-                f"--val-size {val_size} must be between 1 and {len(train) - 1} "
-                f"(the {name} training set has {len(train)} examples)"
-            )
-        cut = len(train) - val_size
-        validation = Split(train.images[cut:], train.labels[cut:])
-        train = Split(train.images[:cut], train.labels[:cut])
+    train, validation = _hold_out(train, val_size, name)
     return Dataset(name, source, train, test, validation, notice, checksums)
+
+
+def _hold_out(train: Split, val_size: int, name: str) -> tuple[Split, Split | None]:
+    """The last `val_size` training examples become the validation split."""
+    if not val_size:
+        return train, None
+    if not 0 < val_size < len(train):
+        raise UserError(
+            f"--val-size {val_size} must be between 1 and {len(train) - 1} "
+            f"(the {name} training set has {len(train)} examples)"
+        )
+    cut = len(train) - val_size
+    return (
+        Split(train.images[:cut], train.labels[:cut]),
+        Split(train.images[cut:], train.labels[cut:]),
+    )
+
+
+def load_data_file(path, dtype="float32", val_size: int = 0) -> Dataset:
+    """Your own data from an .npz or CSV file, checked (see `own_data.py`)."""
+    from mnist_nn.own_data import read_data_file
+
+    arrays, class_names = read_data_file(path)
+    name = f"file:{Path(path).name}"
+    train = Split(arrays["x_train"].astype(dtype), arrays["y_train"].astype(np.int64))
+    train, validation = _hold_out(train, val_size, name)
+    test = None
+    if "x_test" in arrays:
+        test = Split(arrays["x_test"].astype(dtype), arrays["y_test"].astype(np.int64))
+    return Dataset(
+        name, str(path), train, test, validation, classes=len(class_names), class_names=class_names
+    )

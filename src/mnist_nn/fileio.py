@@ -1,8 +1,18 @@
-"""Writing files so that a crash or Ctrl-C never leaves half of one behind."""
+"""Files: written so that a crash or Ctrl-C never leaves half of one behind, and `.npz` archives
+read so that no file, however small, can make us allocate more than its headers honestly promise.
+"""
 
 import json
+import math
 import os
+import zipfile
 from pathlib import Path
+
+import numpy as np
+
+from mnist_nn.errors import UserError
+
+MAX_ARRAY_BYTES = 1 << 30  # 1 GiB per array: MNIST's training set as float32 is 188 MB
 
 
 def atomic_write(path, write, check=None) -> None:
@@ -28,3 +38,57 @@ def save_json(path, data: dict) -> None:
     """Write `data` as indented JSON to `path` atomically."""
     text = json.dumps(data, indent=2) + "\n"
     atomic_write(path, lambda file: file.write(text.encode()))
+
+
+class PickledArray(UserError):
+    """An archive member holds Python objects, which only unpickling (running code) could read."""
+
+
+def read_npz(path, max_bytes: int = MAX_ARRAY_BYTES) -> dict[str, np.ndarray]:
+    """Every array of a NumPy `.npz` archive at `path`, with bounded memory.
+
+    Each member's `.npy` header is read first: its shape and dtype must fit in the size the zip
+    directory gives for the member, and in `max_bytes`, before anything is allocated; then exactly
+    that many bytes are read (a zip member never yields more than its stated size). So a
+    decompression bomb or a lying header is refused in one line instead of filling the memory.
+    Raises UserError (PickledArray for object arrays); zipfile/OS errors pass through.
+    """
+    arrays = {}
+    with zipfile.ZipFile(path) as archive:
+        for info in archive.infolist():
+            name = info.filename.removesuffix(".npy")
+            if info.file_size > max_bytes + 4096:
+                raise UserError(
+                    f"{path}: array {name!r} would take {info.file_size:,} bytes, over the limit "
+                    f"of {max_bytes:,}"
+                )
+            with archive.open(info) as member:
+                arrays[name] = _read_npy(path, name, member, info.file_size)
+    return arrays
+
+
+def _read_npy(path, name: str, member, member_size: int) -> np.ndarray:
+    fmt = np.lib.format
+    try:
+        version = fmt.read_magic(member)
+        read_header = {(1, 0): fmt.read_array_header_1_0, (2, 0): fmt.read_array_header_2_0}
+        shape, fortran_order, dtype = read_header[version](member)
+    except (ValueError, KeyError, EOFError) as error:
+        raise UserError(f"{path}: array {name!r} is not a readable .npy ({error})") from None
+    if dtype.hasobject:
+        raise PickledArray(f"{path}: array {name!r} holds Python objects")
+    size = math.prod(shape) * dtype.itemsize
+    if size > member_size:
+        raise UserError(
+            f"{path}: array {name!r} claims {size:,} bytes of data in a member of "
+            f"{member_size:,} bytes; the file is damaged"
+        )
+    data = bytearray(size)
+    view, filled = memoryview(data), 0
+    while filled < size:
+        count = member.readinto(view[filled:])
+        if not count:
+            raise UserError(f"{path}: array {name!r} is truncated; the file is damaged")
+        filled += count
+    array = np.frombuffer(data, dtype=dtype)
+    return array.reshape(shape, order="F" if fortran_order else "C")

@@ -11,13 +11,14 @@ a file; loading reads with `allow_pickle=False` and checks everything before bui
 import json
 import math
 import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
 
 from mnist_nn import __version__
 from mnist_nn.errors import UserError
-from mnist_nn.fileio import atomic_write
+from mnist_nn.fileio import PickledArray, atomic_write, read_npz
 from mnist_nn.layers import ACTIVATIONS
 from mnist_nn.losses import LOSSES
 from mnist_nn.network import Network, build_network
@@ -59,16 +60,13 @@ def read_arrays(path) -> dict[str, np.ndarray]:
         if file.read(4) != ZIP_MAGIC:
             raise UserError(f"{path}: not a model file (an mnist-nn model is a NumPy .npz archive)")
     try:
-        with np.load(path, allow_pickle=False) as archive:
-            return {name: archive[name] for name in archive.files}
-    except ValueError as error:
-        if "pickle" in str(error):
-            raise UserError(
-                f"{path}: refused, it holds pickled Python objects (which can run code); "
-                "mnist-nn model files never do"
-            ) from None
-        raise UserError(f"{path}: not a readable model file ({error})") from None
-    except (OSError, EOFError, zipfile.BadZipFile) as error:
+        return read_npz(path)
+    except PickledArray:
+        raise UserError(
+            f"{path}: refused, it holds pickled Python objects (which can run code); "
+            "mnist-nn model files never do"
+        ) from None
+    except (OSError, EOFError, zipfile.BadZipFile, zlib.error) as error:
         raise UserError(f"{path}: damaged or truncated model file ({error})") from None
 
 
@@ -110,21 +108,17 @@ def load_model(path) -> tuple[Network, dict]:
 
 
 def model_from_arrays(path, arrays: dict) -> tuple[Network, dict]:
-    """The checked network and metadata in the arrays of a model file read from `path`."""
+    """The checked network and metadata in the arrays of a model file read from `path`.
+
+    Every stored array is checked against the metadata before the network is built, so metadata
+    that claims a huge network allocates nothing.
+    """
     metadata = _metadata(path, arrays)
     architecture = _checked_architecture(path, metadata)
     sizes, dtype = architecture["sizes"], metadata["dtype"]
-    network = build_network(
-        sizes,
-        np.random.default_rng(0),  # weights are overwritten below; dropout is off in use
-        dtype,
-        activation=architecture["activation"],
-        loss=architecture["loss"],
-        dropout=architecture.get("dropout", 0.0),
-        input_dropout=architecture.get("input_dropout", 0.0),
-    )
-    for i, layer in enumerate(network.dense_layers()):
-        for name, expected in (("weight", (sizes[i], sizes[i + 1])), ("bias", (sizes[i + 1],))):
+    stored = {}
+    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
+        for name, expected in (("weight", (n_in, n_out)), ("bias", (n_out,))):
             key = f"layer{i}.{name}"
             array = arrays.get(key)
             if array is None or array.shape != expected:
@@ -135,7 +129,18 @@ def model_from_arrays(path, arrays: dict) -> tuple[Network, dict]:
                     f"{path}: {key} is not finite {dtype} (NaN, infinity or another type); "
                     "the model is damaged, train it again"
                 )
-            setattr(layer, name, array)
+            stored[key] = array
+    network = build_network(
+        sizes,
+        np.random.default_rng(0),  # weights are replaced below; dropout is off in use
+        dtype,
+        activation=architecture["activation"],
+        loss=architecture["loss"],
+        dropout=architecture.get("dropout", 0.0),
+        input_dropout=architecture.get("input_dropout", 0.0),
+    )
+    for i, layer in enumerate(network.dense_layers()):
+        layer.weight, layer.bias = stored[f"layer{i}.weight"], stored[f"layer{i}.bias"]
     return network, metadata
 
 
@@ -159,6 +164,7 @@ def run_record(result, config, dataset, preset: str | None = None) -> dict:
         "dataset": dataset.name,
         "data_source": dataset.source,
         "data_checksums": dataset.checksums,
+        "class_names": dataset.class_names,
         "preset": preset,
         "config": config.to_dict(),
         "history": result.history,

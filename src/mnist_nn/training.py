@@ -107,6 +107,12 @@ class Trainer:
     and where the run stands (`state`). `fit` runs the loop; callbacks watch and steer it."""
 
     def __init__(self, config: TrainConfig, inputs: int = 784, classes: int = 10, callbacks=()):
+        augmenting = config.augment_shift or config.augment_rotation or config.augment_scale
+        if augmenting and inputs != 28 * 28:
+            raise UserError(
+                f"augmentation moves the pixels of 28x28 images; these examples have {inputs} "
+                "values, not 784: leave out the --augment-* settings"
+            )
         self.config = config
         self.rng = np.random.default_rng(config.seed)
         self.network = build_network(
