@@ -58,3 +58,12 @@ def test_the_driving_example_runs(offline, capsys):
     lines = capsys.readouterr().out.splitlines()
     assert [line.split()[0] for line in lines[:3]] == ["1", "2", "3"]
     assert lines[2].endswith("next lr 0.00125") and "mini-batches" in lines[3]
+
+
+def test_the_from_python_example_runs(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)  # it saves digits.npz
+    (example,) = readme_code_blocks("## From Python")
+    exec(example, {})
+    best, predicted = capsys.readouterr().out.splitlines()
+    assert "hidden_layer_sizes" in best and (tmp_path / "digits.npz").exists()
+    assert re.fullmatch(r"\[\d \d \d \d \d\] 0\.\d+", predicted), predicted  # 5 digits, a loss
