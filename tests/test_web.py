@@ -13,7 +13,6 @@ from PIL import Image, ImageDraw
 
 from mnist_nn.cli import main
 from mnist_nn.data import load_dataset
-from mnist_nn.errors import UserError
 from mnist_nn.persistence import load_model
 from mnist_nn.web.app import MAX_BODY_BYTES, create_app, find_model
 
@@ -177,9 +176,16 @@ def test_a_hundred_concurrent_predictions_are_each_answered_correctly(model_path
     assert [a.json()["digit"] for a in answers] == expected.tolist()
 
 
-def test_no_model_says_how_to_get_one(tmp_path, monkeypatch):
+def test_with_no_model_the_page_still_serves_and_says_train_one(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    with pytest.raises(UserError, match="train one first"):
-        find_model(None)
+    assert find_model(None) is None  # serve then opens on the Train panel
+    client = TestClient(create_app(None, dataset="digits"))
+    assert client.get("/").status_code == 200
+    for answer in (
+        client.get("/api/model"),
+        client.post("/api/predict", json={"pixels": [0] * 784}),
+    ):
+        assert answer.status_code == 404
+        assert answer.json() == {"error": "no model yet: train one in the Train panel first"}
     (tmp_path / "model.npz").write_bytes(b"x")
     assert find_model(None).name == "model.npz"

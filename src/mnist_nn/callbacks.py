@@ -6,7 +6,7 @@ on every callback in its list, in order:
 
     on_train_begin(trainer)          once, before the first mini-batch
     on_batch_end(trainer, batch)     after every mini-batch's step; batch = {"loss", "accuracy",
-                                     "size"} of that mini-batch
+                                     "size", "seconds"} of that mini-batch
     on_epoch_end(trainer, record)    after every epoch, with its history record
     on_train_end(trainer)            once, when the run ends or is stopped (not when it fails),
                                      before the test set is measured
@@ -123,6 +123,7 @@ class RunControl(Callback):
     def __init__(self):
         self.condition = threading.Condition()
         self.paused = False
+        self.waiting = False  # the training thread is waiting between two mini-batches
         self.steps_allowed = 0
         self.stop_requested = False
         self.changes = {}  # pending: {"learning_rate": x, "momentum": m}
@@ -140,8 +141,9 @@ class RunControl(Callback):
         self._command(paused=False, steps_allowed=0)
 
     def step(self) -> None:
-        """While paused: run one more mini-batch, then pause again."""
+        """Run one more mini-batch, then pause (a running run pauses after its next batch)."""
         with self.condition:
+            self.paused = True
             self.steps_allowed += 1
             self.condition.notify_all()
 
@@ -171,8 +173,10 @@ class RunControl(Callback):
         with self.condition:
             self._apply(trainer)
             while self.paused and not self.stop_requested and not self.steps_allowed:
+                self.waiting = True  # the run is truly paused: no batch is under way
                 self.condition.wait()
                 self._apply(trainer)
+            self.waiting = False
             if self.paused and self.steps_allowed:
                 self.steps_allowed -= 1  # this step's batch is the next one
 

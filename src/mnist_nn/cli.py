@@ -232,15 +232,20 @@ def build_parser() -> argparse.ArgumentParser:
     serve = subcommands.add_parser(
         "serve",
         help="the draw-a-digit web page",
-        description="Serve a page where you draw a digit and watch the network read it.",
+        description="Serve a page where you draw a digit and watch the network read it, and "
+        "where you can train a network and watch it learn (it opens there when there is no "
+        "model yet).",
     )
-    serve.add_argument("--model", type=Path, help="model file (default: ./model.npz)")
+    serve.add_argument(
+        "--model", type=Path, help="model file (default: ./model.npz, if there is one)"
+    )
     serve.add_argument(
         "--host",
         default="127.0.0.1",
         help="address to listen on (default: 127.0.0.1, this computer only)",
     )
     serve.add_argument("--port", type=_port, default=8000, help="port (default: 8000)")
+    _add_data_arguments(serve, own_data=False)  # what the Train panel trains on
     serve.set_defaults(run=commands.command_serve)
 
     presets = subcommands.add_parser("presets", help="list the named configurations")

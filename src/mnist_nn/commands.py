@@ -305,7 +305,14 @@ def command_serve(args: argparse.Namespace) -> int:
             "pip install -e '.[web]'"
         ) from None
     model = find_model(args.model)
-    app = create_app(model)
-    print(f"serving {model} at http://{args.host}:{args.port}/  (Ctrl-C stops)", flush=True)
+    app = create_app(model, args.dataset, args.data_dir)
+    what = model if model is not None else "no model yet (no model.npz here): train one on the page"
+    print(f"serving {what} at http://{args.host}:{args.port}/  (Ctrl-C stops)", flush=True)
+    if args.host not in ("127.0.0.1", "localhost", "::1"):
+        print(
+            f"warning: listening on {args.host}: other computers can reach this server and "
+            "start training runs on it",
+            file=sys.stderr,
+        )
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
     return 0

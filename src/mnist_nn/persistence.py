@@ -8,6 +8,7 @@ Writes are atomic (a temporary file renamed into place), so an interrupted write
 a file; loading reads with `allow_pickle=False` and checks everything before building a network.
 """
 
+import io
 import json
 import math
 import zipfile
@@ -34,6 +35,18 @@ ZIP_MAGIC = b"PK\x03\x04"
 
 def save_model(path, network: Network, metadata: dict, extra_arrays: dict | None = None) -> None:
     """Write the network's weights and `metadata` (plus its architecture) to `path` atomically."""
+    write_model(network, metadata, extra_arrays, to=lambda write: atomic_write(path, write))
+
+
+def model_bytes(network: Network, metadata: dict) -> bytes:
+    """The model file `save_model` would write, as bytes (e.g. for a download)."""
+    buffer = io.BytesIO()
+    write_model(network, metadata, to=lambda write: write(buffer))
+    return buffer.getvalue()
+
+
+def write_model(network: Network, metadata: dict, extra_arrays=None, *, to) -> None:
+    """Hand `to` a function that writes the model file's arrays into a file object."""
     arrays = dict(extra_arrays or {})
     for i, layer in enumerate(network.dense_layers()):
         arrays[f"layer{i}.weight"] = layer.weight
@@ -48,7 +61,7 @@ def save_model(path, network: Network, metadata: dict, extra_arrays: dict | None
         "input": INPUT_NORMALISATION,
     }
     arrays["metadata"] = np.array(json.dumps({**description, **metadata}))
-    atomic_write(path, lambda file: np.savez(file, **arrays))
+    to(lambda file: np.savez(file, **arrays))
 
 
 def read_arrays(path) -> dict[str, np.ndarray]:

@@ -190,9 +190,10 @@ class Trainer:
                                  config.augment_rotation, config.augment_scale)  # fmt: skip
             loss, output = self.network.train_step(images, batch_targets, self.optimizer)
             self.check(loss)
-            correct = int(np.count_nonzero(output.argmax(axis=1) == labels))
-            state.record_batch(loss, correct, len(labels), time.perf_counter() - clock)
-            batch = {"loss": loss, "accuracy": correct / len(labels), "size": len(labels)}
+            size, correct = len(labels), int(np.count_nonzero(output.argmax(axis=1) == labels))
+            seconds = time.perf_counter() - clock  # the step alone: callbacks are not counted
+            state.record_batch(loss, correct, size, seconds)
+            batch = {"loss": loss, "accuracy": correct / size, "size": size, "seconds": seconds}
             self._call("on_batch_end", batch)
             clock = time.perf_counter()
             if self.stop_requested:

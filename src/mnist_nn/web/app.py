@@ -1,10 +1,17 @@
-"""The draw-a-digit web app: a FastAPI server around a saved model, and the page it serves.
+"""The draw-a-digit web app: a FastAPI server around a model, and the page it serves.
 
     GET  /                      the page (static HTML/CSS/JS, no build step, works offline)
-    POST /api/predict           an image (upload, or raw image bytes), or JSON {"pixels": [784]}
+    POST /api/predict           an image (upload, or raw image bytes), or JSON {"pixels": [784]};
+                                ?model=training reads it with the run being trained
     GET  /api/model             the model's metadata: architecture, configuration, metrics
     GET  /api/confusion         the confusion matrix on the model's test set
     GET  /api/examples?true=3&predicted=5   test digits from one cell of that matrix
+    GET  /api/presets           the presets and the choices of each setting (the Train panel's)
+    POST /api/train             start a run with JSON settings (202; 409 while one is going)
+    GET  /api/train             the run: state, epoch, batch, settings, history
+    GET  /api/train/events      Server-Sent Events: progress (5 a second), each epoch, weights
+    POST /api/train/pause, /resume, /step, /stop;  PATCH /api/train {"learning_rate", "momentum"}
+    POST /api/train/use         serve the trained model;  GET /api/train/model.npz  download it
 
 Images get the same MNIST-style framing as `mnist-nn predict` (images.py); JSON pixels are taken
 as an image already framed like MNIST (28x28, white ink on black, row by row). Every bad request
@@ -12,6 +19,7 @@ gets a 4xx JSON answer {"error": "one line"}; nothing else about the server leak
 No math lives here: the network, the framing and the evaluation are the library's.
 """
 
+import asyncio
 import io
 import json
 import math
@@ -21,12 +29,15 @@ import numpy as np
 from fastapi import FastAPI, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
 from fastapi.staticfiles import StaticFiles
 
 from mnist_nn.errors import UserError
 from mnist_nn.images import load_digit
-from mnist_nn.persistence import load_model
+from mnist_nn.persistence import load_model, model_bytes, run_record
+from mnist_nn.web.training import RunConflict, TrainingSession
+
+EVENT_SECONDS = 0.2  # progress events five times a second while a run trains
 
 STATIC = Path(__file__).parent / "static"
 MAX_BODY_BYTES = 5 * 1024 * 1024  # an upload larger than this is refused (413)
@@ -91,46 +102,88 @@ def pixels_from_json(data: bytes) -> np.ndarray:
 
 
 class Predictor:
-    """The loaded model and what is derived from it (the test set's confusion matrix, lazily)."""
+    """A model being served and what is derived from it (the test set's confusion matrix,
+    computed once, on first use)."""
 
-    def __init__(self, model_path: Path):
-        self.network, self.metadata = load_model(model_path)
+    def __init__(self, network, metadata: dict, test_split=None):
+        self.network, self.metadata = network, metadata
         self.dtype = self.metadata["dtype"]
         self._evaluation = None
+        self._test_split = test_split  # known already when the model was trained here
+
+    @classmethod
+    def from_file(cls, path: Path) -> "Predictor":
+        return cls(*load_model(path))
 
     def predict(self, pixels: np.ndarray) -> dict:
-        scores, hidden = self.network.explain(pixels[None, :].astype(self.dtype))
-        probabilities = scores[0]
-        return {
-            "digit": int(probabilities.argmax()),
-            "probabilities": [round(float(p), 6) for p in probabilities],
-            "input": [round(float(p), 4) for p in pixels],  # the 28x28 the network received
-            "hidden": [round(float(a), 4) for a in hidden[0][0]] if hidden else [],
-        }
+        return read_digit(self.network, pixels.astype(self.dtype))
 
     def evaluation(self) -> dict:
         """Confusion matrix and predictions on the model's test set (computed once)."""
         if self._evaluation is None:
-            from mnist_nn.data import MnistNotFound, load_dataset
+            from mnist_nn.data import load_dataset
             from mnist_nn.evaluation import evaluate
+            from mnist_nn.sources import MnistNotFound
 
             name = self.metadata.get("dataset", "mnist")
-            try:
-                dataset = load_dataset(name, dtype=self.dtype)
-            except MnistNotFound as error:
-                raise HTTPException(503, f"the test set is not available: {error}") from None
-            results = evaluate(self.network, dataset.test)
-            self._evaluation = {"dataset": name, "split": dataset.test, **results}
+            split = self._test_split
+            if split is None:
+                try:
+                    split = load_dataset(name, dtype=self.dtype).test
+                except MnistNotFound as error:
+                    raise HTTPException(503, f"the test set is not available: {error}") from None
+            results = evaluate(self.network, split)
+            self._evaluation = {"dataset": name, "split": split, **results}
         return self._evaluation
 
 
-def create_app(model_path) -> FastAPI:
-    predictor = Predictor(Path(model_path))
+def read_digit(network, pixels: np.ndarray) -> dict:
+    """What the page shows for one (784,) input: the digit, the ten probabilities, the input
+    itself and the first hidden layer's activations."""
+    scores, hidden = network.explain(pixels[None, :])
+    probabilities = scores[0]
+    return {
+        "digit": int(probabilities.argmax()),
+        "probabilities": [round(float(p), 6) for p in probabilities],
+        "input": [round(float(p), 4) for p in pixels],  # the 28x28 the network received
+        "hidden": [round(float(a), 4) for a in hidden[0][0]] if hidden else [],
+    }
+
+
+def cached_loader(dataset_name, data_dir):
+    """(val_size, dtype) -> the dataset to train on, loaded once per combination."""
+    from mnist_nn.data import load_dataset
+
+    cache = {}
+
+    def load(val_size: int, dtype: str):
+        key = (val_size, dtype)
+        if key not in cache:
+            cache[key] = load_dataset(dataset_name, data_dir, dtype, val_size)
+        return cache[key]
+
+    return load
+
+
+def create_app(model_path=None, dataset: str | None = None, data_dir=None) -> FastAPI:
+    """The app, serving `model_path` (or no model until one is trained on the page)."""
+    served = {"predictor": Predictor.from_file(Path(model_path)) if model_path else None}
+    session = TrainingSession(cached_loader(dataset, data_dir))
     app = FastAPI(title="mnist-nn", docs_url=None, redoc_url=None)
+
+    def predictor() -> Predictor:
+        if served["predictor"] is None:
+            raise HTTPException(404, "no model yet: train one in the Train panel first")
+        return served["predictor"]
 
     @app.exception_handler(HTTPException)
     async def http_error(request, error):
         return JSONResponse({"error": str(error.detail)}, status_code=error.status_code)
+
+    @app.exception_handler(UserError)
+    async def user_error(request, error):  # a bad setting (400) or the wrong moment (409)
+        status = 409 if isinstance(error, RunConflict) else 400
+        return JSONResponse({"error": str(error)}, status_code=status)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request, error):
@@ -147,7 +200,9 @@ def create_app(model_path) -> FastAPI:
         return FileResponse(STATIC / "index.html")
 
     @app.post("/api/predict")
-    async def predict(request: Request):
+    async def predict(
+        request: Request, model: str = Query("served", pattern="^(served|training)$")
+    ):
         content_type = request.headers.get("content-type", "")
         if content_type.startswith(("multipart/form-data", "application/x-www-form-urlencoded")):
             form = await request.form()
@@ -161,12 +216,18 @@ def create_app(model_path) -> FastAPI:
             parse = pixels_from_json if "json" in content_type else pixels_from_image
         if not data:
             raise HTTPException(400, "the request has no body: send an image or JSON pixels")
+        if model == "training":  # the drawing pad while a run trains: its weights as they are now
+            network = session.current().twin
+            dtype = str(network.dense_layers()[0].weight.dtype)
+            pixels = await run_in_threadpool(parse, data)
+            return await run_in_threadpool(read_digit, network, pixels.astype(dtype))
+        served_now = predictor()
         pixels = await run_in_threadpool(parse, data)
-        return await run_in_threadpool(predictor.predict, pixels)
+        return await run_in_threadpool(served_now.predict, pixels)
 
     @app.get("/api/model")
     async def model():
-        metadata = predictor.metadata
+        metadata = predictor().metadata
         accuracy = metadata.get("test_accuracy")
         return {
             "architecture": metadata["architecture"],
@@ -181,7 +242,7 @@ def create_app(model_path) -> FastAPI:
 
     @app.get("/api/confusion")
     async def confusion():
-        evaluation = await run_in_threadpool(predictor.evaluation)
+        evaluation = await run_in_threadpool(predictor().evaluation)
         return {
             "dataset": evaluation["dataset"],
             "accuracy": evaluation["accuracy"],
@@ -193,7 +254,7 @@ def create_app(model_path) -> FastAPI:
         true: int = Query(ge=0, le=9, description="true digit"),
         predicted: int = Query(ge=0, le=9, description="predicted digit"),
     ):
-        evaluation = await run_in_threadpool(predictor.evaluation)
+        evaluation = await run_in_threadpool(predictor().evaluation)
         split = evaluation["split"]
         cell = (split.labels == true) & (evaluation["predicted"] == predicted)
         indices = np.flatnonzero(cell)
@@ -206,17 +267,125 @@ def create_app(model_path) -> FastAPI:
             ],
         }
 
+    add_training_routes(app, session, served)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return limit_body_size(app)
 
 
-def find_model(model: Path | None) -> Path:
-    """The model to serve: the one named, else model.npz here, else a clear error."""
+def add_training_routes(app: FastAPI, session: TrainingSession, served: dict) -> None:
+    """The Train panel's API: start, watch, steer, then use or download the model."""
+
+    async def json_body(request: Request):
+        try:
+            return json.loads(await request.body() or b"{}")
+        except ValueError:
+            raise HTTPException(400, "the body is not valid JSON") from None
+
+    @app.get("/api/presets")
+    async def presets():
+        from mnist_nn.config import TrainConfig
+        from mnist_nn.presets import PRESETS
+
+        options = TrainConfig.__dataclass_fields__
+        return {
+            "presets": {name: config.to_dict() for name, config in PRESETS.items()},
+            "choices": {
+                name: list(option.metadata["choices"])
+                for name, option in options.items()
+                if option.metadata["choices"] is not None
+            },
+        }
+
+    @app.post("/api/train", status_code=202)
+    async def start(request: Request):
+        payload = await json_body(request)
+        run = await run_in_threadpool(session.start, payload)  # loading data may take a moment
+        return run.summary()
+
+    @app.get("/api/train")
+    async def status():
+        run = session.run
+        if run is None:
+            return {"state": "none"}
+        return {**run.summary(), "settings": run.settings(), "history": run.trainer.state.history}
+
+    @app.patch("/api/train")
+    async def change(request: Request):
+        return session.change(await json_body(request)).summary()
+
+    for name in ("pause", "resume", "step", "stop"):
+
+        async def command(name=name):
+            run = session.current(active=True)
+            getattr(run.control, name)()
+            return run.summary()
+
+        app.post(f"/api/train/{name}", name=f"train_{name}")(command)
+
+    @app.post("/api/train/use")
+    async def use():
+        run = session.finished()
+        metadata = run_record(run.result, run.config, run.dataset, run.preset)
+        metadata.update(architecture=run.trainer.network.architecture)
+        metadata["dtype"] = run.config.dtype
+        served["predictor"] = Predictor(run.trainer.network, metadata, run.dataset.test)
+        return {"served": True, "test_accuracy": run.result.test_accuracy}
+
+    @app.get("/api/train/model.npz")
+    async def download():
+        run = session.finished()
+        record = run_record(run.result, run.config, run.dataset, run.preset)
+        data = await run_in_threadpool(model_bytes, run.trainer.network, record)
+        headers = {"Content-Disposition": 'attachment; filename="model.npz"'}
+        return Response(data, media_type="application/octet-stream", headers=headers)
+
+    @app.get("/api/train/events")
+    async def events(request: Request):
+        resume_from = request.headers.get("last-event-id", "0")
+        start = int(resume_from) if resume_from.isdigit() else 0
+        return StreamingResponse(
+            event_stream(session, request, start),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
+
+
+async def event_stream(session: TrainingSession, request: Request, points_sent: int = 0):
+    """Server-Sent Events for the page: a `progress` event five times a second while the run
+    trains (new curve points only: `id` counts them, so a reconnecting page resumes), an `epoch`
+    event when an epoch ends (history, held-out confusion matrix) and `weights` when the first
+    layer's weights were sampled again. Ends once the run has ended and all has been sent."""
+    versions = {"epoch": -1, "weights": -1}
+    while not await request.is_disconnected():
+        run = session.run
+        if run is None:
+            yield sse("progress", {"state": "none"}, points_sent)
+            return
+        live, active = run.live, run.active  # read before sending: nothing is missed at the end
+        points = live.points[points_sent:]
+        points_sent += len(points)
+        yield sse("progress", {**run.summary(), "points": points}, points_sent)
+        if live.epoch_version != versions["epoch"]:
+            versions["epoch"] = live.epoch_version
+            epoch = {"history": run.trainer.state.history, "confusion": live.confusion}
+            yield sse("epoch", epoch, points_sent)
+        if live.weights_version != versions["weights"]:
+            versions["weights"] = live.weights_version
+            yield sse("weights", {"units": 16, "pixels": live.weights}, points_sent)
+        if not active:
+            return
+        await asyncio.sleep(EVENT_SECONDS)
+
+
+def sse(event: str, data: dict, event_id: int) -> str:
+    return f"id: {event_id}\nevent: {event}\ndata: {json.dumps(data)}\n\n"
+
+
+def find_model(model: Path | None) -> Path | None:
+    """The model to serve: the one named, else model.npz here, else None (the page then opens
+    on its Train panel)."""
     if model is not None:
         return model
     if Path("model.npz").is_file():
         return Path("model.npz")
-    raise UserError(
-        "no model to serve: there is no model.npz here; train one first (python main.py writes "
-        "model.npz) or name one with --model PATH"
-    )
+    return None

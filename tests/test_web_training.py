@@ -1,0 +1,151 @@
+"""Training from the web page, through its API: start, watch (SSE), steer, use, download."""
+
+import io
+import json
+import time
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+
+from mnist_nn.cli import main
+from mnist_nn.persistence import load_model
+from mnist_nn.web.app import create_app
+
+
+@pytest.fixture
+def client(offline):
+    """A server with no model, training on the offline digits (quick to train)."""
+    with TestClient(create_app(None, dataset="digits")) as client:
+        yield client
+        if client.get("/api/train").json()["state"] in ("running", "paused"):
+            client.post("/api/train/stop")
+            wait_until(client, "stopped", "finished", "failed")
+
+
+def wait_until(client, *states, seconds=60):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        answer = client.get("/api/train").json()
+        if answer["state"] in states:
+            return answer
+        time.sleep(0.02)
+    raise AssertionError(f"still {answer['state']}, not {states}")
+
+
+@pytest.mark.parametrize(
+    "settings, message",
+    [
+        ({"preset": "huge"}, "preset 'huge' is not one of seed, quick, best"),
+        ({"epochs": 500}, "epochs: at most 200 here"),
+        ({"hidden_sizes": [64] * 5}, "hidden_sizes: at most 4 layers of at most 2048 units"),
+        ({"hidden_sizes": [4096]}, "at most 4 layers of at most 2048 units"),
+        ({"hidden_sizes": 128}, "hidden_sizes: a list of layer sizes"),
+        ({"learning_rate": -1}, "learning_rate: -1.0 is not a number above 0"),
+        ({"learning_rate": "fast"}, "learning_rate: 'fast' is not a number"),
+        ({"activation": "swish"}, "activation: 'swish' is not one of"),
+        ({"colour": "red"}, "unknown setting 'colour'"),
+        ([1, 2], "send the settings as a JSON object"),
+    ],
+)
+def test_bad_settings_are_a_400_in_one_line(client, settings, message):
+    answer = client.post("/api/train", json=settings)
+    assert answer.status_code == 400
+    assert message in answer.json()["error"] and "\n" not in answer.json()["error"]
+    assert client.get("/api/train").json() == {"state": "none"}
+
+
+def test_not_json_and_commands_without_a_run(client):
+    assert client.post("/api/train", content=b"{oops").status_code == 400
+    for command in ("pause", "resume", "step", "stop", "use"):
+        answer = client.post(f"/api/train/{command}")
+        assert answer.status_code == 409 and "no training run yet" in answer.json()["error"]
+    assert client.get("/api/train/model.npz").status_code == 409
+
+
+def test_a_run_pauses_steps_changes_its_learning_rate_resumes_and_stops(client):
+    answer = client.post("/api/train", json={"preset": "quick", "epochs": 100})
+    assert answer.status_code == 202 and answer.json()["state"] == "running"
+    assert client.post("/api/train", json={"preset": "quick"}).status_code == 409  # one at a time
+    client.post("/api/train/pause")
+    paused = wait_until(client, "paused")
+    time.sleep(0.2)
+    assert client.get("/api/train").json()["batch"] == paused["batch"]  # the counter stopped
+    client.post("/api/train/step")
+    time.sleep(0.3)
+    assert wait_until(client, "paused")["batch"] == paused["batch"] + 1  # exactly one batch
+    answer = client.patch("/api/train", json={"learning_rate": 0.005, "momentum": 0.5})
+    assert answer.status_code == 200
+    assert client.patch("/api/train", json={"momentum": 1.5}).status_code == 400
+    assert client.patch("/api/train", json={"epochs": 3}).status_code == 400
+    client.post("/api/train/resume")
+    time.sleep(0.2)
+    running = client.get("/api/train").json()
+    assert running["batch"] > paused["batch"] + 1
+    assert (running["learning_rate"], running["momentum"]) == (0.005, 0.5)
+    client.post("/api/train/stop")
+    stopped = wait_until(client, "stopped")
+    assert stopped["test_accuracy"] is not None  # measured once, at the stop
+    assert client.post("/api/train/pause").status_code == 409
+
+
+def test_events_stream_progress_epochs_and_weights(client):
+    client.post("/api/train", json={"preset": "quick", "epochs": 3})
+    kinds, points, last_id = [], 0, 0
+    with client.stream("GET", "/api/train/events") as stream:
+        assert stream.headers["content-type"].startswith("text/event-stream")
+        event = {}
+        for line in stream.iter_lines():
+            if line.startswith("id: "):
+                last_id = int(line[4:])
+            elif line.startswith("event: "):
+                event["kind"] = line[7:]
+            elif line.startswith("data: "):
+                data = json.loads(line[6:])
+                kinds.append(event["kind"])
+                if event["kind"] == "progress":
+                    points += len(data["points"])
+                    final = data
+    assert final["state"] == "finished" and final["epoch"] == 3
+    assert kinds.count("epoch") >= 2 and "weights" in kinds and kinds.count("progress") >= 2
+    assert points == last_id == len(client.get("/api/train").json()["history"]) * 12
+    # A page that reconnects with the last id it saw gets only what is new.
+    headers = {"Last-Event-ID": str(last_id)}
+    with client.stream("GET", "/api/train/events", headers=headers) as stream:
+        first = next(line for line in stream.iter_lines() if line.startswith("data: "))
+    assert json.loads(first[6:])["points"] == []
+
+
+def test_draw_while_it_trains_then_use_and_download_the_model(client, tmp_path):
+    client.post("/api/train", json={"preset": "quick", "epochs": 20})
+    client.post("/api/train/pause")  # keep it going while we draw
+    pixels = {"pixels": [0.0] * 300 + [1.0] * 184 + [0.0] * 300}
+    answer = client.post("/api/predict?model=training", json=pixels)
+    assert answer.status_code == 200 and len(answer.json()["probabilities"]) == 10
+    assert client.post("/api/predict", json=pixels).status_code == 404  # nothing served yet
+    assert client.post("/api/train/use").status_code == 409  # not before the end
+    client.post("/api/train/resume")
+    finished = wait_until(client, "finished")
+    assert client.post("/api/train/use").json()["served"] is True
+    assert client.post("/api/predict", json=pixels).status_code == 200
+    model = client.get("/api/model").json()
+    assert model["test_accuracy"] == finished["test_accuracy"]
+    assert client.get("/api/confusion").status_code == 200
+    download = client.get("/api/train/model.npz")
+    assert download.headers["content-disposition"] == 'attachment; filename="model.npz"'
+    (tmp_path / "model.npz").write_bytes(download.content)
+    network, metadata = load_model(tmp_path / "model.npz")
+    assert metadata["test_accuracy"] == finished["test_accuracy"] and network.sizes[1] == 256
+    assert main(["evaluate", str(tmp_path / "model.npz"), "--dataset", "digits"]) == 0
+
+
+def test_the_page_and_the_command_line_end_at_the_same_weights(client, tmp_path):
+    settings = {"preset": "quick", "epochs": 2, "seed": 3, "learning_rate": 0.002}
+    client.post("/api/train", json=settings)
+    wait_until(client, "finished")
+    web = np.load(io.BytesIO(client.get("/api/train/model.npz").content))
+    argv = ["train", "--dataset", "digits", "--preset", "quick", "--epochs", "2", "--seed", "3"]
+    assert main([*argv, "--lr", "0.002", "--out", str(tmp_path)]) == 0
+    cli = np.load(tmp_path / "model.npz")
+    for name in ("layer0.weight", "layer0.bias", "layer1.weight", "layer1.bias"):
+        np.testing.assert_array_equal(web[name], cli[name])
