@@ -1,9 +1,12 @@
 """The page in a real browser: headless Debian chromium, driven by Playwright.
 
-Draw a digit with the mouse and upload a file, as a person would, and check what the page shows.
-Skipped (saying why) where /usr/bin/chromium is missing; `.ci/run` installs it.
+Draw a digit with the mouse and upload a file, train a network on the page, as a person would,
+and check what the page shows; audit it with axe-core. Skipped (saying why) where
+/usr/bin/chromium or axe-core is missing; `.ci/run` installs both.
 """
 
+import json
+import os
 import socket
 import threading
 import time
@@ -31,21 +34,14 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    """`mnist-nn serve`'s app on a free local port, with a model trained on the offline digits."""
+def serve(app):
+    """Run `app` with uvicorn on a free local port in a thread; yield its address."""
     import uvicorn
 
-    from mnist_nn.web.app import create_app
-
-    out = tmp_path_factory.mktemp("served")
-    argv = ["train", "--dataset", "digits", "--preset", "quick", "--epochs", "6"]
-    assert main([*argv, "--out", str(out)]) == 0
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    config = uvicorn.Config(create_app(out / "model.npz"), port=port, log_level="warning")
-    server = uvicorn.Server(config)
+    server = uvicorn.Server(uvicorn.Config(app, port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
@@ -54,6 +50,25 @@ def server(tmp_path_factory):
     yield f"http://127.0.0.1:{port}/"
     server.should_exit = True
     thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """`mnist-nn serve`'s app with a model trained on the offline digits."""
+    from mnist_nn.web.app import create_app
+
+    out = tmp_path_factory.mktemp("served")
+    argv = ["train", "--dataset", "digits", "--preset", "quick", "--epochs", "6"]
+    assert main([*argv, "--out", str(out)]) == 0
+    yield from serve(create_app(out / "model.npz"))
+
+
+@pytest.fixture(scope="module")
+def empty_server(mnist_dir):
+    """`mnist-nn serve` with no model, on MNIST: the page opens on training."""
+    from mnist_nn.web.app import create_app
+
+    yield from serve(create_app(None, dataset="mnist", data_dir=mnist_dir))
 
 
 @pytest.fixture(scope="module")
@@ -144,3 +159,112 @@ def test_narrow_phone_screen_keeps_everything_usable(browser, server):
     pad = phone.locator("#pad").bounding_box()
     assert pad["width"] <= 375 and pad["width"] > 200
     phone.close()
+
+
+def axe_script() -> Path:
+    """axe-core's script (npm package), where .ci/run installs it or $AXE_CORE_JS says."""
+    candidates = [
+        os.environ.get("AXE_CORE_JS"),
+        "/tmp/mnist-nn-axe/node_modules/axe-core/axe.min.js",
+    ]
+    for candidate in filter(None, candidates):
+        if Path(candidate).is_file():
+            return Path(candidate)
+    pytest.skip(
+        "needs axe-core: npm install --prefix /tmp/mnist-nn-axe axe-core (or set AXE_CORE_JS)"
+    )
+
+
+def accessibility_violations(page) -> list:
+    """axe-core's WCAG 2.1 A/AA and best-practice violations on the page as it is now."""
+    page.add_script_tag(path=str(axe_script()))
+    return page.evaluate(
+        """async () => {
+            const tags = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'];
+            const result = await axe.run(document, {runOnly: {type: 'tag', values: tags}});
+            return result.violations.map(v => ({id: v.id, help: v.help,
+                nodes: v.nodes.map(n => n.target.join(' '))}));
+        }"""
+    )
+
+
+@pytest.mark.parametrize("width", [1000, 375])
+def test_no_accessibility_violations_with_a_model(browser, server, width):
+    page = browser.new_page(viewport={"width": width, "height": 900})
+    page.goto(server)
+    page.wait_for_selector("#confusion button")
+    assert accessibility_violations(page) == []
+    page.close()
+
+
+def batches_done(page) -> int:
+    return page.evaluate("() => window.mnistTrainBatches()")
+
+
+def test_train_on_the_page_pause_resume_change_the_rate_then_draw_on_the_new_model(
+    browser, empty_server, tmp_path
+):
+    page = browser.new_page(viewport={"width": 1200, "height": 1000})
+    page.goto(empty_server)
+    page.wait_for_function("document.body.classList.contains('no-model')")
+    assert page.locator("#train").bounding_box()["y"] < page.locator("#pad").bounding_box()["y"]
+    assert accessibility_violations(page) == []  # no model, no run
+    page.wait_for_function("document.querySelector('select[name=preset]').value !== ''")
+    assert page.input_value("select[name=preset]") == "quick"  # no model: the quick preset
+    # One epoch of the quick preset, in small batches so that there is time to press buttons.
+    page.fill("input[name=epochs]", "1")
+    page.fill("input[name=batch_size]", "2")
+    page.click("#start")
+    page.wait_for_function("window.mnistTrainBatches() > 50")
+    points = page.evaluate("() => window.mnistTrainPoints()")
+    page.wait_for_function(f"window.mnistTrainPoints() > {points}")  # the curve grows
+    page.screenshot(path=str(tmp_path / "training.png"), full_page=True)
+    page.click("#pause")
+    page.wait_for_function(
+        "document.getElementById('train-status').textContent.startsWith('Paused')"
+    )
+    paused_at = batches_done(page)
+    time.sleep(0.6)
+    assert batches_done(page) == paused_at  # the batch counter stopped
+    page.click("#step")
+    page.wait_for_function(f"window.mnistTrainBatches() === {paused_at + 1}")
+    page.fill("#live-lr", "0.002")
+    page.click("#apply")
+    page.wait_for_function("document.getElementById('train-status').textContent.includes('0.002')")
+    page.click("#resume")
+    page.wait_for_function(f"window.mnistTrainBatches() > {paused_at + 1}")
+    assert (
+        json.loads(page.evaluate("() => JSON.stringify(window.mnistTrainRun())"))["learning_rate"]
+        == 0.002
+    )
+    page.wait_for_function(
+        "document.getElementById('train-status').textContent.startsWith('Finished')",
+        timeout=120_000,
+    )
+    status = page.text_content("#train-status")
+    assert "test accuracy" in status
+    assert accessibility_violations(page) == []  # a finished run, its pictures and matrix
+    page.click("#use")
+    page.wait_for_selector("#confusion button")  # the model panel now shows the new model
+    draw_a_one(page)
+    page.wait_for_function("document.getElementById('digit').textContent !== '?'")
+    assert "Read your drawing as" in page.text_content("#status")
+    download = page.get_attribute("#download", "href")
+    assert download == "/api/train/model.npz"
+    page.close()
+    phone = browser.new_page(viewport={"width": 375, "height": 740}, has_touch=True)
+    phone.goto(empty_server)
+    phone.wait_for_function("window.mnistTrainRun().state === 'finished'")
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 375
+    assert accessibility_violations(phone) == []
+    phone.close()
+
+
+def draw_a_one(page) -> None:
+    page.locator("#pad").scroll_into_view_if_needed()
+    box = page.locator("#pad").bounding_box()
+    scale = box["width"] / 280
+    page.mouse.move(box["x"] + 140 * scale, box["y"] + 40 * scale)
+    page.mouse.down()
+    page.mouse.move(box["x"] + 140 * scale, box["y"] + 240 * scale, steps=15)
+    page.mouse.up()

@@ -137,6 +137,7 @@ class Trainer:
         self.callbacks = [History(), *stopping, *callbacks]
         self.stop_requested = False
         self.dataset: Dataset | None = None
+        self.held_out_predicted: np.ndarray | None = None  # the last epoch's, on held-out data
 
     def stop(self) -> None:
         """Stop after the current mini-batch (safe to call from a callback or a signal handler)."""
@@ -224,9 +225,12 @@ class Trainer:
             "epoch": state.epoch,
             "train_loss": state.loss_sum / state.batch_start,
             "train_accuracy": state.correct / state.batch_start,
-            **({} if held_out is None else {f"{name}_accuracy": accuracy(self.network, held_out)}),
             "seconds": state.epoch_seconds,
         }
+        if held_out is not None:
+            # Kept for callbacks (a confusion matrix needs no second pass over the data).
+            self.held_out_predicted = self.network.predict(held_out.images)
+            record[f"{name}_accuracy"] = float(np.mean(self.held_out_predicted == held_out.labels))
         state.next_epoch()
         self._call("on_epoch_end", record)
 

@@ -287,7 +287,9 @@ def add_training_routes(app: FastAPI, session: TrainingSession, served: dict) ->
         from mnist_nn.presets import PRESETS
 
         options = TrainConfig.__dataclass_fields__
+        data = await run_in_threadpool(session.load_dataset, 0, "float32")
         return {
+            "dataset": {"name": data.name, "train_size": len(data.train)},
             "presets": {name: config.to_dict() for name, config in PRESETS.items()},
             "choices": {
                 name: list(option.metadata["choices"])

@@ -91,7 +91,7 @@ class LiveView(Callback):
     few mini-batches)."""
 
     def __init__(self):
-        self.points = []  # {"batch", "epoch", "loss", "accuracy", "learning_rate"}
+        self.points = []  # {"batch", "epoch", "loss", "accuracy", "learning_rate", ...}
         self.gradient_norms = []  # per dense layer, at the last point
         self.confusion = None  # held-out, after the last epoch
         self.weights, self.weights_version = None, 0
@@ -123,6 +123,7 @@ class LiveView(Callback):
                 "loss": float(loss),
                 "accuracy": float(accuracy),
                 "learning_rate": trainer.optimizer.learning_rate,
+                "gradient_norms": self.gradient_norms,
             })  # fmt: skip
             self._pending = []
         if time.perf_counter() - self._last_weights > WEIGHT_SECONDS:
@@ -132,7 +133,7 @@ class LiveView(Callback):
         dataset = trainer.dataset
         held_out = dataset.validation if dataset.validation is not None else dataset.test
         if held_out is not None:
-            predicted = trainer.network.predict(held_out.images)
+            predicted = trainer.held_out_predicted  # the loop's own pass over held_out
             self.confusion = confusion_matrix(held_out.labels, predicted, dataset.classes).tolist()
         self._sample_weights(trainer)
         self.epoch_version += 1
@@ -152,16 +153,20 @@ class Run:
         inputs = dataset.train.images.shape[1]
         self.trainer = Trainer(config, inputs, dataset.classes, [self.control, self.live])
         self.twin = inference_twin(self.trainer.network)
-        self.result, self.error, self.started = None, None, time.time()
+        self.result, self.error = None, None
+        self.started = self.ended = None  # time.perf_counter() at the start and end of training
         self.thread = threading.Thread(target=self._train, daemon=True)
 
     def _train(self) -> None:
+        self.started = time.perf_counter()
         try:
             self.result = self.trainer.fit(self.dataset)
         except UserError as error:  # e.g. the loss became NaN: say so on the page
             self.error = str(error)
         except Exception as error:  # noqa: BLE001 - a bug: the page says so instead of hanging
             self.error = f"training failed: {type(error).__name__}"
+        finally:
+            self.ended = time.perf_counter()
 
     @property
     def state(self) -> str:
@@ -191,12 +196,19 @@ class Run:
             "batches_per_epoch": live.batches_per_epoch,
             "images_per_second": round(live.examples_per_second, 1),
             "seconds_left": None if left is None else round(left, 1),
+            "elapsed_seconds": self.elapsed(),
             "learning_rate": trainer.learning_rate,
             "momentum": getattr(trainer.optimizer, "momentum", None),
             "gradient_norms": live.gradient_norms,
             "test_accuracy": None if self.result is None else self.result.test_accuracy,
             "error": self.error,
         }
+
+    def elapsed(self) -> float:
+        """Wall-clock seconds of training so far (pauses included)."""
+        if self.started is None:
+            return 0.0
+        return round((self.ended or time.perf_counter()) - self.started, 3)
 
     def settings(self) -> dict:
         return {"preset": self.preset, **self.config.to_dict(), "dataset": self.dataset.name}

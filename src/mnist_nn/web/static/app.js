@@ -95,8 +95,11 @@ async function send(blob, what) {
   const number = ++requestNumber;
   const form = new FormData();
   form.append("file", blob, "digit.png");
+  // While a run trains on this page (and until its model is used), it is the one that reads.
+  const training = window.mnistTrain && window.mnistTrain.readsDrawings();
   try {
-    const response = await fetch("/api/predict", { method: "POST", body: form });
+    const url = training ? "/api/predict?model=training" : "/api/predict";
+    const response = await fetch(url, { method: "POST", body: form });
     const answer = await response.json();
     if (number !== requestNumber) return;
     if (!response.ok) {
@@ -126,7 +129,8 @@ function showAnswer(answer, what) {
     row.querySelector(".value").textContent = `${(100 * p).toFixed(1)}%`;
   });
   const confidence = (100 * answer.probabilities[answer.digit]).toFixed(0);
-  statusLine.textContent = `Read ${what} as ${answer.digit} (${confidence}% sure).`;
+  const reader = window.mnistTrain && window.mnistTrain.readsDrawings() ? " by the model in training" : "";
+  statusLine.textContent = `Read ${what}${reader} as ${answer.digit} (${confidence}% sure).`;
   drawGrey(document.getElementById("input"), answer.input, 28, 28);
   drawHidden(answer.hidden);
 }
@@ -175,8 +179,15 @@ function drawHidden(hidden) {
 
 // --- the model panel ----------------------------------------------------------------------------
 async function loadModel() {
-  const model = await (await fetch("/api/model")).json();
+  const response = await fetch("/api/model");
+  const model = await response.json();
   const facts = document.getElementById("model");
+  document.body.classList.toggle("no-model", response.status === 404);
+  if (response.status === 404) {
+    facts.innerHTML = "<dt>Model</dt><dd>None yet: train one in the Train panel, then choose " +
+      "“Use this model”.</dd>";
+    return;
+  }
   const config = model.config || {};
   const rows = [
     ["Architecture", `${model.architecture.sizes.join("–")}, ${model.architecture.activation}, ` +
@@ -196,38 +207,62 @@ async function loadModel() {
   }
 }
 
+// Text colour with the better contrast on a cell's background (WCAG relative luminance).
+function readableText(red, green, blue) {
+  const linear = (c) => {
+    const v = c / 255;
+    return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
+  };
+  const luminance = 0.2126 * linear(red) + 0.7152 * linear(green) + 0.0722 * linear(blue);
+  return (luminance + 0.05) / 0.05 >= 1.05 / (luminance + 0.05) ? "#000" : "#fff";
+}
+
+// A confusion matrix as table rows: green diagonal, red mistakes (stronger = more of them);
+// with `buttons`, each cell is a button that shows its test digits.
+function confusionHtml(confusion, buttons) {
+  const largest = Math.max(...confusion.flat().filter((_, i) => i % 11 !== 0), 1);
+  let html = "<thead><tr><th scope=\"col\">true \\ said</th>";
+  for (let p = 0; p < confusion.length; p++) html += `<th scope="col">${p}</th>`;
+  html += "</tr></thead><tbody>";
+  confusion.forEach((row, t) => {
+    html += `<tr><th scope="row">${t}</th>`;
+    row.forEach((count, p) => {
+      const strength = t === p ? 0.25 : Math.min(1, count / largest);
+      const [r, g, b] = t === p ? [22, 163, 74] : [220, 38, 38];
+      const mix = (c) => Math.round(255 + (c - 255) * strength); // over the white panel
+      const style = `background:rgb(${mix(r)},${mix(g)},${mix(b)});` +
+        `color:${readableText(mix(r), mix(g), mix(b))}`;
+      const label = `${count} digits ${t} read as ${p}`;
+      const cell = buttons
+        ? `<button type="button" data-true="${t}" data-predicted="${p}" style="${style}" ` +
+          `aria-label="${count} test digits ${t} read as ${p}">${count}</button>`
+        : `<span style="${style}" title="${label}">${count}</span>`;
+      html += `<td class="${t === p ? "diagonal" : ""}">${cell}</td>`;
+    });
+    html += "</tr>";
+  });
+  return html + "</tbody>";
+}
+
 async function loadConfusion() {
   const table = document.getElementById("confusion");
   const response = await fetch("/api/confusion");
   const answer = await response.json();
+  const hint = document.getElementById("confusion-message");
   if (!response.ok) {
-    const message = document.createElement("p");
-    message.className = "hint";
-    message.textContent = answer.error; // text, never HTML
-    table.replaceWith(message);
+    hint.textContent = answer.error; // text, never HTML
+    table.hidden = true;
     return;
   }
-  const largest = Math.max(...answer.confusion.flat().filter((_, i) => i % 11 !== 0), 1);
-  let html = "<thead><tr><th scope=\"col\">true \\ said</th>";
-  for (let p = 0; p < 10; p++) html += `<th scope="col">${p}</th>`;
-  html += "</tr></thead><tbody>";
-  answer.confusion.forEach((row, t) => {
-    html += `<tr><th scope="row">${t}</th>`;
-    row.forEach((count, p) => {
-      const strength = t === p ? 0.25 : Math.min(1, count / largest);
-      const colour = t === p ? `rgba(22,163,74,${strength})` : `rgba(220,38,38,${strength})`;
-      html += `<td class="${t === p ? "diagonal" : ""}"><button type="button" data-true="${t}" ` +
-        `data-predicted="${p}" style="background:${colour}" ` +
-        `aria-label="${count} test digits ${t} read as ${p}">${count}</button></td>`;
-    });
-    html += "</tr>";
-  });
-  table.innerHTML = html + "</tbody>";
-  table.addEventListener("click", (event) => {
-    const cell = event.target.closest("button");
-    if (cell) showExamples(cell.dataset.true, cell.dataset.predicted);
-  });
+  hint.textContent = "";
+  table.hidden = false;
+  table.innerHTML = confusionHtml(answer.confusion, true);
 }
+
+document.getElementById("confusion").addEventListener("click", (event) => {
+  const cell = event.target.closest("button");
+  if (cell) showExamples(cell.dataset.true, cell.dataset.predicted);
+});
 
 async function showExamples(trueDigit, predicted) {
   const answer = await (await fetch(`/api/examples?true=${trueDigit}&predicted=${predicted}`)).json();
@@ -247,5 +282,10 @@ async function showExamples(trueDigit, predicted) {
   }
 }
 
-loadModel();
-loadConfusion();
+function reloadModel() {
+  loadModel();
+  loadConfusion();
+}
+
+window.mnistPage = { repredict: predictDrawing, reloadModel, confusionHtml, hasDrawing: () => hasInk };
+reloadModel();

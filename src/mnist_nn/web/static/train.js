@@ -1,0 +1,319 @@
+// The Train panel: settings, the run's buttons, and live pictures fed by Server-Sent Events.
+// The server trains (the library's own loop); this page only asks and draws.
+"use strict";
+
+const form = document.getElementById("train-form");
+const trainStatus = document.getElementById("train-status");
+const buttons = Object.fromEntries(
+  ["start", "pause", "resume", "step", "stop", "apply", "use"].map((id) => [id, document.getElementById(id)])
+);
+const download = document.getElementById("download");
+const NUMBER_SETTINGS = ["learning_rate", "momentum", "batch_size", "epochs", "dropout",
+  "augment_shift", "augment_rotation", "augment_scale", "seed", "val_size"];
+
+let presets = {};
+let trainSize = 60000;
+let run = { state: "none" }; // the last summary the server sent
+let points = []; // {batch, epoch, loss, accuracy, learning_rate}
+let norms = []; // one array of per-layer gradient norms per point
+let history = []; // one record per epoch
+let events = null;
+let used = false; // "Use this model" pressed for the current run
+
+// --- settings --------------------------------------------------------------------------------
+async function loadPresets() {
+  const [answer, model] = await Promise.all([
+    fetch("/api/presets").then((response) => response.json()),
+    fetch("/api/model"),
+  ]);
+  presets = answer.presets;
+  trainSize = answer.dataset.train_size;
+  document.getElementById("train-data").textContent =
+    `${answer.dataset.name} (${answer.dataset.train_size.toLocaleString("en")} training images)`;
+  for (const [name, values] of Object.entries({ preset: Object.keys(presets), ...answer.choices })) {
+    const select = form.elements[name];
+    if (!select) continue;
+    select.innerHTML = "";
+    for (const value of values) select.add(new Option(value, value));
+  }
+  form.elements.preset.value = model.ok ? "seed" : "quick"; // no model yet: a good one, fast
+  fillFromPreset();
+}
+
+function fillFromPreset() {
+  const config = presets[form.elements.preset.value];
+  for (const name of [...NUMBER_SETTINGS, "activation", "loss", "optimizer"]) {
+    form.elements[name].value = config[name];
+  }
+  form.elements.hidden_sizes.value = config.hidden_sizes.join(" ");
+  // Watch held-out data, not the test set: 5,000 images of MNIST's 60,000, a tenth of less.
+  form.elements.val_size.value = config.val_size || Math.min(5000, Math.round(trainSize / 10));
+}
+form.elements.preset.addEventListener("change", fillFromPreset);
+
+function settings() {
+  const chosen = { preset: form.elements.preset.value };
+  for (const name of ["activation", "loss", "optimizer"]) chosen[name] = form.elements[name].value;
+  for (const name of NUMBER_SETTINGS) chosen[name] = Number(form.elements[name].value);
+  chosen.hidden_sizes = form.elements.hidden_sizes.value.trim().split(/\s+/).map(Number);
+  return chosen;
+}
+
+// --- commands ----------------------------------------------------------------------------------
+async function command(method, path, body) {
+  const options = { method, headers: { "Content-Type": "application/json" } };
+  if (body !== undefined) options.body = JSON.stringify(body);
+  const response = await fetch(path, options);
+  const answer = await response.json();
+  if (!response.ok) {
+    trainStatus.textContent = `Could not do that: ${answer.error}`;
+    return null;
+  }
+  return answer;
+}
+
+form.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  trainStatus.textContent = "Starting (loading the data)…";
+  const answer = await command("POST", "/api/train", settings());
+  if (!answer) return;
+  points = [];
+  norms = [];
+  history = [];
+  used = false;
+  document.getElementById("live-confusion").innerHTML = "";
+  show(answer);
+  listen();
+});
+for (const name of ["pause", "resume", "step", "stop"]) {
+  buttons[name].addEventListener("click", async () => {
+    const answer = await command("POST", `/api/train/${name}`);
+    if (answer) show(answer);
+  });
+}
+buttons.apply.addEventListener("click", async () => {
+  const change = { learning_rate: Number(document.getElementById("live-lr").value) };
+  if (document.getElementById("live-momentum").value !== "") {
+    change.momentum = Number(document.getElementById("live-momentum").value);
+  }
+  const answer = await command("PATCH", "/api/train", change);
+  if (answer) trainStatus.textContent = `The next mini-batches use learning rate ${change.learning_rate}.`;
+});
+buttons.use.addEventListener("click", async () => {
+  const answer = await command("POST", "/api/train/use");
+  if (!answer) return;
+  used = true;
+  trainStatus.textContent = "This model is now the one the page serves (the panels below).";
+  window.mnistPage.reloadModel();
+  show(run);
+});
+
+// --- live updates --------------------------------------------------------------------------------
+function listen() {
+  if (events) events.close();
+  events = new EventSource("/api/train/events");
+  events.addEventListener("progress", (event) => {
+    const data = JSON.parse(event.data);
+    for (const point of data.points || []) {
+      points.push(point);
+      norms.push(point.gradient_norms);
+    }
+    show(data);
+    drawCurve();
+    drawNorms();
+    if (["finished", "stopped", "failed", "none"].includes(data.state)) {
+      events.close(); // nothing more will come; Start opens a new stream
+      events = null;
+    }
+  });
+  events.addEventListener("epoch", (event) => {
+    const data = JSON.parse(event.data);
+    history = data.history;
+    if (data.confusion) {
+      document.getElementById("live-confusion").innerHTML = window.mnistPage.confusionHtml(data.confusion, false);
+    }
+    drawCurve();
+  });
+  events.addEventListener("weights", (event) => drawWeights(JSON.parse(event.data)));
+}
+
+let lastRepredict = 0;
+function show(summary) {
+  run = summary;
+  const state = summary.state;
+  const active = state === "running" || state === "paused";
+  const ended = state === "finished" || state === "stopped";
+  buttons.start.disabled = active;
+  buttons.pause.disabled = state !== "running";
+  buttons.resume.disabled = state !== "paused";
+  buttons.step.disabled = !active;
+  buttons.stop.disabled = !active;
+  buttons.apply.disabled = !active;
+  buttons.use.disabled = !ended || used;
+  download.classList.toggle("disabled", !ended);
+  download.setAttribute("aria-disabled", String(!ended));
+  if (ended) {
+    download.href = "/api/train/model.npz";
+    download.setAttribute("download", "model.npz");
+  } else {
+    download.removeAttribute("href");
+  }
+  if (active && document.activeElement !== document.getElementById("live-lr")) {
+    document.getElementById("live-lr").value = summary.learning_rate;
+    if (summary.momentum != null) document.getElementById("live-momentum").value = summary.momentum;
+  }
+  trainStatus.textContent = describe(summary);
+  // The drawing pad answers with the weights as they are now: ask again now and then.
+  const now = Date.now();
+  if (active && window.mnistPage.hasDrawing() && now - lastRepredict > 1000) {
+    lastRepredict = now;
+    window.mnistPage.repredict();
+  }
+}
+
+function describe(summary) {
+  const where = `epoch ${summary.epoch} of ${summary.epochs}, ` +
+    `batch ${summary.batch} (${summary.batches_per_epoch} per epoch)`;
+  switch (summary.state) {
+    case "none": return "Not training.";
+    case "running": {
+      const left = summary.seconds_left == null ? "" : `, about ${Math.ceil(summary.seconds_left)} s left`;
+      return `Training: ${where}, ${Math.round(summary.images_per_second)} images/s${left}.`;
+    }
+    case "paused": return `Paused at ${where}.`;
+    case "failed": return `The run failed: ${summary.error}`;
+    default: {
+      const accuracy = summary.test_accuracy == null ? "" : `; test accuracy ${(100 * summary.test_accuracy).toFixed(2)}%`;
+      return `${summary.state === "finished" ? "Finished" : "Stopped"} at ${where}${accuracy}.`;
+    }
+  }
+}
+
+// --- pictures ---------------------------------------------------------------------------------
+function axes(canvas) {
+  const context = canvas.getContext("2d");
+  context.clearRect(0, 0, canvas.width, canvas.height);
+  context.font = "11px system-ui, sans-serif";
+  context.fillStyle = "#374151";
+  context.strokeStyle = "#9ca3af";
+  context.lineWidth = 1;
+  return context;
+}
+
+function drawCurve() {
+  const canvas = document.getElementById("curve");
+  const context = axes(canvas);
+  const left = 44, right = canvas.width - 44, top = 10, bottom = canvas.height - 24;
+  context.strokeRect(left, top, right - left, bottom - top);
+  const epochs = Math.max(run.epochs || 1, 1);
+  const x = (epoch) => left + (right - left) * Math.min(epoch / epochs, 1);
+  const losses = points.map((p) => p.loss).filter(Number.isFinite);
+  const highest = Math.max(...losses, 1e-9);
+  const yLoss = (loss) => bottom - (bottom - top) * (loss / highest);
+  const yAccuracy = (accuracy) => bottom - (bottom - top) * accuracy;
+  context.fillText(`loss ${highest.toPrecision(2)}`, 2, top + 8);
+  context.fillText("0", left - 12, bottom);
+  context.fillText("100%", right + 4, top + 8);
+  context.fillText("0%", right + 4, bottom);
+  context.fillText("epochs →", (left + right) / 2 - 20, canvas.height - 6);
+  const line = (colour, y) => {
+    context.beginPath();
+    context.strokeStyle = colour;
+    context.lineWidth = 1.5;
+    points.forEach((point, i) => {
+      const at = [x(point.epoch), y(point)];
+      if (i === 0) context.moveTo(...at);
+      else context.lineTo(...at);
+    });
+    context.stroke();
+  };
+  line("#b45309", (p) => yLoss(p.loss));
+  line("#2563eb", (p) => yAccuracy(p.accuracy));
+  context.fillStyle = "#15803d";
+  for (const record of history) {
+    const accuracy = record.val_accuracy ?? record.test_accuracy;
+    if (accuracy == null) continue;
+    context.beginPath();
+    context.arc(x(record.epoch), yAccuracy(accuracy), 4, 0, 2 * Math.PI);
+    context.fill();
+  }
+  const last = history[history.length - 1];
+  if (last) {
+    const accuracy = last.val_accuracy ?? last.test_accuracy;
+    context.fillText(`${(100 * accuracy).toFixed(2)}%`, Math.min(x(last.epoch) - 40, right - 50), yAccuracy(accuracy) + 16);
+  }
+}
+
+const LAYER_COLOURS = ["#7c3aed", "#db2777", "#0891b2", "#65a30d", "#ea580c"];
+function drawNorms() {
+  const canvas = document.getElementById("norms");
+  const context = axes(canvas);
+  const left = 40, right = canvas.width - 8, top = 10, bottom = canvas.height - 24;
+  context.strokeRect(left, top, right - left, bottom - top);
+  const values = norms.flat().filter((v) => v > 0);
+  if (!values.length) return;
+  const low = Math.log10(Math.min(...values)), high = Math.log10(Math.max(...values)) + 1e-9;
+  const span = Math.max(high - low, 1);
+  const y = (v) => bottom - (bottom - top) * ((Math.log10(Math.max(v, 1e-12)) - low) / span);
+  context.fillText(`1e${Math.round(high)}`, 2, top + 8);
+  context.fillText(`1e${Math.round(low)}`, 2, bottom);
+  context.fillText("mini-batches →", (left + right) / 2 - 30, canvas.height - 6);
+  const layers = norms[0].length;
+  for (let layer = 0; layer < layers; layer++) {
+    context.beginPath();
+    context.strokeStyle = LAYER_COLOURS[layer % LAYER_COLOURS.length];
+    norms.forEach((row, i) => {
+      const at = [left + ((right - left) * i) / Math.max(norms.length - 1, 1), y(row[layer])];
+      if (i === 0) context.moveTo(...at);
+      else context.lineTo(...at);
+    });
+    context.stroke();
+  }
+  const names = Array.from({ length: layers }, (_, i) => `W${i + 1}`);
+  document.getElementById("norms-key").innerHTML = "Gradient norm of each layer (log scale): " +
+    names.map((name, i) => `<span style="color:${LAYER_COLOURS[i % LAYER_COLOURS.length]};font-weight:700">${name}</span>`).join(" ");
+}
+
+// 16 units' weights (bytes, 128 = zero) as 28x28 tiles in a 4x4 grid: red +, blue −.
+function drawWeights(data) {
+  const bytes = Uint8Array.from(atob(data.pixels), (c) => c.charCodeAt(0));
+  const canvas = document.getElementById("weights");
+  const side = 28, columns = 4, gap = 1;
+  const size = columns * side + (columns - 1) * gap;
+  const small = document.createElement("canvas");
+  small.width = size;
+  small.height = size;
+  const image = small.getContext("2d").createImageData(size, size);
+  for (let unit = 0; unit < data.units; unit++) {
+    const ox = (unit % columns) * (side + gap), oy = Math.floor(unit / columns) * (side + gap);
+    for (let i = 0; i < side * side; i++) {
+      const w = (bytes[unit * side * side + i] - 127.5) / 127.5;
+      const at = 4 * ((oy + Math.floor(i / side)) * size + ox + (i % side));
+      const strength = Math.round(255 * (1 - Math.abs(w)));
+      image.data.set(w >= 0 ? [255, strength, strength, 255] : [strength, strength, 255, 255], at);
+    }
+  }
+  small.getContext("2d").putImageData(image, 0, 0);
+  const context = canvas.getContext("2d");
+  context.imageSmoothingEnabled = false;
+  context.drawImage(small, 0, 0, canvas.width, canvas.height);
+}
+
+// --- start-up: pick up a run that is already going (a reload, another tab) -----------------------
+window.mnistTrain = {
+  readsDrawings: () => run.state !== "none" && run.state !== "failed" && !used,
+};
+// For tests and the curious (the browser console): where the run is, as the page knows it.
+window.mnistTrainRun = () => run;
+window.mnistTrainBatches = () => run.batch || 0;
+window.mnistTrainPoints = () => points.length;
+
+async function resume() {
+  await loadPresets();
+  const current = await (await fetch("/api/train")).json();
+  if (current.state === "none") return;
+  history = current.history || [];
+  show(current);
+  listen();
+}
+resume();
