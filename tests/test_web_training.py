@@ -55,6 +55,13 @@ def test_bad_settings_are_a_400_in_one_line(client, settings, message):
     assert client.get("/api/train").json() == {"state": "none"}
 
 
+def test_presets_give_the_panel_its_defaults_and_choices(client):
+    answer = client.get("/api/presets").json()
+    assert answer["presets"]["seed"]["hidden_sizes"] == [128]
+    assert "relu" in answer["choices"]["activation"] and "adam" in answer["choices"]["optimizer"]
+    assert answer["dataset"] == {"name": "digits", "train_size": 1437}
+
+
 def test_not_json_and_commands_without_a_run(client):
     assert client.post("/api/train", content=b"{oops").status_code == 400
     for command in ("pause", "resume", "step", "stop", "use"):
@@ -149,3 +156,17 @@ def test_the_page_and_the_command_line_end_at_the_same_weights(client, tmp_path)
     cli = np.load(tmp_path / "model.npz")
     for name in ("layer0.weight", "layer0.bias", "layer1.weight", "layer1.bias"):
         np.testing.assert_array_equal(web[name], cli[name])
+
+
+def test_the_quick_preset_on_mnist_reaches_97_percent_held_out(mnist_dir, tmp_path):
+    """A fresh server with no model: Start the quick preset, then evaluate the download."""
+    with TestClient(create_app(None, dataset="mnist", data_dir=mnist_dir)) as client:
+        assert (
+            client.post("/api/train", json={"preset": "quick", "val_size": 5000}).status_code == 202
+        )
+        finished = wait_until(client, "finished", seconds=300)
+        history = client.get("/api/train").json()["history"]
+        assert history[-1]["val_accuracy"] >= 0.97 and finished["test_accuracy"] >= 0.97
+        (tmp_path / "model.npz").write_bytes(client.get("/api/train/model.npz").content)
+    argv = ["evaluate", str(tmp_path / "model.npz"), "--data-dir", str(mnist_dir), "--json"]
+    assert main(argv) == 0
