@@ -46,7 +46,7 @@ def broken(tmp_path, data: bytes, compress=False):
     [
         (b"", "not an IDX file"),
         (idx_bytes(IMAGES)[:-1], "header claims 5 images .* holds 3919 bytes"),
-        (idx_bytes(IMAGES) + b"\0", "holds 3921 bytes"),
+        (idx_bytes(IMAGES) + b"\0", "holds more than that"),
         (idx_bytes(IMAGES)[:10], "truncated header"),
         (b"\x00\x00\x08\x02" + bytes(8), "wrong magic number 2050"),
         (b"PK\x03\x04" + bytes(100), "wrong magic number"),
@@ -65,9 +65,28 @@ def test_broken_files_give_a_clear_error_naming_the_file(tmp_path, data, message
 
 
 def test_a_lying_header_does_not_allocate_what_it_claims(tmp_path):
-    # 10^9 images of 28x28 would be 784 GB; reading must fail on length, not on memory.
+    # 10^9 images of 28x28 would be 784 GB: refused on the header alone.
     path = broken(tmp_path, b"\x00\x00\x08\x03" + struct.pack(">III", 10**9, 28, 28) + bytes(784))
-    with pytest.raises(UserError, match="claims 1000000000 images .* holds 784 bytes"):
+    with pytest.raises(UserError, match="claims 784,000,000,000 bytes of data, more than any"):
+        read_idx(path)
+    # 1,000 images claimed, 784 bytes there: refused on length.
+    path = broken(tmp_path, b"\x00\x00\x08\x03" + struct.pack(">III", 1000, 28, 28) + bytes(784))
+    with pytest.raises(UserError, match="claims 1000 images .* holds 784 bytes"):
+        read_idx(path)
+
+
+def test_a_gzip_that_inflates_far_past_its_header_is_read_no_further(tmp_path):
+    """2 labels claimed, 300 MB of zeros behind them in a 300 KB .gz: refused after 3 bytes."""
+    import zlib
+
+    compressor = zlib.compressobj(9, zlib.DEFLATED, 31)  # gzip framing
+    parts = [compressor.compress(b"\x00\x00\x08\x01" + struct.pack(">I", 2))]
+    chunk = bytes(1 << 20)
+    parts += [compressor.compress(chunk) for _ in range(300)] + [compressor.flush()]
+    path = tmp_path / "bomb.gz"
+    path.write_bytes(b"".join(parts))
+    assert path.stat().st_size < 1_000_000
+    with pytest.raises(UserError, match="claims 2 labels .* holds more than that"):
         read_idx(path)
 
 

@@ -296,23 +296,24 @@ def command_presets(args: argparse.Namespace) -> int:
 
 def command_serve(args: argparse.Namespace) -> int:
     try:
-        import uvicorn
-
         from mnist_nn.web.app import create_app, find_model
+        from mnist_nn.web.server import run
     except ImportError as error:
         raise UserError(
             f"the web app needs its extra packages ({error.name} is missing): "
             "pip install -e '.[web]'"
         ) from None
     model = find_model(args.model)
-    app = create_app(model, args.dataset, args.data_dir)
+    local = {"127.0.0.1", "localhost", "::1"}
+    hosts = None if args.host in ("0.0.0.0", "::") else local | {args.host}  # any: no check
+    app = create_app(model, args.dataset, args.data_dir, allowed_hosts=hosts)
     what = model if model is not None else "no model yet (no model.npz here): train one on the page"
     print(f"serving {what} at http://{args.host}:{args.port}/  (Ctrl-C stops)", flush=True)
-    if args.host not in ("127.0.0.1", "localhost", "::1"):
+    if args.host not in local:
         print(
-            f"warning: listening on {args.host}: other computers can reach this server and "
-            "start training runs on it",
+            f"warning: listening on {args.host}: other computers can reach this server, read "
+            "with its model and start training runs on it",
             file=sys.stderr,
         )
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    run(app, args.host, args.port)
     return 0

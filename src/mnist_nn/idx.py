@@ -24,6 +24,7 @@ UNSIGNED_BYTE = 0x08
 MAGIC_LABELS = 2049  # 0x00000801: unsigned bytes, 1 dimension
 MAGIC_IMAGES = 2051  # 0x00000803: unsigned bytes, 3 dimensions
 GZIP_MAGIC = b"\x1f\x8b"
+MAX_DATA_BYTES = 200_000_000  # MNIST's largest file holds 47,040,000 bytes of pixels
 
 
 def _open(path: Path):
@@ -73,10 +74,16 @@ def read_idx(path, expected_sha256: str | None = None) -> np.ndarray:
     try:
         with _open(path) as stream:
             header, shape = _parse_header(stream, path)
-            # Read what is really there: memory is bounded by the file, never by the header's claim
-            # (a header claiming 10^9 images must not allocate 784 GB).
+            # Memory is bounded by the header's claim (itself capped) and by what is really there:
+            # a header claiming 10^9 images allocates nothing, and a small .gz that inflates
+            # to gigabytes is read no further than one byte past what its header claims.
             expected_bytes = math.prod(shape)
-            body = stream.read()
+            if expected_bytes > MAX_DATA_BYTES:
+                raise UserError(
+                    f"{path}: header claims {expected_bytes:,} bytes of data, more than any MNIST "
+                    f"file ({MAX_DATA_BYTES:,} at most here); this is not an MNIST IDX file"
+                )
+            body = stream.read(expected_bytes + 1)
     except FileNotFoundError:
         raise UserError(f"{path}: file not found") from None
     except (EOFError, OSError, zlib.error) as error:
@@ -86,9 +93,10 @@ def read_idx(path, expected_sha256: str | None = None) -> np.ndarray:
         ) from None
     if len(body) != expected_bytes:
         what = "images" if len(shape) == 3 else "labels"
+        holds = "more than that" if len(body) > expected_bytes else f"{len(body)} bytes"
         raise UserError(
             f"{path}: header claims {shape[0]} {what} ({expected_bytes} bytes of data) but the "
-            f"file holds {len(body)} bytes: truncated or corrupt, delete it and fetch it again"
+            f"file holds {holds}: truncated or corrupt, delete it and fetch it again"
         )
     if expected_sha256 is not None:
         actual = hashlib.sha256(header + body).hexdigest()
@@ -100,11 +108,23 @@ def read_idx(path, expected_sha256: str | None = None) -> np.ndarray:
     return np.frombuffer(body, dtype=np.uint8).reshape(shape)
 
 
+def idx_header(shape: tuple[int, ...]) -> bytes:
+    """The IDX header (magic number and dimensions) of a uint8 array of this shape."""
+    return bytes([0, 0, UNSIGNED_BYTE, len(shape)]) + struct.pack(f">{len(shape)}I", *shape)
+
+
+def idx_sha256(array: np.ndarray) -> str:
+    """The SHA-256 of `array`'s IDX encoding (the published checksums are of those bytes),
+    computed without copying the array."""
+    digest = hashlib.sha256(idx_header(array.shape))
+    digest.update(memoryview(np.ascontiguousarray(array, dtype=np.uint8)).cast("B"))
+    return digest.hexdigest()
+
+
 def idx_bytes(array: np.ndarray) -> bytes:
     """The IDX encoding (uncompressed) of a uint8 array of 1 or 3 dimensions."""
     array = np.ascontiguousarray(array, dtype=np.uint8)
-    magic = bytes([0, 0, UNSIGNED_BYTE, array.ndim])
-    return magic + struct.pack(f">{array.ndim}I", *array.shape) + array.tobytes()
+    return idx_header(array.shape) + array.tobytes()
 
 
 def write_idx(path, array: np.ndarray, compress: bool = False) -> None:

@@ -14,6 +14,11 @@ from mnist_nn.errors import UserError
 
 FIELD = 28  # MNIST images are 28x28
 BOX = 20  # ...with the digit scaled to fit a 20x20 box inside
+# The image formats opened (those the README lists); anything else, say an EPS that Pillow would
+# hand to Ghostscript, is refused before it is parsed.
+FORMATS = ("PNG", "JPEG", "GIF", "BMP", "TIFF", "WEBP")
+MAX_PIXELS = 40_000_000  # refused beyond this, before decoding (a small file can claim a lot)
+WORKING_SIDE = 1024  # larger images are reduced on reading: no image costs more than a few MB
 
 
 def ink_bounding_box(grey: np.ndarray, threshold: float = 0.05) -> tuple[slice, slice] | None:
@@ -78,21 +83,39 @@ def ink_on_black(picture: Image.Image) -> np.ndarray:
     return np.clip(ink / peak, 0.0, 1.0)
 
 
+def read_image(source, name: str) -> Image.Image:
+    """Open an image of an allowed format, check its size before decoding, and decode it at a
+    working size (JPEG straight at a reduced scale; others reduced right after decoding)."""
+    try:
+        picture = Image.open(source, formats=FORMATS)
+    except FileNotFoundError:
+        raise UserError(f"{name}: no such file") from None
+    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError):
+        raise UserError(
+            f"{name}: not an image of a format read here ({', '.join(FORMATS)})"
+        ) from None
+    with picture:
+        width, height = picture.size
+        if width * height > MAX_PIXELS:
+            raise UserError(
+                f"{name}: {width}x{height} pixels is over the limit of "
+                f"{MAX_PIXELS // 1_000_000} megapixels; make it smaller first"
+            )
+        try:
+            picture.draft("RGB", (WORKING_SIDE, WORKING_SIDE))  # JPEG: decode at 1/2, 1/4, 1/8
+            picture.load()
+            factor = max(picture.size) // WORKING_SIDE
+            return picture.reduce(factor) if factor > 1 else picture.copy()
+        except (Image.DecompressionBombError, OSError, ValueError, SyntaxError) as error:
+            raise UserError(f"{name}: a damaged or unreadable image ({error})") from None
+
+
 def load_digit(source, name: str | None = None) -> np.ndarray:
     """An image of one digit (a path, or a file object such as an upload's bytes) -> (784,)
     float32 MNIST-style input. Problems are a UserError that starts with `name` (default: the
     path)."""
     name = name or str(source)
-    try:
-        with Image.open(source) as picture:
-            picture.load()
-            grey = ink_on_black(picture)
-    except FileNotFoundError:
-        raise UserError(f"{name}: no such file") from None
-    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError):
-        raise UserError(
-            f"{name}: not an image Pillow can read (PNG, JPEG, GIF, BMP, TIFF, WebP...)"
-        ) from None
+    grey = ink_on_black(read_image(source, name))
     if ink_bounding_box(grey) is None:
         raise UserError(f"{name}: the image is blank (no ink found); draw or photograph a digit")
     return frame_like_mnist(grey).reshape(-1)

@@ -21,7 +21,7 @@ import numpy as np
 
 from mnist_nn.errors import UserError
 from mnist_nn.fileio import atomic_write
-from mnist_nn.idx import idx_bytes, read_idx
+from mnist_nn.idx import idx_bytes, idx_sha256, read_idx
 
 # name of each canonical file -> SHA-256 of its decompressed bytes (as published; see SHA256SUMS).
 MNIST_FILES = {
@@ -196,14 +196,15 @@ def decoded_cache_path(source: Path) -> Path:
 def read_verified(path: Path, sha256: str) -> np.ndarray:
     """An IDX file's verified array, through a cache of decoded `.npy` files.
 
-    Gunzipping, parsing and hashing MNIST takes about a second; the cached array is
-    memory-mapped instead, in a few milliseconds. A cache that cannot be written (a read-only
-    home) or read (damaged) is simply not used.
+    Gunzipping and parsing MNIST takes about a second; the cached array is memory-mapped
+    instead, and checked against the same published SHA-256 (hashing it costs a tenth of that),
+    so a damaged or planted cache file is never trusted. A cache that cannot be written (a
+    read-only home) or read is simply not used; older entries for the same file are removed.
     """
     cached = decoded_cache_path(path)
     try:
         array = np.load(cached, mmap_mode="r", allow_pickle=False)
-        if array.dtype == np.uint8:
+        if array.dtype == np.uint8 and idx_sha256(array) == sha256:
             return array
     except (OSError, ValueError):
         pass  # not cached yet, or damaged: decode again
@@ -211,7 +212,10 @@ def read_verified(path: Path, sha256: str) -> np.ndarray:
     try:
         cached.parent.mkdir(parents=True, exist_ok=True)
         atomic_write(cached, lambda file: np.save(file, array))
-    except OSError:
+        for stale in cached.parent.glob(f"{cached.name.rsplit('-', 1)[0]}-*.npy"):
+            if stale != cached:
+                stale.unlink(missing_ok=True)  # the same file's earlier versions
+    except (OSError, UserError):
         pass
     return array
 

@@ -49,13 +49,22 @@ class BodyTooLarge(HTTPException):
         super().__init__(413, f"the request is larger than {MAX_BODY_BYTES // 2**20} MB")
 
 
-def limit_body_size(app):
-    """ASGI middleware: refuse bodies over MAX_BODY_BYTES, by header or while they stream in."""
+def guard(app, allowed_hosts=None):
+    """ASGI middleware: refuse a Host header not in `allowed_hosts` (when given: a page on another
+    site cannot reach this server through a name that points here), and bodies over
+    MAX_BODY_BYTES, by header or while they stream in."""
 
     async def middleware(scope, receive, send):
         if scope["type"] != "http":
             return await app(scope, receive, send)
-        length = dict(scope["headers"]).get(b"content-length", b"0")
+        headers = dict(scope["headers"])
+        if allowed_hosts is not None:
+            host = headers.get(b"host", b"").decode("latin-1")
+            name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+            if name.strip("[]") not in allowed_hosts:
+                answer = {"error": f"this server does not answer for host {name!r}"}
+                return await JSONResponse(answer, status_code=400)(scope, receive, send)
+        length = headers.get(b"content-length", b"0")
         if length.isdigit() and int(length) > MAX_BODY_BYTES:
             response = JSONResponse({"error": BodyTooLarge().detail}, status_code=413)
             return await response(scope, receive, send)
@@ -165,11 +174,12 @@ def cached_loader(dataset_name, data_dir):
     return load
 
 
-def create_app(model_path=None, dataset: str | None = None, data_dir=None) -> FastAPI:
-    """The app, serving `model_path` (or no model until one is trained on the page)."""
+def create_app(model_path=None, dataset: str | None = None, data_dir=None, allowed_hosts=None):
+    """The app, serving `model_path` (or no model until one is trained on the page), answering
+    only for `allowed_hosts` when given (`mnist-nn serve` gives them)."""
     served = {"predictor": Predictor.from_file(Path(model_path)) if model_path else None}
     session = TrainingSession(cached_loader(dataset, data_dir))
-    app = FastAPI(title="mnist-nn", docs_url=None, redoc_url=None)
+    app = FastAPI(title="mnist-nn", docs_url=None, redoc_url=None, openapi_url=None)
 
     def predictor() -> Predictor:
         if served["predictor"] is None:
@@ -269,7 +279,7 @@ def create_app(model_path=None, dataset: str | None = None, data_dir=None) -> Fa
 
     add_training_routes(app, session, served)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    return limit_body_size(app)
+    return guard(app, allowed_hosts)
 
 
 def add_training_routes(app: FastAPI, session: TrainingSession, served: dict) -> None:

@@ -1,0 +1,108 @@
+"""Running the web app: uvicorn, with what it lacks against slow and numerous clients.
+
+uvicorn's own settings cover part of it: `timeout_keep_alive` closes idle keep-alive connections
+and log_level "warning" keeps one line per problem. (Its `limit_concurrency` is not used: it
+counts open connections, so clients that send nothing would make it refuse everyone else.)
+What uvicorn has no setting for, this module adds to its h11 protocol (the one it uses without
+httptools):
+- a deadline for each request to arrive whole: headers within HEADER_SECONDS of the connection
+  (or of the previous response), the body within BODY_SECONDS, else the connection is closed;
+- a cap on open connections: at the cap, the oldest connection still waiting for its request
+  is closed to make room, so clients that send nothing cannot crowd out those that do.
+And the process's open-file limit is raised to its hard limit, so the cap is what binds.
+"""
+
+import asyncio
+import contextlib
+import resource
+import time
+
+from uvicorn.protocols.http.h11_impl import H11Protocol
+
+HEADER_SECONDS = 5.0  # a request's headers must arrive within this
+BODY_SECONDS = 30.0  # and its body (at most 5 MB) within this
+MAX_CONNECTIONS = 256  # open connections at once (so, requests being answered at once)
+KEEP_ALIVE_SECONDS = 5
+
+
+class GuardedH11Protocol(H11Protocol):
+    """uvicorn's h11 protocol with request deadlines and a connection cap (see above)."""
+
+    def connection_made(self, transport: asyncio.Transport) -> None:
+        super().connection_made(transport)
+        if len(self.connections) > MAX_CONNECTIONS:
+            self._evict_one()
+        self._arm(HEADER_SECONDS)
+
+    def _arm(self, seconds: float) -> None:
+        self.waiting_since = time.monotonic()
+        self.deadline = self.loop.call_later(seconds, self._deadline_passed)
+
+    def _disarm(self) -> None:
+        deadline = getattr(self, "deadline", None)
+        if deadline is not None:
+            deadline.cancel()
+            self.deadline = None
+
+    def _still_arriving(self) -> bool:
+        """The request has not fully arrived: headers missing, or the body still coming."""
+        return self.cycle is None or self.cycle.more_body
+
+    def _deadline_passed(self) -> None:
+        if self._still_arriving():
+            self.transport.close()
+        elif self.cycle is not None and not self.cycle.response_complete:
+            self._disarm()  # it has all arrived: the answer may take as long as it needs
+
+    def handle_events(self) -> None:
+        had_headers = self.cycle is not None
+        super().handle_events()
+        if not had_headers and self.cycle is not None:  # headers now complete: time the body
+            self._disarm()
+            self._arm(BODY_SECONDS)
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        self._disarm()
+        self._arm(HEADER_SECONDS + KEEP_ALIVE_SECONDS)  # the next request on this connection
+
+    def connection_lost(self, exc) -> None:
+        self._disarm()
+        super().connection_lost(exc)
+
+    def _evict_one(self) -> None:
+        """Close the connection that has waited longest for a request that never came."""
+        waiting = [
+            connection
+            for connection in self.connections
+            if connection is not self
+            and isinstance(connection, GuardedH11Protocol)
+            and connection.cycle is None
+        ]
+        if waiting:
+            min(waiting, key=lambda connection: connection.waiting_since).transport.close()
+        else:
+            self.transport.close()  # every other connection is busy: refuse this one
+
+
+def raise_open_file_limit() -> None:
+    """Let this process open as many files as the system allows it (sockets are files)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or soft < hard:
+        target = hard if hard != resource.RLIM_INFINITY else max(soft, 65536)
+        with contextlib.suppress(ValueError, OSError):  # not allowed here: keep the limit
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+
+
+def run(app, host: str, port: int) -> None:
+    import uvicorn
+
+    raise_open_file_limit()
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        http=GuardedH11Protocol,
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
+        log_level="warning",
+    )
