@@ -21,6 +21,10 @@ import signal
 import sys
 import threading
 
+import numpy as np
+
+from mnist_nn.errors import UserError
+
 
 class Callback:
     """Every hook does nothing: override the ones you need."""
@@ -47,6 +51,50 @@ class History(Callback):
 
     def on_epoch_end(self, trainer, record):
         trainer.state.history.append(record)
+
+
+MIN_BATCHES_TO_JUDGE = 20
+
+
+class Saturation(Callback):
+    """Stop a run that has stopped learning, and say why: after an epoch whose accuracy is at
+    chance and whose loss did not move, the network's outputs are stuck (every trainer has one).
+
+    With MSE on sigmoid outputs, one step too large (a learning rate too high for a gradient
+    summed over the batch, or very wide layers) drives z2 far negative; then every output is
+    about 0, σ'(z2) = a2(1 − a2) is about 0, the gradient vanishes and nothing can recover.
+    """
+
+    def on_epoch_end(self, trainer, record):
+        labels = trainer.dataset.train.labels
+        chance = np.bincount(labels).max() / len(labels)  # always answering the commonest class
+        per_epoch = -(-len(labels) // trainer.config.batch_size)
+        if per_epoch < MIN_BATCHES_TO_JUDGE:
+            return  # too few steps to tell a stuck run from a slow start
+        this_epoch = trainer.state.batch_losses[-per_epoch:]
+        tenth = max(1, len(this_epoch) // 10)
+        early, late = np.mean(this_epoch[:tenth]), np.mean(this_epoch[-tenth:])
+        flat = abs(early - late) <= 0.01 * max(abs(early), 1e-12)
+        if flat and record["train_accuracy"] <= chance + 0.01:
+            raise UserError(saturation_advice(trainer, record, late, chance))
+
+
+def saturation_advice(trainer, record, loss: float, chance: float) -> str:
+    config = trainer.config
+    why = (
+        "the sigmoid outputs have saturated near 0, where their slope σ' is about 0, so the "
+        "gradient vanishes"
+        if config.loss == "mse"
+        else "the outputs stopped changing (dead or saturated units)"
+    )
+    return (
+        f"training stopped learning in epoch {record['epoch']}: accuracy "
+        f"{record['train_accuracy']:.1%} (always answering the commonest class: {chance:.1%}), "
+        f"the "
+        f"loss flat at {loss:.4f}; {why}. Try a smaller learning rate than --lr "
+        f"{trainer.learning_rate} (it multiplies a gradient summed over the batch), "
+        "--activation relu, or --loss cross_entropy"
+    )
 
 
 class EarlyStopping(Callback):

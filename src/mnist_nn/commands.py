@@ -51,6 +51,9 @@ def _print_epoch(record: dict, epochs: int) -> None:
     )
 
 
+OUTPUTS = ("model.npz", "metrics.json", "predictions.png", "checkpoint.npz")
+
+
 def _prepare_out_dir(out: Path) -> Path:
     if out.exists() and not out.is_dir():
         raise UserError(f"--out {out} is a file, not a folder; name a folder for the outputs")
@@ -58,41 +61,19 @@ def _prepare_out_dir(out: Path) -> Path:
     return out
 
 
-def _write_evaluation_pictures(out: Path, network, history, split, results) -> list[str]:
-    """confusion.png, mistakes.png, curves.png and weights.png of a model on `split`."""
-    from mnist_nn.evaluation import most_confident_mistakes
-    from mnist_nn.plots import plot_confusion, plot_curves, plot_first_layer_weights, plot_mistakes
-
-    scores, predicted = results["scores"], results["predicted"]
-    plot_confusion(
-        results["confusion"],
-        f"Confusion matrix · accuracy {results['accuracy']:.2%}",
-        path=out / "confusion.png",
-    )
-    wrong = most_confident_mistakes(scores, split.labels)
-    plot_mistakes(
-        split.images[wrong],
-        split.labels[wrong],
-        predicted[wrong],
-        scores[wrong, predicted[wrong]],
-        path=out / "mistakes.png",
-    )
-    written = ["confusion.png", "mistakes.png", "weights.png"]
-    plot_first_layer_weights(network.dense_layers()[0].weight, path=out / "weights.png")
-    if history:
-        plot_curves(history, path=out / "curves.png")
-        written.append("curves.png")
-    return written
-
-
 def command_train(args: argparse.Namespace) -> int:
     from mnist_nn.callbacks import LambdaCallback, ProgressBar, StopOnSignal
     from mnist_nn.checkpoints import Checkpoints
     from mnist_nn.data import load_dataset
     from mnist_nn.evaluation import evaluate
-    from mnist_nn.fileio import save_json
+    from mnist_nn.fileio import (
+        check_writable,
+        save_json,
+        signals_deferred,
+        sweep_temporary_files,
+    )
     from mnist_nn.persistence import run_record, save_model
-    from mnist_nn.plots import plot_predictions
+    from mnist_nn.plots import plot_predictions, save_evaluation_pictures
     from mnist_nn.training import Trainer
 
     config = config_from_arguments(args)
@@ -110,6 +91,12 @@ def command_train(args: argparse.Namespace) -> int:
     print(f"dataset: {dataset.name} ({counts}) from {dataset.source}")
     inputs = dataset.train.images.shape[1]
     print(f"preset {args.preset}: {config.describe(inputs, dataset.classes)}")
+    # Finished work must not be lost at the save: check the folder first, and clear what an
+    # interrupted save of an earlier run left behind.
+    sweep_temporary_files(out, OUTPUTS)
+    sizes = (inputs, *config.hidden_sizes, dataset.classes)
+    weights = sum(n_in * n_out for n_in, n_out in zip(sizes[:-1], sizes[1:], strict=True))
+    check_writable(out, room_bytes=2 * 8 * weights + 10 * 2**20)
     callbacks = [
         LambdaCallback(on_epoch_end=lambda trainer, record: _print_epoch(record, config.epochs)),
         ProgressBar(),
@@ -136,8 +123,9 @@ def command_train(args: argparse.Namespace) -> int:
             f"({result.training_seconds:.1f} s of training, {dataset.name})"
         )
     record = run_record(result, config, dataset, args.preset)
-    save_model(out / "model.npz", result.network, record)
-    save_json(out / "metrics.json", record)
+    with signals_deferred():  # the model and its metrics are written together, or neither
+        save_model(out / "model.npz", result.network, record)
+        save_json(out / "metrics.json", record)
     written = ["metrics.json", "model.npz"]
     pictures = dataset.test is not None and inputs == 28 * 28  # pictures of 28x28 test images
     if pictures:
@@ -152,7 +140,7 @@ def command_train(args: argparse.Namespace) -> int:
         written.insert(0, "predictions.png")
     if args.plots and pictures:
         results = evaluate(result.network, dataset.test)
-        written += _write_evaluation_pictures(
+        written += save_evaluation_pictures(
             out, result.network, result.history, dataset.test, results
         )
     print(f"wrote {', '.join(str(out / name) for name in written)}")
@@ -163,6 +151,7 @@ def command_evaluate(args: argparse.Namespace) -> int:
     from mnist_nn.data import load_dataset
     from mnist_nn.evaluation import evaluate, report_lines
     from mnist_nn.persistence import describe_model, load_model
+    from mnist_nn.plots import save_evaluation_pictures
 
     network, metadata = load_model(args.model)
     dtype, trained_on = metadata["dtype"], str(metadata.get("dataset"))
@@ -186,7 +175,7 @@ def command_evaluate(args: argparse.Namespace) -> int:
     written = []
     if out is not None:
         history = metadata.get("history") or []
-        written = _write_evaluation_pictures(out, network, history, dataset.test, results)
+        written = save_evaluation_pictures(out, network, history, dataset.test, results)
     if args.json:
         public = {
             key: value for key, value in results.items() if key not in ("scores", "predicted")
@@ -204,13 +193,19 @@ def command_evaluate(args: argparse.Namespace) -> int:
 
 
 def command_predict(args: argparse.Namespace) -> int:
+    from mnist_nn.fileio import unique_name
     from mnist_nn.images import load_digit
     from mnist_nn.persistence import load_model
 
     network, metadata = load_model(args.model)
+    if network.sizes[0] != 28 * 28:
+        raise UserError(
+            f"{args.model} takes {network.sizes[0]} values per example, not the 784 pixels of a "
+            "28x28 image: it cannot read images"
+        )
     if args.save_input is not None:
         _prepare_out_dir(args.save_input)
-    answers, failures = [], 0
+    answers, failures, saved_names = [], 0, set()
     for path in args.images:
         try:
             pixels = load_digit(path)  # (784,)
@@ -229,7 +224,7 @@ def command_predict(args: argparse.Namespace) -> int:
         if args.save_input is not None:
             from PIL import Image
 
-            saved = args.save_input / f"{Path(path).stem}.28x28.png"
+            saved = args.save_input / unique_name(Path(path).stem, ".28x28.png", saved_names)
             Image.fromarray((pixels.reshape(28, 28) * 255).round().astype("uint8")).save(saved)
             answer["input"] = str(saved)
         answers.append(answer)

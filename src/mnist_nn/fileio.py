@@ -2,10 +2,15 @@
 read so that no file, however small, can make us allocate more than its headers honestly promise.
 """
 
+import contextlib
 import json
 import math
 import os
+import shutil
+import signal
+import threading
 import zipfile
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -30,8 +35,37 @@ def atomic_write(path, write, check=None) -> None:
         if check is not None:
             check(temporary)
         os.replace(temporary, path)
+    except OSError as error:  # a full disk or a read-only folder: say which file
+        raise UserError(f"could not write {path}: {error.strerror or error}") from None
     finally:
-        temporary.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            temporary.unlink(missing_ok=True)
+
+
+def sweep_temporary_files(folder: Path, names) -> None:
+    """Remove what interrupted `atomic_write`s of these names left in `folder` (`.NAME.tmp*`)."""
+    for name in names:
+        for stale in Path(folder).glob(f".{name}.tmp*"):
+            with contextlib.suppress(OSError):
+                stale.unlink()
+
+
+def check_writable(folder: Path, room_bytes: int) -> None:
+    """Fail now, before any work, if `folder` cannot take files of about `room_bytes`."""
+    probe = Path(folder) / f".mnist-nn-write-test{os.getpid()}"
+    try:
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as error:
+        raise UserError(
+            f"cannot write in {folder}: {error.strerror or error}; choose another --out"
+        ) from None
+    free = shutil.disk_usage(folder).free
+    if free < room_bytes:
+        raise UserError(
+            f"{folder} has {free / 2**20:.0f} MB free; this run writes about "
+            f"{room_bytes / 2**20:.0f} MB: free some room or choose another --out"
+        )
 
 
 def save_json(path, data: dict) -> None:
@@ -92,3 +126,28 @@ def _read_npy(path, name: str, member, member_size: int) -> np.ndarray:
         filled += count
     array = np.frombuffer(data, dtype=dtype)
     return array.reshape(shape, order="F" if fortran_order else "C")
+
+
+@contextmanager
+def signals_deferred():
+    """Ctrl-C and SIGTERM wait until the block has run (in the main thread)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    held = {signal.SIGINT, signal.SIGTERM}
+    signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, held)
+
+
+def unique_name(stem: str, suffix: str, taken: set) -> str:
+    """stem+suffix, or stem-2+suffix, stem-3+suffix... whichever is not taken yet (a/digit.png
+    and b/digit.png must not overwrite each other's saved input)."""
+    name, number = f"{stem}{suffix}", 1
+    while name in taken:
+        number += 1
+        name = f"{stem}-{number}{suffix}"
+    taken.add(name)
+    return name

@@ -48,6 +48,11 @@ def model_bytes(network: Network, metadata: dict) -> bytes:
 def write_model(network: Network, metadata: dict, extra_arrays=None, *, to) -> None:
     """Hand `to` a function that writes the model file's arrays into a file object."""
     arrays = dict(extra_arrays or {})
+    if not all(np.all(np.isfinite(parameter)) for parameter, _ in network.parameters()):
+        raise UserError(
+            "the network's weights are not finite (NaN or infinity: the run diverged), so no "
+            "model was written; train again with a smaller learning rate"
+        )
     for i, layer in enumerate(network.dense_layers()):
         arrays[f"layer{i}.weight"] = layer.weight
         arrays[f"layer{i}.bias"] = layer.bias
@@ -86,7 +91,7 @@ def read_arrays(path) -> dict[str, np.ndarray]:
 def _metadata(path, arrays: dict) -> dict:
     try:
         metadata = json.loads(str(arrays["metadata"]))
-    except (KeyError, ValueError):
+    except (KeyError, ValueError, RecursionError):  # RecursionError: JSON nested 100,000 deep
         raise UserError(f"{path}: not an mnist-nn model (no readable metadata)") from None
     if not isinstance(metadata, dict) or metadata.get("format") != FORMAT:
         raise UserError(f"{path}: not an mnist-nn model (its metadata names no mnist-nn format)")
@@ -96,6 +101,11 @@ def _metadata(path, arrays: dict) -> dict:
             f"{path}: model format version {version!r} is not one this mnist-nn "
             f"({__version__}) reads (version {FORMAT_VERSION}); use the mnist-nn that wrote it"
         )
+    accuracy, history = metadata.get("test_accuracy"), metadata.get("history")
+    number = isinstance(accuracy, int | float) and not isinstance(accuracy, bool)
+    records = isinstance(history, list) and all(isinstance(record, dict) for record in history)
+    if not (accuracy is None or number) or not (history is None or records):
+        raise UserError(f"{path}: damaged metadata (test_accuracy or history of the wrong type)")
     return metadata
 
 

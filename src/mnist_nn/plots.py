@@ -139,3 +139,29 @@ def plot_first_layer_weights(weight: np.ndarray, count: int = 64, path=None):
             ax.imshow(unit_weights, cmap="coolwarm", vmin=-limit, vmax=limit)
     figure.suptitle(f"Incoming weights of the first {count} hidden units", fontsize=10)
     return _finish(figure, path)
+
+
+def save_evaluation_pictures(out, network, history, split, results) -> list[str]:
+    """confusion.png, mistakes.png, curves.png and weights.png of a model on `split`."""
+    from mnist_nn.evaluation import most_confident_mistakes
+
+    scores, predicted = results["scores"], results["predicted"]
+    plot_confusion(
+        results["confusion"],
+        f"Confusion matrix · accuracy {results['accuracy']:.2%}",
+        path=out / "confusion.png",
+    )
+    wrong = most_confident_mistakes(scores, split.labels)
+    plot_mistakes(
+        split.images[wrong],
+        split.labels[wrong],
+        predicted[wrong],
+        scores[wrong, predicted[wrong]],
+        path=out / "mistakes.png",
+    )
+    written = ["confusion.png", "mistakes.png", "weights.png"]
+    plot_first_layer_weights(network.dense_layers()[0].weight, path=out / "weights.png")
+    if history:
+        plot_curves(history, path=out / "curves.png")
+        written.append("curves.png")
+    return written

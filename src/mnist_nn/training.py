@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from mnist_nn.augment import augment
-from mnist_nn.callbacks import EarlyStopping, History
+from mnist_nn.callbacks import EarlyStopping, History, Saturation
 from mnist_nn.config import TrainConfig
 from mnist_nn.data import Dataset, Split, one_hot
 from mnist_nn.errors import UserError
@@ -134,7 +134,7 @@ class Trainer:
         self.learning_rate = config.learning_rate  # the base rate: a callback may change it
         self.state = RunState()
         stopping = [EarlyStopping(config.early_stopping)] if config.early_stopping else []
-        self.callbacks = [History(), *stopping, *callbacks]
+        self.callbacks = [History(), Saturation(), *stopping, *callbacks]
         self.stop_requested = False
         self.dataset: Dataset | None = None
         self.held_out_predicted: np.ndarray | None = None  # the last epoch's, on held-out data

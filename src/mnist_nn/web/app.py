@@ -23,6 +23,7 @@ import asyncio
 import io
 import json
 import math
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +32,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from mnist_nn.errors import UserError
 from mnist_nn.images import load_digit
@@ -94,7 +96,7 @@ def pixels_from_image(data: bytes) -> np.ndarray:
 def pixels_from_json(data: bytes) -> np.ndarray:
     try:
         payload = json.loads(data)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: "[" nested 100,000 deep
         raise HTTPException(400, "the body is not valid JSON") from None
     values = payload.get("pixels") if isinstance(payload, dict) else None
     if not isinstance(values, list) or len(values) != 784:
@@ -102,7 +104,10 @@ def pixels_from_json(data: bytes) -> np.ndarray:
         raise HTTPException(400, f'expected {{"pixels": [784 numbers]}}, got {count} values')
     if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in values):
         raise HTTPException(400, "every pixel must be a number")
-    pixels = np.array(values, dtype=np.float64)
+    try:
+        pixels = np.array(values, dtype=np.float64)
+    except OverflowError:  # an integer of 4,000 digits
+        pixels = np.full(1, np.inf)
     if not np.all(np.isfinite(pixels)) or pixels.min() < 0 or pixels.max() > 1:
         raise HTTPException(
             400, "pixels must be finite numbers in [0, 1] (NaN and infinity are not)"
@@ -115,9 +120,15 @@ class Predictor:
     computed once, on first use)."""
 
     def __init__(self, network, metadata: dict, test_split=None):
+        if network.sizes[0] != 28 * 28:
+            raise UserError(
+                f"this model takes {network.sizes[0]} values per example, not the 784 pixels of "
+                "a 28x28 image: the page cannot draw for it"
+            )
         self.network, self.metadata = network, metadata
         self.dtype = self.metadata["dtype"]
-        self._evaluation = None
+        self._evaluation, self._failure = None, None
+        self._lock = threading.Lock()  # many first requests at once evaluate once
         self._test_split = test_split  # known already when the model was trained here
 
     @classmethod
@@ -128,22 +139,31 @@ class Predictor:
         return read_digit(self.network, pixels.astype(self.dtype))
 
     def evaluation(self) -> dict:
-        """Confusion matrix and predictions on the model's test set (computed once)."""
-        if self._evaluation is None:
-            from mnist_nn.data import load_dataset
-            from mnist_nn.evaluation import evaluate
-            from mnist_nn.sources import MnistNotFound
-
-            name = self.metadata.get("dataset", "mnist")
-            split = self._test_split
-            if split is None:
-                try:
-                    split = load_dataset(name, dtype=self.dtype).test
-                except MnistNotFound as error:
-                    raise HTTPException(503, f"the test set is not available: {error}") from None
-            results = evaluate(self.network, split)
-            self._evaluation = {"dataset": name, "split": split, **results}
+        """Confusion matrix and predictions on the model's test set: computed once (under a
+        lock), and a test set that cannot be had is remembered, not looked for again."""
+        with self._lock:
+            if self._evaluation is None and self._failure is None:
+                self._evaluate()
+        if self._failure is not None:
+            raise HTTPException(503, self._failure)
         return self._evaluation
+
+    def _evaluate(self) -> None:
+        from mnist_nn.data import load_dataset
+        from mnist_nn.evaluation import evaluate
+
+        name = str(self.metadata.get("dataset", "mnist"))
+        split = self._test_split
+        if split is None:
+            try:
+                if name not in ("mnist", "digits"):  # the user's own data file: not here
+                    raise UserError(name)
+                split = load_dataset(name).test
+            except UserError:  # e.g. no MNIST here: say so, without the server's paths
+                self._failure = f"the {name} test set is not available on this server"
+                return
+        split = type(split)(split.images.astype(self.dtype), split.labels)
+        self._evaluation = {"dataset": name, "split": split, **evaluate(self.network, split)}
 
 
 def read_digit(network, pixels: np.ndarray) -> dict:
@@ -186,7 +206,7 @@ def create_app(model_path=None, dataset: str | None = None, data_dir=None, allow
             raise HTTPException(404, "no model yet: train one in the Train panel first")
         return served["predictor"]
 
-    @app.exception_handler(HTTPException)
+    @app.exception_handler(StarletteHTTPException)  # FastAPI's own, and routing's 404 and 405
     async def http_error(request, error):
         return JSONResponse({"error": str(error.detail)}, status_code=error.status_code)
 
@@ -213,7 +233,7 @@ def create_app(model_path=None, dataset: str | None = None, data_dir=None, allow
     async def predict(
         request: Request, model: str = Query("served", pattern="^(served|training)$")
     ):
-        content_type = request.headers.get("content-type", "")
+        content_type = request.headers.get("content-type", "").lower()  # media types ignore case
         if content_type.startswith(("multipart/form-data", "application/x-www-form-urlencoded")):
             form = await request.form()
             upload = form.get("file")
@@ -288,7 +308,7 @@ def add_training_routes(app: FastAPI, session: TrainingSession, served: dict) ->
     async def json_body(request: Request):
         try:
             return json.loads(await request.body() or b"{}")
-        except ValueError:
+        except (ValueError, RecursionError):
             raise HTTPException(400, "the body is not valid JSON") from None
 
     @app.get("/api/presets")
