@@ -4,12 +4,16 @@ Each test answers one finding of the hostile-input review; the server ones run t
 `mnist-nn serve` in a subprocess and talk to it through real sockets on 127.0.0.1.
 """
 
+import io
 import os
 import resource
 import socket
 import subprocess
 import sys
 import time
+import zipfile
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import httpx
 import pytest
@@ -87,3 +91,370 @@ def test_only_this_computer_s_names_are_answered(served):
     assert answer.json() == {"error": "this server does not answer for host 'evil.example'"}
     assert httpx.get(f"http://localhost:{port}/api/model", timeout=5).status_code == 200
     assert httpx.get(f"{base}/openapi.json", timeout=5).status_code == 404
+
+
+# --- reading: only listed formats, sizes checked before allocating ----------------------------
+
+EPS = b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 10 10\nnewpath 0 0 moveto 10 10 lineto stroke\n"
+
+
+def test_an_eps_upload_is_never_handed_to_ghostscript(served, tmp_path, capsys):
+    base, _, _ = served
+    answer = httpx.post(f"{base}/api/predict", files={"file": ("x.eps", EPS)}, timeout=10)
+    assert (
+        answer.status_code == 400 and "not an image of a format read here" in answer.json()["error"]
+    )
+    (tmp_path / "digit.eps").write_bytes(EPS)
+    model = next(Path(base_folder(served)).glob("model.npz"))
+    assert main(["predict", str(model), str(tmp_path / "digit.eps")]) == 1
+    assert capsys.readouterr().err.count("\n") == 1
+
+
+def base_folder(served) -> Path:
+    return served[2].parent
+
+
+def peak_megabytes(code: str) -> tuple[float, int, str]:
+    """Run Python `code` in a fresh process: (its peak resident memory in MB, exit code, stderr)."""
+    measure = (
+        "import resource, subprocess, sys; "
+        "done = subprocess.run([sys.executable, '-c', sys.argv[1]], "
+        "capture_output=True, text=True); "
+        "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, done.returncode); "
+        "print(done.stderr, file=sys.stderr)"
+    )
+    result = subprocess.run([sys.executable, "-c", measure, code], capture_output=True, text=True)
+    megabytes, code_ = result.stdout.split()
+    return float(megabytes), int(code_), result.stderr
+
+
+def test_a_small_png_of_80_megapixels_is_refused_before_decoding(tmp_path):
+    from PIL import Image
+
+    Image.new("L", (9000, 9000), 255).save(tmp_path / "huge.png", optimize=True)
+    assert (tmp_path / "huge.png").stat().st_size < 200_000
+    model = tmp_path / "model.npz"
+    assert main(["train", "--dataset", "digits", "--epochs", "1", "--out", str(tmp_path)]) == 0
+    code = (
+        "from mnist_nn.cli import main; import sys; "
+        f"sys.exit(main(['predict', {str(model)!r}, {str(tmp_path / 'huge.png')!r}]))"
+    )
+    megabytes, exit_code, err = peak_megabytes(code)
+    assert exit_code == 1 and "81000000" not in err
+    assert "9000x9000 pixels is over the limit of 40 megapixels" in err
+    assert megabytes < 500
+
+
+def test_a_gzip_bomb_in_the_data_folder_is_refused_in_bounded_memory(tmp_path):
+    """A 1.5 MB .gz that inflates to 1.5 GB, named like MNIST's training images."""
+    import struct
+    import zlib
+
+    from mnist_nn.sources import MNIST_FILES
+
+    folder = tmp_path / "mnist"
+    folder.mkdir()
+    compressor = zlib.compressobj(9, zlib.DEFLATED, 31)
+    parts = [compressor.compress(b"\x00\x00\x08\x03" + struct.pack(">III", 60000, 28, 28))]
+    chunk = bytes(1 << 24)
+    parts += [compressor.compress(chunk) for _ in range(90)] + [compressor.flush()]
+    (folder / "train-images-idx3-ubyte.gz").write_bytes(b"".join(parts))
+    for name, _ in list(MNIST_FILES.values())[1:]:
+        (folder / name).write_bytes(b"\x00\x00\x08\x01" + struct.pack(">I", 1) + b"\x00")
+    code = (
+        "from mnist_nn.cli import main; import sys; "
+        f"sys.exit(main(['train', '--dataset', 'mnist', '--data-dir', {str(folder)!r}, "
+        f"'--out', {str(tmp_path / 'out')!r}]))"
+    )
+    megabytes, exit_code, err = peak_megabytes(code)
+    assert exit_code == 1 and "holds more than that" in err and err.strip().count("\n") == 0
+    assert megabytes < 500
+
+
+def test_a_model_claiming_a_huge_network_or_a_zip_bomb_is_refused_in_bounded_memory(tmp_path):
+    import json
+
+    import numpy as np
+
+    from mnist_nn.network import build_network
+    from mnist_nn.persistence import save_model
+
+    path = tmp_path / "model.npz"
+    save_model(path, build_network([784, 16, 10], np.random.default_rng(0)), {"dataset": "mnist"})
+    arrays = dict(np.load(path))
+    metadata = json.loads(str(arrays["metadata"]))
+    metadata["architecture"]["sizes"] = [784, 400000, 10]
+    arrays["metadata"] = np.array(json.dumps(metadata))
+    np.savez(tmp_path / "liar.npz", **arrays)
+    zipped = tmp_path / "bomb.npz"
+    with (
+        zipfile.ZipFile(zipped, "w", zipfile.ZIP_DEFLATED) as archive,
+        archive.open("big.npy", "w", force_zip64=True) as member,
+    ):
+        for _ in range(200):
+            member.write(bytes(1 << 24))  # 3.4 GB of zeros
+    for model, message in ((tmp_path / "liar.npz", "layer0.weight is shape (784, 16)"),
+                           (zipped, "would take 3,355,443,200 bytes")):  # fmt: skip
+        code = (
+            "from mnist_nn.cli import main; import sys; "
+            f"sys.exit(main(['evaluate', {str(model)!r}, '--dataset', 'digits']))"
+        )
+        megabytes, exit_code, err = peak_megabytes(code)
+        assert exit_code == 1 and message in err and megabytes < 500, err
+
+
+@pytest.mark.parametrize(
+    "metadata, message",
+    [
+        ("[" * 100_000 + "]" * 100_000, "no readable metadata"),
+        ('{"format": "mnist-nn model", "format_version": 1, "test_accuracy": "high"}', "damaged"),
+        ('{"format": "mnist-nn model", "format_version": 1, "history": {"a": 1}}', "damaged"),
+    ],
+    ids=["nested-100k-deep", "accuracy-text", "history-dict"],
+)
+def test_damaged_model_metadata_is_one_line(tmp_path, metadata, message, capsys):
+    import numpy as np
+
+    np.savez(tmp_path / "model.npz", metadata=np.array(metadata))
+    assert main(["evaluate", str(tmp_path / "model.npz")]) == 1
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
+
+
+def test_a_model_of_other_inputs_is_refused_by_predict_and_serve(tmp_path, capsys):
+    import numpy as np
+
+    data = tmp_path / "blobs.npz"
+    np.savez(data, x_train=np.random.default_rng(0).random((60, 10)), y_train=[0, 1] * 30)
+    assert main(["train", "--data", str(data), "--epochs", "1", "--out", str(tmp_path)]) == 0
+    capsys.readouterr()
+    (tmp_path / "one.png").write_bytes(b"")
+    assert main(["predict", str(tmp_path / "model.npz"), str(tmp_path / "one.png")]) == 1
+    assert "takes 10 values per example" in capsys.readouterr().err
+    from mnist_nn.errors import UserError
+    from mnist_nn.web.app import create_app
+
+    with pytest.raises(UserError, match="takes 10 values per example"):
+        create_app(tmp_path / "model.npz")
+
+
+# --- training: learning nothing, the output folder, resuming, signals --------------------------
+
+
+def test_a_run_that_learns_nothing_exits_with_one_line_and_writes_no_model(
+    tmp_path, mnist_dir, capsys
+):
+    argv = ["train", "--epochs", "1", "--lr", "3", "--data-dir", str(mnist_dir)]
+    assert main([*argv, "--out", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: training stopped learning in epoch 1") and err.count("\n") == 1
+    assert not (tmp_path / "model.npz").exists()
+
+
+def test_a_saturated_seed_says_why_and_how_to_fix_it(tmp_path, mnist_dir, capsys):
+    argv = ["train", "--hidden", "1000", "--epochs", "3", "--data-dir", str(mnist_dir)]
+    assert main([*argv, "--out", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert "training stopped learning in epoch" in err and "saturated" in err
+    assert "--activation relu" in err and "--loss cross_entropy" in err
+    assert err.count("\n") == 1 and not (tmp_path / "model.npz").exists()
+
+
+def test_an_unwritable_out_fails_before_training(tmp_path, offline, capsys, monkeypatch):
+    assert main(["train", "--dataset", "digits", "--out", "/sys/mnist-nn-test"]) == 1
+    err = capsys.readouterr()
+    assert "epoch" not in err.out and err.err.startswith("error:") and err.err.count("\n") == 1
+    import shutil
+
+    monkeypatch.setattr(shutil, "disk_usage", lambda folder: shutil._ntuple_diskusage(1, 1, 1000))
+    assert main(["train", "--dataset", "digits", "--out", str(tmp_path)]) == 1
+    err = capsys.readouterr()
+    assert "epoch" not in err.out and "MB free; this run writes about" in err.err
+
+
+def test_stale_temporary_files_are_swept_and_signals_wait_for_the_save(tmp_path, offline):
+    import signal
+
+    from mnist_nn.fileio import signals_deferred
+
+    (tmp_path / ".model.npz.tmp12345").write_bytes(b"half a model")
+    assert main(["train", "--dataset", "digits", "--epochs", "1", "--out", str(tmp_path)]) == 0
+    assert not list(tmp_path.glob(".*.tmp*"))
+    order = []
+    with pytest.raises(KeyboardInterrupt), signals_deferred():
+        signal.raise_signal(signal.SIGINT)
+        order.append("both files written")
+    assert order == ["both files written"]  # Ctrl-C came after the block, not in its middle
+
+
+def test_resuming_on_another_dataset_is_refused(tmp_path, offline, capsys):
+    argv = ["train", "--dataset", "digits", "--epochs", "1", "--checkpoint-dir", str(tmp_path)]
+    assert main([*argv, "--out", str(tmp_path)]) == 0
+    capsys.readouterr()
+    other = tmp_path / "other.npz"
+    import numpy as np
+
+    np.savez(other, x_train=np.random.default_rng(0).random((40, 784)), y_train=[0, 1] * 20)
+    argv = ["train", "--data", str(other), "--epochs", "1", "--checkpoint-dir", str(tmp_path)]
+    assert main([*argv, "--resume", "--out", str(tmp_path)]) == 1
+    assert "was made on the digits dataset, not file:other.npz" in capsys.readouterr().err
+
+
+def test_port_and_numbers_out_of_range_are_parser_errors(capsys):
+    for argv in (["serve", "--port", "70000"], ["train", "--augment-rotation", "inf"]):
+        with pytest.raises(SystemExit) as exit_:
+            main(argv)
+        assert exit_.value.code == 2
+    assert "70000' is not a port number" in capsys.readouterr().err
+
+
+def test_predict_save_input_keeps_one_picture_per_file(tmp_path, offline, capsys):
+    from PIL import Image, ImageDraw
+
+    assert main(["train", "--dataset", "digits", "--epochs", "1", "--out", str(tmp_path)]) == 0
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+        picture = Image.new("L", (100, 100), 255)
+        ImageDraw.Draw(picture).line([(50, 10), (50 if folder == "a" else 20, 90)], 0, width=8)
+        picture.save(tmp_path / folder / "digit.png")
+    argv = ["predict", str(tmp_path / "model.npz"), str(tmp_path / "a" / "digit.png")]
+    assert (
+        main([*argv, str(tmp_path / "b" / "digit.png"), "--save-input", str(tmp_path / "in")]) == 0
+    )
+    assert sorted(p.name for p in (tmp_path / "in").iterdir()) == [
+        "digit-2.28x28.png",
+        "digit.28x28.png",
+    ]
+
+
+# --- the web API's answers ------------------------------------------------------------------------
+
+
+def test_web_errors_have_one_shape_and_hostile_json_is_a_400(served):
+    base, _, _ = served
+    for answer, status in (
+        (httpx.get(f"{base}/no/such/page", timeout=5), 404),
+        (httpx.delete(f"{base}/api/model", timeout=5), 405),
+        (
+            httpx.post(
+                f"{base}/api/predict",
+                content=b'{"pixels": [' + b"9" * 4000 + b"]}",
+                headers={"Content-Type": "application/json"},
+                timeout=5,
+            ),
+            400,
+        ),  # fmt: skip
+        (
+            httpx.post(
+                f"{base}/api/predict",
+                content=b"[" * 100_000,
+                headers={"Content-Type": "application/json"},
+                timeout=5,
+            ),
+            400,
+        ),  # fmt: skip
+        (
+            httpx.post(
+                f"{base}/api/predict",
+                content=b"--x\r\nbroken",
+                headers={"Content-Type": "multipart/form-data; boundary=x"},
+                timeout=5,
+            ),
+            400,
+        ),  # fmt: skip
+    ):
+        assert answer.status_code == status, answer.text
+        assert list(answer.json()) == ["error"] and "\n" not in answer.json()["error"]
+
+
+def test_media_types_are_read_without_regard_to_case(served):
+    from PIL import Image, ImageDraw
+
+    base, _, _ = served
+    picture = Image.new("L", (100, 100), 255)
+    ImageDraw.Draw(picture).line([(50, 10), (50, 90)], fill=0, width=8)
+    buffer = io.BytesIO()
+    picture.save(buffer, format="PNG")
+    request = httpx.Request(
+        "POST", f"{base}/api/predict", files={"file": ("one.png", buffer.getvalue())}
+    )
+    request.headers["Content-Type"] = request.headers["Content-Type"].replace(
+        "multipart/form-data", "Multipart/Form-Data"
+    )
+    answer = httpx.Client(timeout=5).send(request)
+    assert answer.status_code == 200 and answer.json()["digit"] in range(10)
+
+
+def test_the_confusion_matrix_is_computed_once_for_many_first_callers(offline, tmp_path):
+    from fastapi.testclient import TestClient
+
+    from mnist_nn import evaluation
+    from mnist_nn.web.app import create_app
+
+    assert main(["train", "--dataset", "digits", "--epochs", "1", "--out", str(tmp_path)]) == 0
+    client = TestClient(create_app(tmp_path / "model.npz"))
+    calls = []
+    original = evaluation.evaluate
+
+    def counted(network, split):
+        calls.append(1)
+        return original(network, split)
+
+    evaluation.evaluate = counted
+    try:
+        with ThreadPoolExecutor(40) as pool:
+            answers = list(pool.map(lambda _: client.get("/api/confusion"), range(40)))
+    finally:
+        evaluation.evaluate = original
+    assert {answer.status_code for answer in answers} == {200} and len(calls) == 1
+
+
+def test_a_missing_test_set_is_a_503_without_server_paths(tmp_path, offline):
+    import json
+
+    import numpy as np
+    from fastapi.testclient import TestClient
+
+    from mnist_nn.web.app import create_app
+
+    assert main(["train", "--dataset", "digits", "--epochs", "1", "--out", str(tmp_path)]) == 0
+    arrays = dict(np.load(tmp_path / "model.npz"))
+    metadata = json.loads(str(arrays["metadata"]))
+    arrays["metadata"] = np.array(json.dumps({**metadata, "dataset": "mnist"}))
+    np.savez(tmp_path / "mnist-model.npz", **arrays)
+    client = TestClient(create_app(tmp_path / "mnist-model.npz"))
+    for _ in range(2):  # the second answer comes from memory: nothing is looked for again
+        answer = client.get("/api/confusion")
+        assert answer.status_code == 503
+        assert answer.json() == {"error": "the mnist test set is not available on this server"}
+        assert str(tmp_path) not in answer.text and "/" not in answer.json()["error"]
+
+
+def test_listening_beyond_this_computer_warns(monkeypatch, tmp_path, offline, capsys):
+    from mnist_nn.web import server
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(server, "run", lambda app, host, port: None)
+    assert main(["serve", "--host", "0.0.0.0", "--dataset", "digits"]) == 0
+    assert "warning: listening on 0.0.0.0: other computers can reach this server" in (
+        capsys.readouterr().err
+    )
+
+
+def test_the_decoded_cache_is_verified_and_pruned(tmp_path, offline, fake_checksums):
+    import numpy as np
+
+    from mnist_nn import sources
+
+    from helpers import FAKE, write_fake_mnist
+
+    directory = write_fake_mnist(tmp_path / "m")
+    sources.load_mnist_arrays(directory)
+    decoded = offline.parent / "decoded"
+    labels = next(decoded.glob("t10k-labels*.npy"))
+    np.save(labels, np.zeros_like(FAKE["test_labels"]))  # a planted, wrong cache entry
+    arrays, _ = sources.load_mnist_arrays(directory)
+    np.testing.assert_array_equal(arrays["test_labels"], FAKE["test_labels"])  # not trusted
+    (directory / "t10k-labels-idx1-ubyte.gz").touch()  # a newer file: a new cache entry...
+    sources.load_mnist_arrays(directory)
+    assert len(list(decoded.glob("t10k-labels*.npy"))) == 1  # ...and the old one is gone

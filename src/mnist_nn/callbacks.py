@@ -72,8 +72,8 @@ class Saturation(Callback):
         if per_epoch < MIN_BATCHES_TO_JUDGE:
             return  # too few steps to tell a stuck run from a slow start
         this_epoch = trainer.state.batch_losses[-per_epoch:]
-        tenth = max(1, len(this_epoch) // 10)
-        early, late = np.mean(this_epoch[:tenth]), np.mean(this_epoch[-tenth:])
+        tenth = max(1, len(this_epoch) // 10)  # the epoch's second half: the first steps may move
+        early, late = np.mean(this_epoch[5 * tenth : 6 * tenth]), np.mean(this_epoch[-tenth:])
         flat = abs(early - late) <= 0.01 * max(abs(early), 1e-12)
         if flat and record["train_accuracy"] <= chance + 0.01:
             raise UserError(saturation_advice(trainer, record, late, chance))

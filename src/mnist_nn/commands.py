@@ -40,12 +40,15 @@ def _notice(text: str) -> None:
 
 
 def _print_epoch(record: dict, epochs: int) -> None:
-    held_out = "val" if "val_accuracy" in record else "test"
+    held_out = "".join(
+        f"  {name} acc {record[f'{name}_accuracy']:.2%}"
+        for name in ("val", "test")
+        if f"{name}_accuracy" in record
+    )  # none when there is neither a validation split nor a test set
     print(
         f"epoch {record['epoch']:>{len(str(epochs))}}/{epochs}"
         f"  loss {record['train_loss']:.4f}"
-        f"  train acc {record['train_accuracy']:.2%}"
-        f"  {held_out} acc {record[f'{held_out}_accuracy']:.2%}"
+        f"  train acc {record['train_accuracy']:.2%}{held_out}"
         f"  {record['seconds']:.2f} s",
         flush=True,
     )

@@ -214,7 +214,10 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         """(n_samples, n_classes) probabilities, columns in the order of `classes_`."""
         check_is_fitted(self)
         X = validate_data(self, X, dtype=self.dtype, reset=False)
-        return self._trainer.network.scores(X)
+        scores = self._trainer.network.scores(X)  # MSE: independent sigmoid outputs
+        totals = scores.sum(axis=1, keepdims=True)
+        with np.errstate(invalid="ignore", divide="ignore"):  # all outputs 0: no preference
+            return np.where(totals > 0, scores / totals, 1.0 / scores.shape[1])
 
     def predict(self, X):
         probabilities = self.predict_proba(X)  # checks first that the model is fitted

@@ -40,9 +40,10 @@ class MeanSquaredError:
 
     @staticmethod
     def scores(output: np.ndarray) -> np.ndarray:
-        """Class probabilities: the ten sigmoid outputs are independent, each in (0, 1), so they
-        are scaled to sum to 1 (their order, hence the predicted digit, is unchanged)."""
-        return output / output.sum(axis=1, keepdims=True)
+        """The ten sigmoid outputs as they are: each in (0, 1), each the network's own yes/no for
+        its digit, not probabilities that sum to 1. Shown honestly, a saturated network whose
+        outputs are all near 0 says so (scaling them to sum to 1 would make it look sure)."""
+        return output
 
     def __repr__(self) -> str:
         return "MeanSquaredError()"
