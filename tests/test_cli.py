@@ -100,7 +100,7 @@ def test_gradcheck_command(capsys):
     assert main(["gradcheck", "--dropout", "0.5"]) == 0
     out = capsys.readouterr().out
     assert "all 36 gradients agree" in out and "WRONG" not in out
-    assert "relu       cross_entropy  layer0.weight" in out
+    assert "relu       cross_entropy  W1" in out and "ε = 1e-6" in out
 
 
 def test_compare_command_writes_its_report(tmp_path, capsys):
@@ -161,6 +161,7 @@ def test_evaluate_prints_scores_and_writes_pictures(trained, tmp_path, capsys):
     out = capsys.readouterr().out
     assert "digits test set: 360 images, accuracy" in out and "confusion matrix" in out
     assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "activations.png",
         "confusion.png",
         "curves.png",
         "mistakes.png",

@@ -17,11 +17,12 @@ PICTURES = {
         IMAGES, [1] * 6, [1, 2, 1, 1, 1, 1], path=path
     ),
     "comparison": lambda path: plots.plot_comparison(
-        [{"name": "seed", "history": HISTORY}], path=path
+        [{"name": "seed", "val_accuracy": 0.96, "test_accuracy": 0.955}], path=path
     ),
+    "activations": lambda path: plots.plot_activations(rng.random((50, 16)), path=path),
     "confusion": lambda path: plots.plot_confusion(rng.integers(0, 50, (10, 10)), path=path),
     "mistakes": lambda path: plots.plot_mistakes(IMAGES, [1] * 6, [2] * 6, [0.9] * 6, path=path),
-    "curves": lambda path: plots.plot_curves(HISTORY, path=path),
+    "curves": lambda path: plots.plot_curves(HISTORY, [0.5, 0.4, 0.3, 0.2], path=path),
     "weights": lambda path: plots.plot_first_layer_weights(
         rng.standard_normal((784, 16)), path=path
     ),

@@ -93,7 +93,13 @@ def command_train(args: argparse.Namespace) -> int:
     counts = f"{len(dataset.train)} train{held_out}, {tested}"
     print(f"dataset: {dataset.name} ({counts}) from {dataset.source}")
     inputs = dataset.train.images.shape[1]
-    print(f"preset {args.preset}: {config.describe(inputs, dataset.classes)}")
+    changed = config.changes_from(PRESETS[args.preset])
+    preset = f"preset {args.preset}" + (f", changed: {', '.join(changed)}" if changed else "")
+    print(f"{preset}: {config.describe(inputs, dataset.classes)}")
+    print(
+        "(train acc: a running average over each epoch's mini-batches as the weights change; "
+        f"{'val' if dataset.validation else 'test'} acc: measured after each epoch)"
+    )
     # Finished work must not be lost at the save: check the folder first, and clear what an
     # interrupted save of an earlier run left behind.
     sweep_temporary_files(out, OUTPUTS)
@@ -144,7 +150,7 @@ def command_train(args: argparse.Namespace) -> int:
     if args.plots and pictures:
         results = evaluate(result.network, dataset.test)
         written += save_evaluation_pictures(
-            out, result.network, result.history, dataset.test, results
+            out, result.network, result.history, dataset.test, results, result.batch_losses
         )
     print(f"wrote {', '.join(str(out / name) for name in written)}")
     return 0
@@ -178,7 +184,9 @@ def command_evaluate(args: argparse.Namespace) -> int:
     written = []
     if out is not None:
         history = metadata.get("history") or []
-        written = save_evaluation_pictures(out, network, history, dataset.test, results)
+        batch_losses = metadata.get("batch_losses")
+        pictures = (out, network, history, dataset.test, results, batch_losses)
+        written = save_evaluation_pictures(*pictures)
     if args.json:
         public = {
             key: value for key, value in results.items() if key not in ("scores", "predicted")

@@ -180,14 +180,20 @@ class TrainConfig:
             )
         return self
 
+    def changes_from(self, other: "TrainConfig") -> list[str]:
+        """Each setting that differs from `other`'s, as name=value."""
+        return [
+            f"{name}={value}"
+            for name, value in self.to_dict().items()
+            if value != getattr(other, name)
+        ]
+
     def describe(self, inputs: int = 784, classes: int = 10) -> str:
         """One readable line: the architecture, then each setting that differs from the seed's."""
         layers = "-".join(map(str, (inputs, *self.hidden_sizes, classes)))
         seed = TrainConfig()
         changed = [
-            f"{name}={value}"
-            for name, value in self.to_dict().items()
-            if name not in SHOWN_FIRST and value != getattr(seed, name)
+            change for change in self.changes_from(seed) if change.split("=")[0] not in SHOWN_FIRST
         ]
         details = "the seed design" if self == seed else ", ".join(changed)
         return (

@@ -191,6 +191,7 @@ def run_record(result, config, dataset, preset: str | None = None) -> dict:
         "preset": preset,
         "config": config.to_dict(),
         "history": result.history,
+        "batch_losses": [round(loss, 6) for loss in result.batch_losses],  # for curves.png
         "best_epoch": result.best_epoch,
         "test_accuracy": result.test_accuracy,
         "training_seconds": result.training_seconds,

@@ -40,20 +40,22 @@ def plot_predictions(images: np.ndarray, labels, predicted, title: str = "", pat
     return _finish(figure, path)
 
 
-def plot_comparison(rows: list[dict], metric: str = "val_accuracy", path=None):
-    """Accuracy per epoch of each variant of an ablation run, one line each, on one figure."""
-    figure = _figure(figsize=(8, 5), layout="constrained")
+def plot_comparison(rows: list[dict], path=None):
+    """Final validation and test accuracy of each variant of an ablation run, as bars."""
+    figure = _figure(figsize=(8, 0.45 * len(rows) + 1.4), layout="constrained")
     ax = figure.subplots()
-    for row in rows:
-        epochs = [record["epoch"] for record in row["history"]]
-        accuracies = [100 * record[metric] for record in row["history"]]
-        ax.plot(epochs, accuracies, marker="o", markersize=3, label=row["name"])
-    ax.set_xlabel("epoch")
-    ax.set_ylabel(f"{metric.replace('_', ' ').replace('val', 'validation')} (%)")
-    low = min(100 * record[metric] for row in rows for record in row["history"])
-    ax.set_ylim(max(low, 80), 100)  # the interesting part: above 80%
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, loc="lower right")
+    positions = np.arange(len(rows))[::-1]  # the first variant on top
+    validation = [100 * row["val_accuracy"] for row in rows]
+    test = [100 * row["test_accuracy"] for row in rows]
+    ax.barh(positions + 0.2, validation, height=0.4, label="validation", color="#2563eb")
+    ax.barh(positions - 0.2, test, height=0.4, label="test (measured once)", color="#f59e0b")
+    for y, value in zip(positions, validation, strict=True):
+        ax.text(value + 0.05, y + 0.2, f"{value:.2f}%", va="center", fontsize=8)
+    ax.set_yticks(positions, [row["name"] for row in rows])
+    low = min(validation + test)
+    ax.set_xlim(max(0, np.floor(low) - 1), 100)  # the differences live in the last points
+    ax.set_xlabel("accuracy (%)")
+    ax.legend(fontsize=8, loc="lower left")
     ax.set_title("Each extension of the seed network, one at a time")
     return _finish(figure, path)
 
@@ -82,7 +84,9 @@ def plot_confusion(confusion: np.ndarray, title: str = "", path=None):
     ax.set_xlabel("predicted digit")
     ax.set_ylabel("true digit")
     ax.set_title(title or "Confusion matrix")
-    figure.colorbar(shown, ax=ax, label="log(1 + count)")
+    bar = figure.colorbar(shown, ax=ax, label="test images in the cell (log scale)")
+    counts = [c for c in (1, 10, 100, 1000) if c <= max(confusion.max(), 1)]
+    bar.set_ticks(np.log1p(counts), labels=[str(c) for c in counts])
     return _finish(figure, path)
 
 
@@ -101,15 +105,19 @@ def plot_mistakes(images, labels, predicted, confidence, columns: int = 8, path=
     return _finish(figure, path)
 
 
-def plot_curves(history: list[dict], path=None):
-    """Training loss and accuracies per epoch, from a run's stored history."""
+def plot_curves(history: list[dict], batch_losses=None, path=None):
+    """Training loss (every mini-batch, when given, and per epoch) and accuracies per epoch."""
     figure = _figure(figsize=(10, 4), layout="constrained")
     loss_ax, accuracy_ax = figure.subplots(1, 2)
     epochs = [record["epoch"] for record in history]
-    loss_ax.plot(epochs, [record["train_loss"] for record in history], marker="o", markersize=3)
-    loss_ax.set(xlabel="epoch", ylabel="training loss", title="Loss")
+    if batch_losses:  # a faint line of every step: what the per-epoch averages hide
+        steps = np.arange(1, len(batch_losses) + 1) * len(epochs) / len(batch_losses)
+        loss_ax.plot(steps, batch_losses, linewidth=0.5, alpha=0.5, label="each mini-batch")
+    loss_ax.plot(epochs, [r["train_loss"] for r in history], marker="o", label="epoch average")
+    loss_ax.set(xlabel="epoch", ylabel="training loss", title="Loss", yscale="log")
+    loss_ax.legend()
     for key, label in (
-        ("train_accuracy", "training"),
+        ("train_accuracy", "training (running average over the epoch)"),
         ("val_accuracy", "validation"),
         ("test_accuracy", "test"),
     ):
@@ -123,26 +131,45 @@ def plot_curves(history: list[dict], path=None):
     return _finish(figure, path)
 
 
+def plot_activations(hidden: np.ndarray, title: str = "", path=None):
+    """A histogram of hidden activations (N, H) over many images: sigmoid units near 0 or 1
+    everywhere are saturated (their slope σ' = a(1 − a) is then about 0, and they stop learning)."""
+    figure = _figure(figsize=(7, 3.5), layout="constrained")
+    ax = figure.subplots()
+    ax.hist(np.ravel(hidden), bins=50, color="#2563eb")
+    ax.set(xlabel="activation of a hidden unit", ylabel="how often (log scale)", yscale="log")
+    ax.set_title(title or "Hidden activations over the test images")
+    return _finish(figure, path)
+
+
 def plot_first_layer_weights(weight: np.ndarray, count: int = 64, path=None):
-    """What the first hidden units look for: each unit's 784 incoming weights as a 28x28 image
-    (red: pixels that excite it, blue: pixels that inhibit it). `weight` is (784, H)."""
+    """What the first hidden units look for: each unit's 784 incoming weights as a 28x28 image,
+    each scaled to its own largest |w|. `weight` is (784, H)."""
     count = min(count, weight.shape[1])
     columns = int(np.ceil(np.sqrt(count)))
     rows = -(-count // columns)
-    figure = _figure(figsize=(1.1 * columns, 1.1 * rows + 0.4), layout="constrained")
-    axes = figure.subplots(rows, columns, squeeze=False).ravel()
-    for unit, ax in enumerate(axes):
+    figure = _figure(figsize=(1.1 * columns + 1.2, 1.1 * rows + 0.8), layout="constrained")
+    axes = figure.subplots(rows, columns, squeeze=False)
+    for unit, ax in enumerate(axes.ravel()):
         ax.axis("off")
         if unit < count:
             unit_weights = weight[:, unit].reshape(28, 28)
             limit = np.abs(unit_weights).max() or 1.0
-            ax.imshow(unit_weights, cmap="coolwarm", vmin=-limit, vmax=limit)
-    figure.suptitle(f"Incoming weights of the first {count} hidden units", fontsize=10)
+            shown = ax.imshow(unit_weights / limit, cmap="coolwarm", vmin=-1, vmax=1)
+    bar = figure.colorbar(shown, ax=axes, shrink=0.6)
+    bar.set_ticks([-1, 0, 1], labels=["inhibits", "0", "excites"])
+    bar.set_label("weight, relative to the unit's largest")
+    figure.suptitle(
+        f"Incoming weights of the first {count} hidden units: red pixels excite a unit, "
+        "blue ones inhibit it",
+        fontsize=10,
+    )
     return _finish(figure, path)
 
 
-def save_evaluation_pictures(out, network, history, split, results) -> list[str]:
-    """confusion.png, mistakes.png, curves.png and weights.png of a model on `split`."""
+def save_evaluation_pictures(out, network, history, split, results, batch_losses=None):
+    """confusion.png, mistakes.png, weights.png, curves.png and activations.png of a model on
+    `split`; returns their names."""
     from mnist_nn.evaluation import most_confident_mistakes
 
     scores, predicted = results["scores"], results["predicted"]
@@ -162,6 +189,10 @@ def save_evaluation_pictures(out, network, history, split, results) -> list[str]
     written = ["confusion.png", "mistakes.png", "weights.png"]
     plot_first_layer_weights(network.dense_layers()[0].weight, path=out / "weights.png")
     if history:
-        plot_curves(history, path=out / "curves.png")
+        plot_curves(history, batch_losses, path=out / "curves.png")
         written.append("curves.png")
+    _, hidden = network.explain(split.images[:2000])
+    if hidden:
+        plot_activations(hidden[0], path=out / "activations.png")
+        written.append("activations.png")
     return written
