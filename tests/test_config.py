@@ -58,11 +58,12 @@ def test_help_needs_no_numpy():
     assert result.stdout.strip() == "False", result.stderr
 
 
-def test_the_readme_flag_table_is_the_config():
-    readme = (ROOT / "README.md").read_text()
-    start, end = readme.index("<!-- training flags -->"), readme.index("<!-- end of flags -->")
-    assert readme[start:end].strip().splitlines()[1:] == flag_table().splitlines(), (
-        "README's flag table differs from TrainConfig: paste `python -m mnist_nn.config` there"
+def test_the_flag_table_of_the_docs_is_the_config():
+    reference = (ROOT / "docs" / "cli.md").read_text()
+    start = reference.index("<!-- training flags -->")
+    end = reference.index("<!-- end of flags -->")
+    assert reference[start:end].strip().splitlines()[1:] == flag_table().splitlines(), (
+        "docs/cli.md's flag table differs from TrainConfig: paste `python -m mnist_nn.config` there"
     )
 
 

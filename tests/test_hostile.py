@@ -263,13 +263,13 @@ def test_a_saturated_seed_says_why_and_how_to_fix_it(tmp_path, mnist_dir, capsys
 def test_an_unwritable_out_fails_before_training(tmp_path, offline, capsys, monkeypatch):
     assert main(["train", "--dataset", "digits", "--out", "/sys/mnist-nn-test"]) == 1
     err = capsys.readouterr()
-    assert "epoch" not in err.out and err.err.startswith("error:") and err.err.count("\n") == 1
+    assert "epoch 1/" not in err.out and err.err.startswith("error:") and err.err.count("\n") == 1
     import shutil
 
     monkeypatch.setattr(shutil, "disk_usage", lambda folder: shutil._ntuple_diskusage(1, 1, 1000))
     assert main(["train", "--dataset", "digits", "--out", str(tmp_path)]) == 1
     err = capsys.readouterr()
-    assert "epoch" not in err.out and "MB free; this run writes about" in err.err
+    assert "epoch 1/" not in err.out and "MB free; this run writes about" in err.err
 
 
 def test_stale_temporary_files_are_swept_and_signals_wait_for_the_save(tmp_path, offline):

@@ -67,3 +67,9 @@ def test_the_from_python_example_runs(tmp_path, monkeypatch, capsys):
     best, predicted = capsys.readouterr().out.splitlines()
     assert "hidden_layer_sizes" in best and (tmp_path / "digits.npz").exists()
     assert re.fullmatch(r"\[\d \d \d \d \d\] 0\.\d+", predicted), predicted  # 5 digits, a loss
+
+
+def test_every_relative_link_of_the_readme_and_docs_leads_somewhere():
+    for page in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
+        for target in re.findall(r"\]\(([^)#:]+)(?:#[^)]*)?\)", page.read_text()):
+            assert (page.parent / target).exists(), f"{page.name}: link to {target} leads nowhere"

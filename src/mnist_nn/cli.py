@@ -75,7 +75,7 @@ def _add_train_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--plots",
         action="store_true",
-        help="also write confusion.png, mistakes.png, curves.png and weights.png",
+        help="also write confusion.png, mistakes.png, curves.png, weights.png, activations.png",
     )
     parser.add_argument(
         "--checkpoint-dir",
@@ -147,7 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument(
         "--out",
         type=Path,
-        help="write confusion.png, mistakes.png, curves.png and weights.png in this folder",
+        help="write confusion, mistakes, curves, weights and activations pictures in this folder",
     )
     evaluate.add_argument("--json", action="store_true", help="print the numbers as JSON")
     _add_data_arguments(evaluate)
