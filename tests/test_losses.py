@@ -45,3 +45,12 @@ def test_cross_entropy_probabilities_and_gradient():
     value, gradient = loss(logits, np.array([[0.0, 0.0, 1.0]]))
     assert value == pytest.approx(-np.log(0.7))
     np.testing.assert_allclose(gradient, [[0.1, 0.2, -0.3]])  # p − y
+
+
+def test_mse_scores_are_the_sigmoid_outputs_so_a_dead_model_never_looks_sure():
+    from mnist_nn.losses import MeanSquaredError
+
+    dead = np.array([[1e-7, 2e-6, 3e-7, 1e-7, 1e-7, 1e-7, 1e-7, 1e-7, 1e-7, 1e-7]])
+    scores = MeanSquaredError.scores(dead)
+    assert scores.max() < 1e-5  # not 2e-6 / 2.9e-6 = "69% sure"
+    np.testing.assert_array_equal(scores.argmax(axis=1), [1])
