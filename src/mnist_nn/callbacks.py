@@ -1,5 +1,6 @@
-"""Callbacks: how the progress bar, the history, early stopping, checkpoints, Ctrl-C and the web
-page's live view watch and steer a training run, without a copy of the loop.
+"""Callbacks: how the progress bar, the history, the stop of a run that learns nothing, early
+stopping, checkpoints, Ctrl-C and the web page's live view watch and steer a training run,
+without a copy of the loop.
 
 The protocol, in the spirit of Keras's callbacks. The loop (`Trainer.fit` in `training.py`) calls,
 on every callback in its list, in order:
