@@ -1,11 +1,19 @@
-"""Your own images, framed the MNIST way: polarity, alpha, crop, 20 px box, centre of mass."""
+"""Your own images, framed the MNIST way: polarity, lighting, ink, pieces, strokes, 20 px box,
+centre of mass; and read safely (formats, EXIF orientation, transparency)."""
 
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
 from mnist_nn.errors import UserError
-from mnist_nn.images import frame_like_mnist, ink_on_black, load_digit
+from mnist_nn.framing import (
+    MNIST_STROKE,
+    flatten_background,
+    frame_like_mnist,
+    ink_on_black,
+    stroke_width,
+)
+from mnist_nn.images import greys, load_digit
 
 
 def drawn_seven(size=(600, 400), box=(350, 50, 550, 350), ink=(20, 20, 20), paper="white"):
@@ -50,12 +58,63 @@ def test_every_common_format_reads(tmp_path, suffix):
 
 
 def test_light_on_dark_is_not_inverted_and_grey_paper_is_cleaned():
-    light_on_dark = np.asarray(drawn_seven(ink=(255, 255, 255), paper="black").convert("L"))
+    light_on_dark = drawn_seven(ink=(255, 255, 255), paper="black")
     on_grey = drawn_seven(ink=(60, 60, 60), paper=(170, 170, 170))
-    a = ink_on_black(Image.fromarray(light_on_dark))
-    b = ink_on_black(on_grey)
+    a = flatten_background(ink_on_black(greys(light_on_dark)))
+    b = flatten_background(ink_on_black(greys(on_grey)))
     assert a[0, 0] == 0 and a.max() == 1
     assert b[0, 0] == 0 and b.max() == pytest.approx(1)
+
+
+def framed(picture: Image.Image, tmp_path, suffix="png", **save) -> np.ndarray:
+    path = tmp_path / f"digit.{suffix}"
+    picture.save(path, **save)
+    return load_digit(path).reshape(28, 28)
+
+
+def test_uneven_light_and_grainy_tinted_paper_do_not_shrink_the_digit(tmp_path):
+    rng = np.random.default_rng(0)
+    paper = 232 + 6 * rng.standard_normal((400, 600))  # grain, as on a phone photo of paper
+    paper += np.linspace(-40, 20, 600)[None, :]  # light falling off to one side
+    picture = np.asarray(drawn_seven().convert("L"), dtype=np.float64)
+    photo = np.where(picture < 128, 40.0, paper).clip(0, 255).astype(np.uint8)
+    image = framed(Image.fromarray(photo).convert("RGB"), tmp_path)
+    assert max(ink_box(image)) in (20, 21)  # the 7 fills the box: the grain is not ink
+    assert abs(centre_of_mass(image)[0] - 14) <= 1
+
+
+def test_a_ruled_line_and_specks_are_dropped(tmp_path):
+    picture = drawn_seven()
+    draw = ImageDraw.Draw(picture)
+    draw.line([(0, 380), (600, 380)], fill=(90, 90, 200), width=3)  # a ruled line, edge to edge
+    for x, y in ((30, 30), (500, 390), (60, 300)):
+        draw.ellipse((x, y, x + 4, y + 4), fill=(0, 0, 0))  # specks of dirt
+    clean = framed(drawn_seven(), tmp_path)
+    assert np.abs(framed(picture, tmp_path) - clean).max() < 0.05
+
+
+@pytest.mark.parametrize("pen", [2, 70], ids=["hairline", "marker"])
+def test_strokes_come_out_at_mnist_width(tmp_path, pen):
+    picture = Image.new("L", (2000, 2000), 255)
+    ImageDraw.Draw(picture).line([(600, 400), (1400, 400), (800, 1600)], fill=0, width=pen)
+    image = framed(picture, tmp_path)
+    assert 0.6 * MNIST_STROKE <= stroke_width(image > 0.5) <= 1.6 * MNIST_STROKE
+
+
+def test_exif_orientation_is_applied(tmp_path):
+    upright = framed(drawn_seven(), tmp_path, "jpg")
+    sideways = drawn_seven().transpose(Image.Transpose.ROTATE_90)  # stored turned...
+    exif = Image.Exif()
+    exif[0x0112] = 6  # ...with the tag that says "turn me back" (rotate 90° clockwise)
+    restored = framed(sideways, tmp_path, "jpg", exif=exif)
+    assert np.corrcoef(upright.ravel(), restored.ravel())[0, 1] > 0.9
+
+
+def test_a_28x28_drawing_keeps_its_strokes(tmp_path):
+    digit = np.zeros((28, 28), dtype=np.uint8)
+    digit[4:24, 13:16] = 255  # a one, 3 px wide, already MNIST-sized
+    image = framed(Image.fromarray(digit), tmp_path)
+    assert np.corrcoef(image.ravel(), digit.ravel() / 255)[0, 1] > 0.85
 
 
 def test_transparent_drawing_is_composited_on_white(tmp_path):

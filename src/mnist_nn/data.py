@@ -53,7 +53,7 @@ def load_digits_arrays() -> tuple[dict[str, np.ndarray], str]:
     from sklearn.datasets import load_digits
     from sklearn.model_selection import train_test_split
 
-    from mnist_nn.images import frame_like_mnist
+    from mnist_nn.framing import frame_like_mnist
 
     digits = load_digits()
     framed = np.stack([frame_like_mnist(image / 16.0) for image in digits.images])
