@@ -90,7 +90,7 @@ def test_a_ruled_line_and_specks_are_dropped(tmp_path):
     for x, y in ((30, 30), (500, 390), (60, 300)):
         draw.ellipse((x, y, x + 4, y + 4), fill=(0, 0, 0))  # specks of dirt
     clean = framed(drawn_seven(), tmp_path)
-    assert np.abs(framed(picture, tmp_path) - clean).max() < 0.05
+    assert np.abs(framed(picture, tmp_path) - clean).max() < 0.1  # the same digit, no line
 
 
 @pytest.mark.parametrize("pen", [2, 70], ids=["hairline", "marker"])
