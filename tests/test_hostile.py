@@ -46,7 +46,7 @@ def served(tmp_path_factory):
             break
         except httpx.TransportError:
             time.sleep(0.05)
-    yield base, port, log
+    yield base, port, log, server.pid
     server.terminate()
     server.wait(timeout=10)
 
@@ -54,7 +54,7 @@ def served(tmp_path_factory):
 def test_slow_clients_do_not_take_the_server_down(served):
     """1,100 sockets that send half a request header and wait: normal requests still answer,
     the half-open ones are closed, and the log stays quiet."""
-    base, port, log = served
+    base, port, log, _ = served
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 4096), hard))
     sockets = []
@@ -85,7 +85,7 @@ def test_slow_clients_do_not_take_the_server_down(served):
 
 
 def test_only_this_computer_s_names_are_answered(served):
-    base, port, _ = served
+    base, port, _, _ = served
     answer = httpx.get(f"{base}/api/model", headers={"Host": "evil.example:80"}, timeout=5)
     assert answer.status_code == 400
     assert answer.json() == {"error": "this server does not answer for host 'evil.example'"}
@@ -99,7 +99,7 @@ EPS = b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 10 10\nnewpath 0 0 moveto 10
 
 
 def test_an_eps_upload_is_never_handed_to_ghostscript(served, tmp_path, capsys):
-    base, _, _ = served
+    base, _, _, _ = served
     answer = httpx.post(f"{base}/api/predict", files={"file": ("x.eps", EPS)}, timeout=10)
     assert (
         answer.status_code == 400 and "not an image of a format read here" in answer.json()["error"]
@@ -108,6 +108,29 @@ def test_an_eps_upload_is_never_handed_to_ghostscript(served, tmp_path, capsys):
     model = next(Path(base_folder(served)).glob("model.npz"))
     assert main(["predict", str(model), str(tmp_path / "digit.eps")]) == 1
     assert capsys.readouterr().err.count("\n") == 1
+
+
+def test_six_80_megapixel_uploads_at_once_keep_the_server_small(served, tmp_path):
+    """Each a ~100 KB PNG that would decode to 81 megapixels: refused before decoding, fast,
+    and the server's peak memory stays far below 500 MB."""
+    from PIL import Image
+
+    base, _, _, pid = served
+    buffer = io.BytesIO()
+    Image.new("L", (9000, 9000), 255).save(buffer, format="PNG", optimize=True)
+    huge = buffer.getvalue()
+    assert len(huge) < 200_000
+
+    def upload(_):
+        return httpx.post(f"{base}/api/predict", files={"file": ("big.png", huge)}, timeout=30)
+
+    with ThreadPoolExecutor(6) as pool:
+        answers = list(pool.map(upload, range(6)))
+    assert {answer.status_code for answer in answers} == {400}
+    assert "over the limit of 40 megapixels" in answers[0].json()["error"]
+    status = Path(f"/proc/{pid}/status").read_text()
+    peak_kb = int(next(line for line in status.splitlines() if line.startswith("VmHWM")).split()[1])
+    assert peak_kb < 500_000, f"serve peaked at {peak_kb // 1024} MB"
 
 
 def base_folder(served) -> Path:
@@ -331,7 +354,7 @@ def test_predict_save_input_keeps_one_picture_per_file(tmp_path, offline, capsys
 
 
 def test_web_errors_have_one_shape_and_hostile_json_is_a_400(served):
-    base, _, _ = served
+    base, _, _, _ = served
     for answer, status in (
         (httpx.get(f"{base}/no/such/page", timeout=5), 404),
         (httpx.delete(f"{base}/api/model", timeout=5), 405),
@@ -370,7 +393,7 @@ def test_web_errors_have_one_shape_and_hostile_json_is_a_400(served):
 def test_media_types_are_read_without_regard_to_case(served):
     from PIL import Image, ImageDraw
 
-    base, _, _ = served
+    base, _, _, _ = served
     picture = Image.new("L", (100, 100), 255)
     ImageDraw.Draw(picture).line([(50, 10), (50, 90)], fill=0, width=8)
     buffer = io.BytesIO()
