@@ -10,6 +10,7 @@ Each picture is one function: it trains with the library's Trainer where it need
 
 import argparse
 import contextlib
+import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from mnist_nn.errors import UserError
 from mnist_nn.training import Trainer
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))  # the benchmarks package, whose image generator draws one
 
 
 def sigmoid(out: Path, dataset=None) -> None:
@@ -128,12 +130,45 @@ def losses(out: Path, dataset) -> None:
     figure.savefig(out / "losses.png", dpi=100)
 
 
+def framing(out: Path, dataset) -> None:
+    """Four user-like photos of MNIST test digits (benchmarks/user_images.py) through each step of
+    `predict`'s framing: the photo, the ink once paper and light are flattened, the digit's
+    pieces, its strokes at MNIST's width, and the 28x28 the network reads."""
+    import io
+
+    from benchmarks.user_images import render
+    from mnist_nn import framing as steps
+    from mnist_nn.images import greys, read_image
+
+    rng = np.random.default_rng(3)
+    figure = Figure(figsize=(10, 8.4), layout="constrained")
+    axes = figure.subplots(4, 5)
+    titles = ["the photo", "paper and light flattened", "the digit's pieces",
+              "strokes at MNIST's width", "what the network reads"]  # fmt: skip
+    for row, index in enumerate((0, 2, 7, 21)):
+        data, what = render(dataset.test.images[index].reshape(28, 28), rng)
+        picture = read_image(io.BytesIO(data), what)
+        flat = steps.flatten_background(steps.ink_on_black(greys(picture)))
+        mask = steps.ink_mask(flat)
+        strokes = steps.normalise_strokes(flat, mask)
+        shown = [picture, flat, mask, strokes, steps.frame_like_mnist(strokes)]
+        for column, (ax, image) in enumerate(zip(axes[row], shown, strict=True)):
+            ax.imshow(image, cmap=None if column == 0 else "gray")
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if row == 0:
+                ax.set_title(titles[column], fontsize=9)
+        axes[row][0].set_ylabel(what.replace(" paper", "\npaper").replace(" page", ""), fontsize=7)
+    figure.savefig(out / "framing.png", dpi=90)
+
+
 PICTURES = {
     "sigmoid": sigmoid,
     "network": network,
     "learning-rates": learning_rates,
     "saturation": saturation,
     "losses": losses,
+    "framing": framing,
 }
 
 

@@ -56,3 +56,30 @@ def test_seeded_and_sized_like_the_batch():
     np.testing.assert_array_equal(a, b)
     assert a.shape == (64, 784) and a.min() >= 0 and a.max() <= 1
     assert not np.allclose(a, images)
+
+
+def test_shear_elastic_and_thickness_change_digits_but_keep_them_digits():
+    from mnist_nn.augment import augment
+
+    images = np.zeros((4, 28, 28), dtype=np.float32)
+    images[:, 6:22, 12:16] = 1.0  # an upright bar
+    flat = images.reshape(4, -1)
+    slanted = augment(flat, np.random.default_rng(0), 0, max_shear=30).reshape(4, 28, 28)
+    top_cols = np.nonzero(slanted[0, 7])[0].mean()
+    bottom_cols = np.nonzero(slanted[0, 20])[0].mean()
+    assert abs(top_cols - bottom_cols) > 2  # the bar leans
+    wobbly = augment(flat, np.random.default_rng(0), 0, elastic=34)
+    assert not np.allclose(wobbly, flat) and abs(wobbly.sum() - flat.sum()) < 0.15 * flat.sum()
+    changed = augment(flat, np.random.default_rng(0), 0, thickness=1.0).reshape(4, 28, 28)
+    widths = [(changed[i, 14] > 0.5).sum() for i in range(4)]
+    assert set(widths) <= {3, 5} and len(set(widths)) >= 1  # one pixel thinner or thicker
+
+
+def test_augmentations_left_at_zero_draw_no_random_numbers():
+    from mnist_nn.augment import augment
+
+    flat = np.random.default_rng(1).random((8, 784), dtype=np.float32)
+    plain, extended = np.random.default_rng(5), np.random.default_rng(5)
+    augment(flat, plain, 2.0, 10.0, 0.1)
+    augment(flat, extended, 2.0, 10.0, 0.1, max_shear=0, elastic=0, thickness=0)
+    assert plain.random() == extended.random()  # the `best` preset's runs are unchanged

@@ -20,7 +20,9 @@ def experiments():
     return module
 
 
-@pytest.mark.parametrize("name", ["sigmoid", "network", "learning-rates", "saturation", "losses"])
+@pytest.mark.parametrize(
+    "name", ["sigmoid", "network", "learning-rates", "saturation", "losses", "framing"]
+)
 def test_every_picture_is_drawn_by_the_script(tmp_path, mnist_dir, monkeypatch, name):
     monkeypatch.setenv("MNIST_DATA_DIR", str(mnist_dir))
     experiments().main([name, "--limit", "3000", "--out", str(tmp_path)])

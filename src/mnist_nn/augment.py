@@ -9,6 +9,7 @@ Shape key: B batch size, P = 784 pixels of a 28x28 image.
 """
 
 import numpy as np
+from scipy import ndimage
 
 SIDE = 28
 
@@ -19,12 +20,20 @@ def augment(
     max_shift: float = 2.0,
     max_rotation: float = 0.0,
     max_scale: float = 0.0,
+    max_shear: float = 0.0,
+    elastic: float = 0.0,
+    thickness: float = 0.0,
 ) -> np.ndarray:
     """(B, 784) images -> (B, 784) randomly moved copies.
 
     Per image: a shift in [−max_shift, max_shift] px along each axis, a rotation in
     [−max_rotation, max_rotation] degrees and a scale in [1 − max_scale, 1 + max_scale], about the
-    image centre. Pixels pulled from outside the image are black.
+    image centre; a slant (shear) of up to `max_shear` degrees, as handwriting leans; an elastic
+    distortion of strength `elastic` (Simard, Steinkraus and Platt 2003: random displacements
+    smoothed by a Gaussian of σ = 4 px, times `elastic`), as hands wobble; and, with probability
+    `thickness`, strokes made one pixel thicker or thinner, as pens differ. Pixels pulled from
+    outside the image are black. A setting of 0 draws no random numbers at all (so runs without
+    it are unchanged).
     """
     count = len(images)
     angle = np.deg2rad(rng.uniform(-max_rotation, max_rotation, count))  # (B,)
@@ -41,6 +50,14 @@ def augment(
     sin = (np.sin(angle) / scale).astype(np.float32)[:, None]
     source_rows = cos * rows - sin * cols + centre  # (B, P)
     source_cols = sin * rows + cos * cols + centre
+    if max_shear:  # x' = x + tan(s)·y, so the source column is x' − tan(s)·y
+        slant = np.tan(np.deg2rad(rng.uniform(-max_shear, max_shear, count)))[:, None]
+        source_cols = source_cols - (slant * (source_rows - centre)).astype(np.float32)
+    if elastic:
+        field = rng.uniform(-1, 1, (2, count, SIDE, SIDE)).astype(np.float32)
+        field = ndimage.gaussian_filter(field, sigma=(0, 0, 4, 4)) * elastic  # smooth wobbles
+        source_rows = source_rows + field[0].reshape(count, -1)
+        source_cols = source_cols + field[1].reshape(count, -1)
 
     # Bilinear interpolation from a copy framed by one black pixel, so every tap is in bounds:
     # a tap outside the image is clipped onto the frame (row or column -1 or 28, before the +1).
@@ -59,4 +76,18 @@ def augment(
     c1 = np.clip(left + 2, 0, framed_side - 1).astype(np.intp)
     upper = (1 - right) * framed.take(r0 + c0) + right * framed.take(r0 + c1)
     lower = (1 - right) * framed.take(r1 + c0) + right * framed.take(r1 + c1)
-    return (1 - down) * upper + down * lower
+    moved = (1 - down) * upper + down * lower  # (B, P)
+    if thickness:
+        moved = change_thickness(moved.reshape(count, SIDE, SIDE), rng, thickness)
+    return moved.reshape(count, -1)
+
+
+def change_thickness(images: np.ndarray, rng: np.random.Generator, probability: float):
+    """(B, 28, 28) -> a copy where each image, with `probability`, has strokes one pixel thicker
+    (grey dilation) or thinner (grey erosion), half and half."""
+    draw = rng.random(len(images))
+    thicker, thinner = draw < probability / 2, (draw >= probability / 2) & (draw < probability)
+    images = images.copy()
+    images[thicker] = ndimage.grey_dilation(images[thicker], size=(1, 2, 2))
+    images[thinner] = ndimage.grey_erosion(images[thinner], size=(1, 2, 2))
+    return images

@@ -127,6 +127,22 @@ class TrainConfig:
         high=1,
         open_high=True,
     )
+    augment_shear: float = setting(
+        0.0, "slant training images randomly by up to this many degrees", low=0, high=45
+    )
+    augment_elastic: float = setting(
+        0.0,
+        "strength of an elastic distortion of training images (Simard et al.'s alpha: 34 "
+        "wobbles strokes by about 1.5 px)",
+        low=0,
+        high=100,
+    )
+    augment_thickness: float = setting(
+        0.0,
+        "probability of making a training image's strokes a pixel thicker or thinner",
+        low=0,
+        high=1,
+    )
     early_stopping: int = setting(
         0,
         "stop after this many epochs without a better validation accuracy, keeping the best "

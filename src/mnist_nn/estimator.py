@@ -63,6 +63,9 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         augment_shift=0.0,
         augment_rotation=0.0,
         augment_scale=0.0,
+        augment_shear=0.0,
+        augment_elastic=0.0,
+        augment_thickness=0.0,
         early_stopping=False,
         validation_fraction=0.1,
         n_iter_no_change=10,
@@ -87,6 +90,9 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         self.augment_shift = augment_shift
         self.augment_rotation = augment_rotation
         self.augment_scale = augment_scale
+        self.augment_shear = augment_shear
+        self.augment_elastic = augment_elastic
+        self.augment_thickness = augment_thickness
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
@@ -132,7 +138,7 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         """The library's TrainConfig for these parameters, checked (a ValueError if not)."""
         sizes = self.hidden_layer_sizes
         hidden = (sizes,) if isinstance(sizes, int | np.integer) else tuple(sizes)
-        augmenting = self.augment_shift or self.augment_rotation or self.augment_scale
+        augmenting = any(getattr(self, name) for name in SHARED_SETTINGS if "augment" in name)
         if augmenting and n_features != IMAGE_PIXELS:
             raise ValueError(
                 f"augmentation moves the pixels of 28x28 images, so X needs {IMAGE_PIXELS} "
@@ -275,5 +281,6 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
 SHARED_SETTINGS = (
     "activation", "loss", "optimizer", "learning_rate", "momentum", "lr_schedule", "weight_decay",
     "max_norm", "batch_size", "epochs", "dropout", "input_dropout", "augment_shift",
-    "augment_rotation", "augment_scale", "dtype",
+    "augment_rotation", "augment_scale", "augment_shear", "augment_elastic", "augment_thickness",
+    "dtype",
 )  # fmt: skip

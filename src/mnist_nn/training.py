@@ -107,8 +107,7 @@ class Trainer:
     and where the run stands (`state`). `fit` runs the loop; callbacks watch and steer it."""
 
     def __init__(self, config: TrainConfig, inputs: int = 784, classes: int = 10, callbacks=()):
-        augmenting = config.augment_shift or config.augment_rotation or config.augment_scale
-        if augmenting and inputs != 28 * 28:
+        if augmenting(config) and inputs != 28 * 28:
             raise UserError(
                 f"augmentation moves the pixels of 28x28 images; these examples have {inputs} "
                 "values, not 784: leave out the --augment-* settings"
@@ -186,9 +185,10 @@ class Trainer:
             train, targets, config.batch_size, state.order, state.batch_start
         ):
             self.optimizer.learning_rate = self.learning_rate * self.schedule(len(train))
-            if config.augment_shift or config.augment_rotation or config.augment_scale:
-                images = augment(images, self.rng, config.augment_shift,
-                                 config.augment_rotation, config.augment_scale)  # fmt: skip
+            if augmenting(config):
+                images = augment(images, self.rng, config.augment_shift, config.augment_rotation,
+                                 config.augment_scale, config.augment_shear,
+                                 config.augment_elastic, config.augment_thickness)  # fmt: skip
             loss, output = self.network.train_step(images, batch_targets, self.optimizer)
             self.check(loss)
             size, correct = len(labels), int(np.count_nonzero(output.argmax(axis=1) == labels))
@@ -237,6 +237,11 @@ class Trainer:
     def _call(self, hook: str, *arguments) -> None:
         for callback in self.callbacks:
             getattr(callback, hook)(self, *arguments)
+
+
+def augmenting(config: TrainConfig) -> bool:
+    """Whether any augmentation is switched on."""
+    return any(getattr(config, name) for name in config.to_dict() if name.startswith("augment_"))
 
 
 def train(config: TrainConfig, dataset: Dataset, callbacks=()) -> TrainingResult:
