@@ -355,36 +355,17 @@ def test_predict_save_input_keeps_one_picture_per_file(tmp_path, offline, capsys
 
 def test_web_errors_have_one_shape_and_hostile_json_is_a_400(served):
     base, _, _, _ = served
+
+    def post(body: bytes, content_type: str):
+        headers = {"Content-Type": content_type}
+        return httpx.post(f"{base}/api/predict", content=body, headers=headers, timeout=5)
+
     for answer, status in (
         (httpx.get(f"{base}/no/such/page", timeout=5), 404),
         (httpx.delete(f"{base}/api/model", timeout=5), 405),
-        (
-            httpx.post(
-                f"{base}/api/predict",
-                content=b'{"pixels": [' + b"9" * 4000 + b"]}",
-                headers={"Content-Type": "application/json"},
-                timeout=5,
-            ),
-            400,
-        ),  # fmt: skip
-        (
-            httpx.post(
-                f"{base}/api/predict",
-                content=b"[" * 100_000,
-                headers={"Content-Type": "application/json"},
-                timeout=5,
-            ),
-            400,
-        ),  # fmt: skip
-        (
-            httpx.post(
-                f"{base}/api/predict",
-                content=b"--x\r\nbroken",
-                headers={"Content-Type": "multipart/form-data; boundary=x"},
-                timeout=5,
-            ),
-            400,
-        ),  # fmt: skip
+        (post(b'{"pixels": [' + b"9" * 4000 + b"]}", "application/json"), 400),  # a huge number
+        (post(b"[" * 100_000, "application/json"), 400),  # nested 100,000 deep
+        (post(b"--x\r\nbroken", "multipart/form-data; boundary=x"), 400),  # a broken form
     ):
         assert answer.status_code == status, answer.text
         assert list(answer.json()) == ["error"] and "\n" not in answer.json()["error"]
