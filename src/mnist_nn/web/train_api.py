@@ -1,0 +1,128 @@
+"""The Train panel's API: start a run, watch it (Server-Sent Events), steer it, then use or
+download its model. The run itself is `training.py`'s (this folder's): the library's Trainer in a
+background thread; these routes only ask it and report.
+"""
+
+import asyncio
+import json
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import Response, StreamingResponse
+
+from mnist_nn.persistence import model_bytes, run_record
+from mnist_nn.web.training import TrainingSession
+
+EVENT_SECONDS = 0.2  # progress events five times a second while a run trains
+
+
+def add_training_routes(app: FastAPI, session: TrainingSession, served: dict, make_predictor):
+    """The Train panel's API: start, watch, steer, then use or download the model; "use" puts
+    `make_predictor(network, metadata, test_split)` in `served`."""
+
+    async def json_body(request: Request):
+        try:
+            return json.loads(await request.body() or b"{}")
+        except (ValueError, RecursionError):
+            raise HTTPException(400, "the body is not valid JSON") from None
+
+    @app.get("/api/presets")
+    async def presets():
+        from mnist_nn.config import TrainConfig
+        from mnist_nn.presets import PRESETS
+
+        options = TrainConfig.__dataclass_fields__
+        data = await run_in_threadpool(session.load_dataset, 0, "float32")
+        return {
+            "dataset": {"name": data.name, "train_size": len(data.train)},
+            "presets": {name: config.to_dict() for name, config in PRESETS.items()},
+            "choices": {
+                name: list(option.metadata["choices"])
+                for name, option in options.items()
+                if option.metadata["choices"] is not None
+            },
+        }
+
+    @app.post("/api/train", status_code=202)
+    async def start(request: Request):
+        payload = await json_body(request)
+        run = await run_in_threadpool(session.start, payload)  # loading data may take a moment
+        return run.summary()
+
+    @app.get("/api/train")
+    async def status():
+        run = session.run
+        if run is None:
+            return {"state": "none"}
+        return {**run.summary(), "settings": run.settings(), "history": run.trainer.state.history}
+
+    @app.patch("/api/train")
+    async def change(request: Request):
+        return session.change(await json_body(request)).summary()
+
+    for name in ("pause", "resume", "step", "stop"):
+
+        async def command(name=name):
+            run = session.current(active=True)
+            getattr(run.control, name)()
+            return run.summary()
+
+        app.post(f"/api/train/{name}", name=f"train_{name}")(command)
+
+    @app.post("/api/train/use")
+    async def use():
+        run = session.finished()
+        metadata = run_record(run.result, run.config, run.dataset, run.preset)
+        metadata.update(architecture=run.trainer.network.architecture)
+        metadata["dtype"] = run.config.dtype
+        served["predictor"] = make_predictor(run.trainer.network, metadata, run.dataset.test)
+        return {"served": True, "test_accuracy": run.result.test_accuracy}
+
+    @app.get("/api/train/model.npz")
+    async def download():
+        run = session.finished()
+        record = run_record(run.result, run.config, run.dataset, run.preset)
+        data = await run_in_threadpool(model_bytes, run.trainer.network, record)
+        headers = {"Content-Disposition": 'attachment; filename="model.npz"'}
+        return Response(data, media_type="application/octet-stream", headers=headers)
+
+    @app.get("/api/train/events")
+    async def events(request: Request):
+        resume_from = request.headers.get("last-event-id", "0")
+        start = int(resume_from) if resume_from.isdigit() else 0
+        return StreamingResponse(
+            event_stream(session, request, start),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
+
+
+async def event_stream(session: TrainingSession, request: Request, points_sent: int = 0):
+    """Server-Sent Events for the page: a `progress` event five times a second while the run
+    trains (new curve points only: `id` counts them, so a reconnecting page resumes), an `epoch`
+    event when an epoch ends (history, held-out confusion matrix) and `weights` when the first
+    layer's weights were sampled again. Ends once the run has ended and all has been sent."""
+    versions = {"epoch": -1, "weights": -1}
+    while not await request.is_disconnected():
+        run = session.run
+        if run is None:
+            yield sse("progress", {"state": "none"}, points_sent)
+            return
+        live, active = run.live, run.active  # read before sending: nothing is missed at the end
+        points = live.points[points_sent:]
+        points_sent += len(points)
+        yield sse("progress", {**run.summary(), "points": points}, points_sent)
+        if live.epoch_version != versions["epoch"]:
+            versions["epoch"] = live.epoch_version
+            epoch = {"history": run.trainer.state.history, "confusion": live.confusion}
+            yield sse("epoch", epoch, points_sent)
+        if live.weights_version != versions["weights"]:
+            versions["weights"] = live.weights_version
+            yield sse("weights", {"units": 16, "pixels": live.weights}, points_sent)
+        if not active:
+            return
+        await asyncio.sleep(EVENT_SECONDS)
+
+
+def sse(event: str, data: dict, event_id: int) -> str:
+    return f"id: {event_id}\nevent: {event}\ndata: {json.dumps(data)}\n\n"
