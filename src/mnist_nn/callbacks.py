@@ -69,7 +69,7 @@ class Saturation(Callback):
     def on_epoch_end(self, trainer, record):
         labels = trainer.dataset.train.labels
         chance = np.bincount(labels).max() / len(labels)  # always answering the commonest class
-        per_epoch = -(-len(labels) // trainer.config.batch_size)
+        per_epoch = trainer.batches_per_epoch
         if per_epoch < MIN_BATCHES_TO_JUDGE:
             return  # too few steps to tell a stuck run from a slow start
         this_epoch = trainer.state.batch_losses[-per_epoch:]
@@ -144,7 +144,7 @@ class ProgressBar(Callback):
 
             state, config = trainer.state, trainer.config
             self.bar = tqdm(
-                total=-(-len(trainer.dataset.train) // config.batch_size),
+                total=trainer.batches_per_epoch,
                 initial=-(-state.batch_start // config.batch_size) - 1,  # a resumed epoch
                 desc=f"epoch {state.epoch}/{config.epochs}",
                 leave=False,

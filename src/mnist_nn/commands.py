@@ -8,10 +8,10 @@ import argparse
 import json
 import sys
 from contextlib import nullcontext
-from dataclasses import fields, replace
+from dataclasses import fields
 from pathlib import Path
 
-from mnist_nn.config import TrainConfig
+from mnist_nn.config import TrainConfig, with_settings
 from mnist_nn.errors import TrainingInterrupted, UserError
 from mnist_nn.presets import PRESETS, describe_presets
 
@@ -23,9 +23,7 @@ def config_from_arguments(args: argparse.Namespace) -> TrainConfig:
         for f in fields(TrainConfig)
         if getattr(args, f.name, None) is not None
     }
-    if "hidden_sizes" in given:
-        given["hidden_sizes"] = tuple(given["hidden_sizes"])
-    return replace(PRESETS[args.preset], **given).validated()
+    return with_settings(PRESETS[args.preset], given)
 
 
 def setting_choices(name: str):

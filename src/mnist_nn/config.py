@@ -8,7 +8,7 @@ This module imports nothing heavy (no NumPy), so that `mnist-nn --help` answers 
 
 import importlib
 import math
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 
 from mnist_nn.errors import UserError
 
@@ -220,6 +220,23 @@ class TrainConfig:
 
 MAX_WEIGHTS = 100_000_000  # 400 MB of float32 weights, about 1.6 GB with gradients and Adam's state
 SHOWN_FIRST = ("hidden_sizes", "activation", "loss", "optimizer", "learning_rate")  # by describe()
+
+
+def setting_value(name: str, value):
+    """A value for setting `name` as the config holds it: a list of hidden sizes as a tuple, and a
+    whole number given for a float setting as a float (JSON sends 1 for 1.0)."""
+    option = TrainConfig.__dataclass_fields__[name]
+    if isinstance(value, list) and option.metadata["max_count"]:
+        return tuple(value)
+    if isinstance(value, int) and not isinstance(value, bool) and option.type is float:
+        return float(value)
+    return value
+
+
+def with_settings(base: TrainConfig, given: dict) -> TrainConfig:
+    """`base` (a preset) with the settings in `given` laid over it, checked (a UserError if not)."""
+    values = {name: setting_value(name, value) for name, value in given.items()}
+    return replace(base, **values).validated()
 
 
 def flag(option) -> str:

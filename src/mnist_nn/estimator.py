@@ -29,8 +29,6 @@ from mnist_nn.data import Dataset, Split
 from mnist_nn.errors import UserError
 from mnist_nn.training import Trainer
 
-IMAGE_PIXELS = 28 * 28  # augmentation moves pixels of 28x28 images, so it needs exactly those
-
 
 class MLPClassifier(ClassifierMixin, BaseEstimator):
     """A multi-layer perceptron trained by this library's loop; defaults are the seed design.
@@ -134,17 +132,10 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
     def _continuing(self) -> bool:
         return bool(self.warm_start) and hasattr(self, "_trainer")
 
-    def _config(self, n_features: int, early_stopping: bool) -> TrainConfig:
+    def _config(self, early_stopping: bool) -> TrainConfig:
         """The library's TrainConfig for these parameters, checked (a ValueError if not)."""
         sizes = self.hidden_layer_sizes
         hidden = (sizes,) if isinstance(sizes, int | np.integer) else tuple(sizes)
-        augmenting = any(getattr(self, name) for name in SHARED_SETTINGS if "augment" in name)
-        if augmenting and n_features != IMAGE_PIXELS:
-            raise ValueError(
-                f"augmentation moves the pixels of 28x28 images, so X needs {IMAGE_PIXELS} "
-                f"features (it has {n_features}); set augment_shift, augment_rotation and "
-                "augment_scale to 0 for other data"
-            )
         if isinstance(self.random_state, int | np.integer):
             seed = int(self.random_state)  # random_state=0 is the seed run's --seed 0
         else:
@@ -169,10 +160,13 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
                 f"({self.classes_[0]!r})"
             )
         stopping = self.early_stopping if early_stopping is None else early_stopping
-        config = self._config(n_features, stopping)
+        config = self._config(stopping)
         self._encoder = LabelEncoder().fit(self.classes_)
         callbacks = [ProgressBar(enabled=bool(self.verbose))]
-        self._trainer = Trainer(config, n_features, len(self.classes_), callbacks)
+        try:  # the trainer refuses augmentation of inputs that are not 28x28 images
+            self._trainer = Trainer(config, n_features, len(self.classes_), callbacks)
+        except UserError as error:
+            raise ValueError(str(error)) from None
 
     def _split(self, X, y) -> Split:
         unknown = np.setdiff1d(np.unique(y), self.classes_)

@@ -109,8 +109,8 @@ class Trainer:
     def __init__(self, config: TrainConfig, inputs: int = 784, classes: int = 10, callbacks=()):
         if augmenting(config) and inputs != 28 * 28:
             raise UserError(
-                f"augmentation moves the pixels of 28x28 images; these examples have {inputs} "
-                "values, not 784: leave out the --augment-* settings"
+                "augmentation moves the pixels of 28x28 images, so X needs 784 values per "
+                f"example (these have {inputs}); leave the augment settings at 0 for other data"
             )
         self.config = config
         self.rng = np.random.default_rng(config.seed)
@@ -137,6 +137,11 @@ class Trainer:
         self.stop_requested = False
         self.dataset: Dataset | None = None
         self.held_out_predicted: np.ndarray | None = None  # the last epoch's, on held-out data
+
+    @property
+    def batches_per_epoch(self) -> int:
+        """Mini-batches in an epoch of the data being trained on (the last may be partial)."""
+        return -(-len(self.dataset.train) // self.config.batch_size)
 
     def stop(self) -> None:
         """Stop after the current mini-batch (safe to call from a callback or a signal handler)."""
@@ -180,12 +185,13 @@ class Trainer:
         state, config = self.state, self.config
         if state.order is None:
             state.order = self.rng.permutation(len(train))  # a new shuffle every epoch
+        augmented = augmenting(config)  # asked once: not in the per-batch path
         clock = time.perf_counter()
         for images, batch_targets, labels in mini_batches(
             train, targets, config.batch_size, state.order, state.batch_start
         ):
             self.optimizer.learning_rate = self.learning_rate * self.schedule(len(train))
-            if augmenting(config):
+            if augmented:
                 images = augment(images, self.rng, config.augment_shift, config.augment_rotation,
                                  config.augment_scale, config.augment_shear,
                                  config.augment_elastic, config.augment_thickness)  # fmt: skip

@@ -9,12 +9,12 @@ held-out confusion matrix after each epoch). No part of the training loop is cop
 import base64
 import threading
 import time
-from dataclasses import fields, replace
+from dataclasses import fields
 
 import numpy as np
 
 from mnist_nn.callbacks import Callback, RunControl
-from mnist_nn.config import TrainConfig, check
+from mnist_nn.config import TrainConfig, check, setting_value, with_settings
 from mnist_nn.errors import UserError
 from mnist_nn.evaluation import confusion_matrix
 from mnist_nn.network import Network, build_network
@@ -43,15 +43,9 @@ def config_from_settings(payload) -> tuple[str, TrainConfig]:
     unknown = sorted(set(given) - set(SETTINGS))
     if unknown:
         raise UserError(f"unknown setting {unknown[0]!r} (settings: {', '.join(SETTINGS)})")
-    if "hidden_sizes" in given:
-        sizes = given["hidden_sizes"]
-        if not isinstance(sizes, list):
-            raise UserError("hidden_sizes: a list of layer sizes, e.g. [256] or [512, 256]")
-        given["hidden_sizes"] = tuple(sizes)
-    for name, value in given.items():
-        if isinstance(value, int) and not isinstance(value, bool) and SETTINGS[name].type is float:
-            given[name] = float(value)  # JSON's 1 for a float setting
-    config = replace(PRESETS[preset], **given).validated()
+    if not isinstance(given.get("hidden_sizes", []), list):
+        raise UserError("hidden_sizes: a list of layer sizes, e.g. [256] or [512, 256]")
+    config = with_settings(PRESETS[preset], given)
     if config.epochs > MAX_EPOCHS:
         raise UserError(f"epochs: at most {MAX_EPOCHS} here (use the command line for more)")
     if len(config.hidden_sizes) > MAX_HIDDEN_LAYERS or max(config.hidden_sizes) > MAX_UNITS:
@@ -101,8 +95,7 @@ class LiveView(Callback):
         self._last_weights = 0.0
 
     def on_train_begin(self, trainer):
-        train = trainer.dataset.train
-        self.batches_per_epoch = -(-len(train) // trainer.config.batch_size)
+        self.batches_per_epoch = trainer.batches_per_epoch
         self.every = max(1, self.batches_per_epoch // POINTS_PER_EPOCH)
         self._sample_weights(trainer)
 
@@ -248,14 +241,11 @@ class TrainingSession:
         unknown = set(payload) - {"learning_rate", "momentum"}
         if unknown:
             raise UserError(f"only learning_rate and momentum change mid-run, not {unknown.pop()}")
-        changes = {}
-        for name, value in payload.items():
-            if isinstance(value, int) and not isinstance(value, bool):
-                value = float(value)  # JSON's 1 for 1.0
+        changes = {name: setting_value(name, value) for name, value in payload.items()}
+        for name, value in changes.items():
             problem = check(SETTINGS[name], value)
             if problem:
                 raise UserError(f"{name}: {problem}")
-            changes[name] = value
         run.control.change(**changes)
         return run
 
