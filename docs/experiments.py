@@ -148,8 +148,7 @@ def framing(out: Path, dataset) -> None:
     for row, index in enumerate((0, 2, 7, 21)):
         data, what = render(dataset.test.images[index].reshape(28, 28), rng)
         picture = read_image(io.BytesIO(data), what)
-        flat = steps.flatten_background(steps.ink_on_black(greys(picture)))
-        mask = steps.ink_mask(flat)
+        flat, mask = steps.find_digit(steps.ink_on_black(greys(picture)))
         strokes = steps.normalise_strokes(flat, mask)
         shown = [picture, flat, mask, strokes, steps.frame_like_mnist(strokes)]
         for column, (ax, image) in enumerate(zip(axes[row], shown, strict=True)):

@@ -8,6 +8,7 @@ from PIL import Image, ImageDraw
 from mnist_nn.errors import UserError
 from mnist_nn.framing import (
     MNIST_STROKE,
+    THICKEST,
     flatten_background,
     frame_like_mnist,
     ink_on_black,
@@ -16,12 +17,14 @@ from mnist_nn.framing import (
 from mnist_nn.images import greys, load_digit
 
 
-def drawn_seven(size=(600, 400), box=(350, 50, 550, 350), ink=(20, 20, 20), paper="white"):
+def drawn_seven(
+    size=(600, 400), box=(350, 50, 550, 350), ink=(20, 20, 20), paper="white", width=24
+):
     """A thick dark 7 drawn off-centre on a large light canvas."""
     picture = Image.new("RGB", size, paper)
     draw = ImageDraw.Draw(picture)
     left, top, right, bottom = box
-    draw.line([(left, top), (right, top), (left + 40, bottom)], fill=ink, width=24)
+    draw.line([(left, top), (right, top), (left + 40, bottom)], fill=ink, width=width)
     return picture
 
 
@@ -84,21 +87,77 @@ def test_uneven_light_and_grainy_tinted_paper_do_not_shrink_the_digit(tmp_path):
 
 
 def test_a_ruled_line_and_specks_are_dropped(tmp_path):
-    picture = drawn_seven()
+    # Strokes well inside MNIST's width (24 px here is at the edge where thin ones are redrawn)
+    picture = drawn_seven(width=40)
     draw = ImageDraw.Draw(picture)
     draw.line([(0, 380), (600, 380)], fill=(90, 90, 200), width=3)  # a ruled line, edge to edge
     for x, y in ((30, 30), (500, 390), (60, 300)):
         draw.ellipse((x, y, x + 4, y + 4), fill=(0, 0, 0))  # specks of dirt
-    clean = framed(drawn_seven(), tmp_path)
+    clean = framed(drawn_seven(width=40), tmp_path)
     assert np.abs(framed(picture, tmp_path) - clean).max() < 0.1  # the same digit, no line
 
 
-@pytest.mark.parametrize("pen", [2, 70], ids=["hairline", "marker"])
-def test_strokes_come_out_at_mnist_width(tmp_path, pen):
-    picture = Image.new("L", (2000, 2000), 255)
-    ImageDraw.Draw(picture).line([(600, 400), (1400, 400), (800, 1600)], fill=0, width=pen)
+def test_a_ruled_line_through_the_digit_is_dropped(tmp_path):
+    """The line now touches the digit, so both are one piece that touches the border: the line
+    goes because it is longer than the digit is tall."""
+    picture = drawn_seven(width=40)
+    ImageDraw.Draw(picture).line([(0, 200), (600, 200)], fill=(90, 90, 200), width=3)
+    clean = framed(drawn_seven(width=40), tmp_path)
+    assert np.corrcoef(framed(picture, tmp_path).ravel(), clean.ravel())[0, 1] > 0.95
+
+
+@pytest.mark.parametrize(
+    ("pen", "lowest", "highest"),
+    [(2, 0.6, 1.6), (70, 0.6, 1.6), (240, 1.0, THICKEST)],
+    ids=["hairline", "felt pen", "marker"],
+)
+def test_strokes_come_out_at_mnist_width_unless_a_marker_keeps_its_own(
+    tmp_path, pen, lowest, highest
+):
+    """Thin strokes are thickened to MNIST's width; a marker keeps its (fatter) strokes, as long
+    as they would not fill the box."""
+    picture = Image.new("L", (3000, 3000), 255)
+    ImageDraw.Draw(picture).line([(900, 700), (1900, 700), (1100, 2300)], fill=0, width=pen)
     image = framed(picture, tmp_path)
-    assert 0.6 * MNIST_STROKE <= stroke_width(image > 0.5) <= 1.6 * MNIST_STROKE
+    width = stroke_width(image, image > 0.5) / MNIST_STROKE
+    assert lowest <= width <= highest
+
+
+def test_a_blot_is_redrawn_as_its_skeleton_rather_than_filling_the_box(tmp_path):
+    picture = Image.new("L", (3000, 3000), 255)
+    ImageDraw.Draw(picture).ellipse((1000, 800, 2000, 2200), fill=0)
+    image = framed(picture, tmp_path)
+    assert (image > 0.5).mean() < 0.15  # the blot itself would light up about 30% of the field
+
+
+def test_a_marker_filling_its_canvas_is_not_hollowed_out(tmp_path):
+    """Strokes wider than a sixth of the image would be taken for background by the first, narrow
+    flattening; the digit reads the same cropped tight or small on a big page."""
+
+    def ring(size, offset):
+        picture = Image.new("RGBA", size, (0, 0, 0, 0))  # a transparent drawing
+        box = (offset[0], offset[1], offset[0] + 260, offset[1] + 360)
+        ImageDraw.Draw(picture).ellipse(box, outline=(0, 0, 0, 255), width=90)
+        return picture
+
+    tight = framed(ring((300, 400), (20, 20)), tmp_path)
+    roomy = framed(ring((1500, 1500), (600, 500)), tmp_path)
+    lit_tight, lit_roomy = (tight > 0.5).sum(), (roomy > 0.5).sum()
+    assert abs(lit_tight - lit_roomy) <= 0.1 * lit_roomy  # as much solid stroke either way
+    assert tight[14, 14] == 0 and roomy[14, 14] == 0  # and the hole is empty
+
+
+def test_a_shadow_in_a_big_photo_is_not_taken_for_a_faint_digit(tmp_path):
+    """A soft shadow survives the flattening as faint shading, larger than a thin digit; marks
+    that never reach half the strongest ink are dropped."""
+    rows, cols = np.mgrid[0:4000, 0:3000]
+    shadow = 1 - 0.35 * np.exp(-((np.hypot(rows - 1600, cols - 1500) / 1400) ** 2))
+    clean = drawn_seven(size=(3000, 4000), box=(1800, 800, 2100, 1200), ink=(40, 50, 150), width=5)
+    grain = np.random.default_rng(0).normal(0, 6, shadow.shape)
+    photo = np.asarray(clean.convert("L"), dtype=np.float64) * 0.95 * shadow + grain
+    shaded = framed(Image.fromarray(photo.clip(0, 255).astype(np.uint8)), tmp_path, "jpg")
+    expected = framed(clean, tmp_path)
+    assert np.corrcoef(shaded.ravel(), expected.ravel())[0, 1] > 0.9
 
 
 def test_exif_orientation_is_applied(tmp_path):

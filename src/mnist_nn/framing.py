@@ -3,39 +3,52 @@
 Shapes are (height, width) greys in [0, 1]. Each step in one line:
     1. ink bright on black: the border tells which side is paper (a light border: dark ink);
     2. lighting and paper flattened: the background is estimated at a scale wider than any stroke
-       (a grey opening) and subtracted, so shadows, gradients and tinted paper go to 0;
-    3. ink separated from paper by a threshold chosen from the image itself (Otsu's);
-    4. the digit's connected pieces kept: specks, and marks touching the border (paper edges,
-       shadows, ruled lines) dropped, unless the digit itself touches it;
-    5. strokes brought to MNIST's width (about 2.6 px once the digit fills 20 px): a hairline on a
-       big photo is thickened and a marker thinned, by redrawing its skeleton;
+       (a grey opening) and subtracted, so shadows, gradients and tinted paper go to 0. Done twice:
+       a sixth of the image first, then, if the digit turns out to fill the image, wider, so
+       that a fat marker's strokes are not taken for background and hollowed out;
+    3. ink separated from paper by a threshold chosen from the image itself (Otsu's), keeping
+       only marks that somewhere reach half the strongest ink (faint shading is not ink);
+    4. the digit's connected pieces kept: specks, horizontal lines longer than the digit is tall
+       (ruled paper), and marks touching the border (paper edges, shadows) dropped, unless the
+       digit itself touches it;
+    5. thin strokes brought to MNIST's width (about 2.6 px once the digit fills 20 px): a hairline
+       on a big photo is redrawn from its skeleton. A marker keeps its strokes (thinning them
+       cannot reopen the loops it closed, and measured, it lost more digits than it saved) unless
+       they would fill the box;
     6. MNIST's recipe: the longer side scaled to 20 px, the centre of mass put at (14, 14) of 28x28.
-scikit-image does the pixel work (opening, Otsu, labelling, skeleton, dilation); the arithmetic
-between the steps is NumPy.
+scipy.ndimage and scikit-image do the pixel work (opening, Otsu's threshold, hysteresis, labelling,
+skeleton, dilation); the arithmetic between the steps is NumPy.
 """
 
 import numpy as np
 from PIL import Image
 from scipy import ndimage
-from skimage.filters import threshold_otsu
+from skimage.filters import apply_hysteresis_threshold, threshold_otsu
 from skimage.morphology import disk, skeletonize
 
 FIELD = 28  # MNIST images are 28x28
 BOX = 20  # ...with the digit scaled to fit a 20x20 box inside
 MNIST_STROKE = 2.6  # median stroke width of MNIST digits, in pixels of the 28x28 field
+THICKEST = 4.0  # strokes up to this many times MNIST's width are kept; fatter would fill the box
 SPECK = 0.05  # pieces smaller than this share of the largest piece are dirt, not digit
+
+
+def border(image: np.ndarray) -> np.ndarray:
+    """The pixels along the image's four edges: mostly paper, even in a tight crop."""
+    return np.concatenate([image[0], image[-1], image[:, 0], image[:, -1]])
 
 
 def ink_on_black(grey: np.ndarray) -> np.ndarray:
     """Step 1: greys (paper either side) -> ink bright on black."""
-    border = np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])
-    return 1.0 - grey if np.median(border) > 0.5 else grey
+    return 1.0 - grey if np.median(border(grey)) > 0.5 else grey
 
 
-def flatten_background(ink: np.ndarray) -> np.ndarray:
-    """Step 2: subtract the background, estimated by a grey opening wider than any stroke (it
-    removes bright strokes and keeps slow changes of light), then stretch to [0, 1]."""
-    width = max(3, round(max(ink.shape) / 6)) | 1  # strokes are far thinner than a sixth
+def flatten_background(ink: np.ndarray, width: float = 0.0) -> np.ndarray:
+    """Step 2: subtract the background, estimated by a grey opening `width` pixels wide (default:
+    a sixth of the longer side), then stretch to [0, 1]. The opening removes bright things
+    narrower than `width` (strokes) and keeps slow changes of light, so it must be wider than
+    any stroke."""
+    width = max(3, round(width or max(ink.shape) / 6)) | 1
     smooth = ndimage.gaussian_filter(ink, sigma=1.0)  # else the paper's grain biases the opening
     background = ndimage.grey_opening(smooth, size=(width, width))
     background = ndimage.uniform_filter(background, size=width)  # no blocky edges
@@ -49,36 +62,52 @@ def flatten_background(ink: np.ndarray) -> np.ndarray:
 def ink_mask(flat: np.ndarray) -> np.ndarray | None:
     """Steps 3 and 4: the pixels of the digit, or None when there is nothing that stands out."""
     smooth = ndimage.gaussian_filter(flat, sigma=1.0)  # grain averages out, strokes do not
-    if smooth.max() - np.median(smooth) < 0.1:
+    if smooth.max() - np.median(border(smooth)) < 0.1:  # (a digit may cover most of a crop)
         return None
-    mask = smooth > max(threshold_otsu(smooth), 0.1)
+    low = max(threshold_otsu(smooth), 0.1)
+    # Hysteresis: a mark above Otsu's threshold is kept only where it reaches half the strongest
+    # ink somewhere; what is left of a shadow is above the threshold but never that bright.
+    mask = apply_hysteresis_threshold(smooth, low, max(low, 0.5 * smooth.max()))
+    mask &= ~ruled_lines(mask)
     labels, count = ndimage.label(mask, structure=np.ones((3, 3)))  # diagonal pixels connect
     if count == 0:
         return None
     sizes = np.bincount(labels.ravel())[1:]  # (count,)
     pieces = np.flatnonzero(sizes >= SPECK * sizes.max()) + 1
-    edge = np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
+    edge = np.unique(border(labels))
     inside = [piece for piece in pieces if piece not in edge]
     if inside and sizes[np.array(inside) - 1].sum() >= 0.2 * sizes.max():
         pieces = inside  # marks on the border are paper edges, shadows or lines: not the digit
     return np.isin(labels, pieces)
 
 
-def stroke_width(mask: np.ndarray) -> float:
-    """Average stroke width in pixels: the ink's area over the length of its skeleton."""
+def ruled_lines(mask: np.ndarray) -> np.ndarray:
+    """The pixels of horizontal lines longer than 1.5 times the height of the ink (a line adds
+    only its thickness to that height, and no digit has a stroke that long): an opening with a
+    horizontal bar of that length."""
+    length = round(1.5 * mask.any(axis=1).sum())
+    if not 0 < length < mask.shape[1]:
+        return np.zeros_like(mask)
+    bars = ndimage.minimum_filter1d(mask.view(np.uint8), length, axis=1)
+    return ndimage.maximum_filter1d(bars, length, axis=1).view(bool)
+
+
+def stroke_width(ink: np.ndarray, mask: np.ndarray) -> float:
+    """Average stroke width in pixels: the amount of ink (its grey values summed, so a blurred
+    edge counts for what it holds, whatever the threshold) over the length of its skeleton."""
     length = skeletonize(mask).sum()
-    return mask.sum() / length if length else 0.0
+    return ink.sum() / length if length else 0.0
 
 
 def normalise_strokes(flat: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """Step 5: the digit cropped, its strokes at MNIST's width once scaled into the 20 px box.
-    Strokes near that width keep their own shading; others are redrawn from the skeleton."""
+    """Step 5: the digit cropped; strokes too thin (or far too fat) for MNIST's width once scaled
+    into the 20 px box are redrawn from their skeleton at that width, others keep their shading."""
     rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
     crop = (slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))
     mask, ink = mask[crop], flat[crop] * ndimage.binary_dilation(mask[crop], iterations=2)
     scale = BOX / max(mask.shape)  # crop pixels -> pixels of the 20 px box
-    width = stroke_width(mask) * scale
-    if 0.6 * MNIST_STROKE <= width <= 1.6 * MNIST_STROKE:
+    width = stroke_width(ink, mask) * scale
+    if 0.6 * MNIST_STROKE <= width <= THICKEST * MNIST_STROKE:
         return ink
     radius = max(0.5, MNIST_STROKE / scale / 2 - 0.5)
     pad = int(np.ceil(radius)) + 1  # room for the thickened strokes
@@ -118,10 +147,36 @@ def frame_like_mnist(grey: np.ndarray) -> np.ndarray:
     return field
 
 
-def frame_digit(grey: np.ndarray) -> np.ndarray | None:
-    """All six steps: a picture's greys -> (28, 28) MNIST-style input, or None if blank."""
-    flat = flatten_background(ink_on_black(grey))
+def find_digit(ink: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """Steps 2 to 4: ink bright on black -> (flattened ink, the digit's pixels), or None if blank.
+
+    A digit that fills the image may have strokes wider than a sixth of it (a marker), which the
+    first opening takes for background: then flatten again at a scale set by the digit's size,
+    wider than its strokes.
+    """
+    flat = flatten_background(ink)
     mask = ink_mask(flat)
     if mask is None:
         return None
-    return frame_like_mnist(normalise_strokes(flat, mask))
+    side = max(ink.shape)
+    width = min(0.6 * extent(mask), side / 2)
+    if width > 1.2 * side / 6:
+        flat = flatten_background(ink, width)
+        mask = ink_mask(flat)
+        if mask is None:
+            return None
+    return flat, mask
+
+
+def frame_digit(grey: np.ndarray) -> np.ndarray | None:
+    """All six steps: a picture's greys -> (28, 28) MNIST-style input, or None if blank."""
+    found = find_digit(ink_on_black(grey))
+    if found is None:
+        return None
+    return frame_like_mnist(normalise_strokes(*found))
+
+
+def extent(mask: np.ndarray) -> int:
+    """The longer side of the box around the mask's pixels."""
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    return max(rows[-1] - rows[0], cols[-1] - cols[0]) + 1
