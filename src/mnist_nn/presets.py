@@ -21,10 +21,11 @@ PRESETS = {
         lr_schedule="cosine",
     ),
     # The best accuracy in at most 10 minutes of training on 2 cores: two wide ReLU layers with
-    # dropout, trained on digits randomly shifted (±2 px), turned (±10°) and scaled (±10%).
-    # Chosen on a 5,000-example validation split (99.3% there after 30 epochs).
+    # dropout, trained on digits randomly shifted (±2 px), turned (±10°), scaled (±10%) and
+    # slanted (±10°), as handwriting leans. Chosen on a 5,000-example validation split: 99.52%
+    # there after 80 epochs, against 99.36% without the slant and 99.22% after 40 epochs.
     "best": TrainConfig(
-        epochs=40,
+        epochs=80,
         hidden_sizes=(800, 800),
         activation="relu",
         loss="cross_entropy",
@@ -35,6 +36,7 @@ PRESETS = {
         augment_shift=2.0,
         augment_rotation=10.0,
         augment_scale=0.1,
+        augment_shear=10.0,
     ),
 }
 
