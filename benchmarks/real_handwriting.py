@@ -2,7 +2,7 @@
 digits redrawn as user-like images (`user_images.py`), and the real-handwriting development set.
 
     MNIST_DATA_DIR=../shared/data/mnist python -m benchmarks.real_handwriting \\
-        seed=model-seed.npz quick=model-quick.npz best=model-best.npz [--count 300]
+        seed=model-seed.npz quick=model-quick.npz best=model-best.npz [--count 1000]
 
 Writes benchmarks/handwriting.md. The handwriting figures are development figures: the framing was
 built while looking at that set.
@@ -46,7 +46,7 @@ def handwriting() -> tuple[np.ndarray, np.ndarray] | None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("models", nargs="+", metavar="NAME=MODEL.npz")
-    parser.add_argument("--count", type=int, default=300, help="test digits redrawn")
+    parser.add_argument("--count", type=int, default=1000, help="test digits redrawn")
     args = parser.parse_args()
     test = load_dataset("mnist").test
     start = time.perf_counter()
@@ -67,7 +67,7 @@ def main() -> None:
         "# Reading people's own images",
         "",
         f"Measured by `python -m benchmarks.real_handwriting` on {time.strftime('%Y-%m-%d')}. "
-        f"MNIST: the 10,000 test digits as they are. Redrawn: the first {args.count} of them "
+        f"MNIST: the 10,000 test digits as they are. Redrawn: the first {args.count:,} of them "
         "drawn as user-like images (tinted, grainy, unevenly lit paper, shadows, blue or black "
         "ink, thin pen or marker, small in a 3000x4000 photo, ruled lines, JPEG, EXIF-turned, "
         "transparent PNG; `benchmarks/user_images.py`), read through `predict`'s framing; beside "

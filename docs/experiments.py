@@ -133,7 +133,7 @@ def losses(out: Path, dataset) -> None:
 def framing(out: Path, dataset) -> None:
     """Four user-like photos of MNIST test digits (benchmarks/user_images.py) through each step of
     `predict`'s framing: the photo, the ink once paper and light are flattened, the digit's
-    pieces, its strokes at MNIST's width, and the 28x28 the network reads."""
+    pieces, its strokes (thin ones redrawn at MNIST's width), and the 28x28 the network reads."""
     import io
 
     from benchmarks.user_images import render
@@ -144,7 +144,7 @@ def framing(out: Path, dataset) -> None:
     figure = Figure(figsize=(10, 8.4), layout="constrained")
     axes = figure.subplots(4, 5)
     titles = ["the photo", "paper and light flattened", "the digit's pieces",
-              "strokes at MNIST's width", "what the network reads"]  # fmt: skip
+              "thin strokes at MNIST's width", "what the network reads"]  # fmt: skip
     for row, index in enumerate((0, 2, 7, 21)):
         data, what = render(dataset.test.images[index].reshape(28, 28), rng)
         picture = read_image(io.BytesIO(data), what)
