@@ -148,10 +148,10 @@ def test_a_marker_filling_its_canvas_is_not_hollowed_out(tmp_path):
 
 
 def test_a_shadow_in_a_big_photo_is_not_taken_for_a_faint_digit(tmp_path):
-    """A soft shadow survives the flattening as faint shading, larger than a thin digit; marks
-    that never reach half the strongest ink are dropped."""
+    """A phone's soft shadow right over a thin digit: a first flattening leaves faint shading
+    larger than the digit and joined to it; the second, sized to the strokes, removes it."""
     rows, cols = np.mgrid[0:4000, 0:3000]
-    shadow = 1 - 0.35 * np.exp(-((np.hypot(rows - 1600, cols - 1500) / 1400) ** 2))
+    shadow = 1 - 0.35 * np.exp(-((np.hypot(rows - 1000, cols - 1950) / 1400) ** 2))
     clean = drawn_seven(size=(3000, 4000), box=(1800, 800, 2100, 1200), ink=(40, 50, 150), width=5)
     grain = np.random.default_rng(0).normal(0, 6, shadow.shape)
     photo = np.asarray(clean.convert("L"), dtype=np.float64) * 0.95 * shadow + grain

@@ -4,8 +4,9 @@ Shapes are (height, width) greys in [0, 1]. Each step in one line:
     1. ink bright on black: the border tells which side is paper (a light border: dark ink);
     2. lighting and paper flattened: the background is estimated at a scale wider than any stroke
        (a grey opening) and subtracted, so shadows, gradients and tinted paper go to 0. Done twice:
-       a sixth of the image first, then, if the digit turns out to fill the image, wider, so
-       that a fat marker's strokes are not taken for background and hollowed out;
+       a sixth of the image first, then at a scale set by what that found: narrower for thin
+       strokes (a shadow over the digit goes too), wider for a digit that fills the image (a
+       fat marker's strokes are not taken for background and hollowed out);
     3. ink separated from paper by a threshold chosen from the image itself (Otsu's), keeping
        only marks that somewhere reach half the strongest ink (faint shading is not ink);
     4. the digit's connected pieces kept: specks, horizontal lines longer than the digit is tall
@@ -147,23 +148,31 @@ def frame_like_mnist(grey: np.ndarray) -> np.ndarray:
 def find_digit(ink: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     """Steps 2 to 4: ink bright on black -> (flattened ink, the digit's pixels), or None if blank.
 
-    A digit that fills the image may have strokes wider than a sixth of it (a marker), which the
-    first opening takes for background: then flatten again at a scale set by the digit's size,
-    wider than its strokes.
+    The first flattening, a sixth of the image wide, tells how wide the strokes are and how big
+    the digit is; a second one is then sized to them:
+    - thin strokes (a pen in a big photo): 8 stroke widths, far narrower, so that a shadow falling
+      right over the digit goes too (what an opening leaves of a smooth shadow shrinks with the
+      square of its width);
+    - a digit that fills the image, with strokes maybe wider than a sixth of it (a marker): 0.6
+      of the digit's size, so that its strokes are not taken for background and hollowed out.
     """
-    flat = flatten_background(ink)
-    mask = ink_mask(flat)
+    first = flatten_background(ink)
+    mask = ink_mask(first)
     if mask is None:
         return None
     side = max(ink.shape)
     rows, cols = box_around(mask)
-    width = min(0.6 * max(rows.stop - rows.start, cols.stop - cols.start), side / 2)
-    if width > 1.2 * side / 6:
-        flat = flatten_background(ink, width)
-        mask = ink_mask(flat)
-        if mask is None:
-            return None
-    return flat, mask
+    digit = max(rows.stop - rows.start, cols.stop - cols.start)
+    stroke = 2 * np.median(ndimage.distance_transform_edt(mask)[skeletonize(mask)])
+    if 12 * stroke < side / 6:
+        width = 8 * stroke
+    elif 0.6 * digit > 1.2 * side / 6:
+        width = min(0.6 * digit, side / 2)
+    else:
+        return first, mask
+    flat = flatten_background(ink, width)
+    found = ink_mask(flat)
+    return (first, mask) if found is None else (flat, found)
 
 
 def frame_digit(grey: np.ndarray) -> np.ndarray | None:
