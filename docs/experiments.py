@@ -149,8 +149,8 @@ def framing(out: Path, dataset) -> None:
         data, what = render(dataset.test.images[index].reshape(28, 28), rng)
         picture = read_image(io.BytesIO(data), what)
         flat, mask = steps.find_digit(steps.ink_on_black(greys(picture)))
-        strokes = steps.normalise_strokes(flat, mask)
-        shown = [picture, flat, mask, strokes, steps.frame_like_mnist(strokes)]
+        strokes, marker = steps.normalise_strokes(flat, mask)
+        shown = [picture, flat, mask, strokes, steps.frame_like_mnist(strokes, marker)]
         for column, (ax, image) in enumerate(zip(axes[row], shown, strict=True)):
             ax.imshow(image, cmap=None if column == 0 else "gray")
             ax.set_xticks([])

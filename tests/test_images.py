@@ -9,12 +9,14 @@ from mnist_nn.errors import UserError
 from mnist_nn.framing import (
     MNIST_STROKE,
     THICKEST,
+    find_digit,
     flatten_background,
     frame_like_mnist,
     ink_on_black,
+    normalise_strokes,
     stroke_width,
 )
-from mnist_nn.images import greys, load_digit
+from mnist_nn.images import greys, load_digit, read_image
 
 
 def drawn_seven(
@@ -121,6 +123,19 @@ def test_strokes_come_out_at_mnist_width_unless_a_marker_keeps_its_own(
     image = framed(picture, tmp_path)
     width = stroke_width(image, image > 0.5) / MNIST_STROKE
     assert lowest <= width <= highest
+
+
+def test_a_marker_is_thinned_by_dimming_its_edges_not_redrawn(tmp_path):
+    picture = Image.new("L", (3000, 3000), 255)
+    ImageDraw.Draw(picture).line([(900, 700), (1900, 700), (1100, 2300)], fill=0, width=480)
+    image = framed(picture, tmp_path)
+    strokes, marker = normalise_strokes(
+        *find_digit(ink_on_black(greys(read_image(tmp_path / "digit.png", "digit"))))
+    )
+    plain = frame_like_mnist(strokes)
+    assert marker and np.array_equal(image, plain**2)
+    assert np.array_equal(image > 0, plain > 0)  # the same pixels: the shape is kept...
+    assert (image > 0.5).sum() < (plain > 0.5).sum()  # ...and the strokes look thinner
 
 
 def test_a_blot_is_redrawn_as_its_skeleton_rather_than_filling_the_box(tmp_path):
