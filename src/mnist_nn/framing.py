@@ -170,6 +170,8 @@ def find_digit(ink: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     side = max(ink.shape)
     rows, cols = box_around(mask)
     digit = max(rows.stop - rows.start, cols.stop - cols.start)
+    # Twice the median distance to paper along the skeleton, not `stroke_width`: the mask may
+    # still hold a shadow's remains, whose ink mass would count as a fat stroke.
     stroke = 2 * np.median(ndimage.distance_transform_edt(mask)[skeletonize(mask)])
     if 12 * stroke < side / 6:
         width = 8 * stroke
