@@ -45,12 +45,28 @@ def most_confident_mistakes(scores: np.ndarray, labels: np.ndarray, count: int =
     return wrong[np.argsort(-confidence, kind="stable")[:count]]
 
 
-def evaluate(network, split) -> dict:
-    """Every number `mnist-nn evaluate` reports, for `split` (images and labels)."""
+def calibration_report(network, split, scores, temperature: float | None) -> dict:
+    """The expected calibration error of the network's own scores (before) and of its calibrated
+    probabilities softmax(z / T) (after), with the probabilities for the reliability diagram."""
+    from mnist_nn.confidence import expected_calibration_error, logits, softmax
+
+    after = softmax(logits(network, split.images), temperature or 1.0)
+    return {
+        "temperature": temperature,
+        "ece_before": expected_calibration_error(scores, split.labels),
+        "ece_after": expected_calibration_error(after, split.labels),
+        "calibrated": after,  # (N, C), for the reliability diagram; not printed
+    }
+
+
+def evaluate(network, split, temperature: float | None = None) -> dict:
+    """Every number `mnist-nn evaluate` reports, for `split` (images and labels); `temperature`:
+    the model's calibration (see `confidence.py`), None if it records none."""
     scores = network.scores(split.images)
     predicted = scores.argmax(axis=1)
     confusion = confusion_matrix(split.labels, predicted)
     return {
+        "calibration": calibration_report(network, split, scores, temperature),
         "accuracy": float(np.mean(predicted == split.labels)),
         "examples": len(split.labels),
         "per_digit": per_digit_scores(confusion),
@@ -60,9 +76,24 @@ def evaluate(network, split) -> dict:
     }
 
 
+def calibration_line(calibration: dict) -> str:
+    """How far the scores are from meaning what they say, before and after calibration."""
+    temperature = calibration["temperature"]
+    if temperature is None:
+        return (
+            f"calibration error (ECE): {calibration['ece_before']:.2%} (the model records no "
+            "temperature: train it again to calibrate it)"
+        )
+    return (
+        f"calibration error (ECE): {calibration['ece_before']:.2%} for the network's own scores, "
+        f"{calibration['ece_after']:.2%} calibrated (temperature {temperature:.3g})"
+    )
+
+
 def report_lines(results: dict) -> list[str]:
     """The per-digit table and the confusion matrix of `evaluate`'s results, as printed lines."""
-    lines = [f"{'digit':>5} {'precision':>10} {'recall':>8} {'f1':>7} {'support':>8}"]
+    lines = [calibration_line(results["calibration"])]
+    lines.append(f"{'digit':>5} {'precision':>10} {'recall':>8} {'f1':>7} {'support':>8}")
     for row in results["per_digit"]:
         lines.append(
             f"{row['digit']:>5} {row['precision']:>10.2%} {row['recall']:>8.2%} "

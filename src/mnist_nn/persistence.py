@@ -182,7 +182,9 @@ def describe_model(metadata: dict) -> str:
 def run_record(result, config, dataset, preset: str | None = None) -> dict:
     """What a training run leaves on record: `metrics.json`, and the metadata of its model file
     beside the architecture (the dataset and its checksums, the configuration, the per-epoch
-    history, the test accuracy)."""
+    history, the test accuracy, the temperature that calibrates its scores)."""
+    from mnist_nn.confidence import calibrate
+
     return {
         "dataset": dataset.name,
         "data_source": dataset.source,
@@ -195,4 +197,5 @@ def run_record(result, config, dataset, preset: str | None = None) -> dict:
         "best_epoch": result.best_epoch,
         "test_accuracy": result.test_accuracy,
         "training_seconds": result.training_seconds,
+        "calibration": calibrate(result.network, dataset),
     }

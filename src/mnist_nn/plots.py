@@ -167,9 +167,34 @@ def plot_first_layer_weights(weight: np.ndarray, count: int = 64, path=None):
     return _finish(figure, path)
 
 
+def plot_reliability(scores, calibrated, labels, path=None):
+    """Reliability diagram: in each confidence bin, how often the answers were right, for the
+    network's own scores and for its calibrated probabilities. On the diagonal, a score of 80%
+    is right 80% of the time."""
+    from mnist_nn.confidence import expected_calibration_error, reliability
+
+    figure = _figure(figsize=(5.2, 4.6), layout="constrained")
+    ax = figure.subplots()
+    ax.plot([0, 1], [0, 1], color="#9ca3af", linestyle="--", label="perfectly calibrated")
+    for probabilities, name, colour in ((scores, "the network's own scores", "#f59e0b"),
+                                        (calibrated, "calibrated", "#2563eb")):  # fmt: skip
+        confidence, accuracy, counts = reliability(probabilities, labels)
+        filled = counts > 0
+        ece = expected_calibration_error(probabilities, labels)
+        ax.plot(confidence[filled], accuracy[filled], marker="o", color=colour,
+                label=f"{name} (ECE {ece:.2%})")  # fmt: skip
+    ax.set_xlabel("confidence of the answer (top score)")
+    ax.set_ylabel("share of answers that were right")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1.02)
+    ax.legend(fontsize=8, loc="upper left")
+    ax.set_title("Do the scores mean what they say?", fontsize=10)
+    return _finish(figure, path)
+
+
 def save_evaluation_pictures(out, network, history, split, results, batch_losses=None):
-    """confusion.png, mistakes.png, weights.png, curves.png and activations.png of a model on
-    `split`; returns their names."""
+    """confusion.png, mistakes.png, weights.png, curves.png, activations.png and
+    reliability.png of a model on `split`; returns their names."""
     from mnist_nn.evaluation import most_confident_mistakes
 
     scores, predicted = results["scores"], results["predicted"]
@@ -195,4 +220,9 @@ def save_evaluation_pictures(out, network, history, split, results, batch_losses
     if hidden:
         plot_activations(hidden[0], path=out / "activations.png")
         written.append("activations.png")
+    calibration = results.get("calibration")
+    if calibration is not None:
+        plot_reliability(scores, calibration["calibrated"], split.labels,
+                         path=out / "reliability.png")  # fmt: skip
+        written.append("reliability.png")
     return written
