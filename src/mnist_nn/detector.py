@@ -1,0 +1,155 @@
+"""Is it a digit at all? A second small network of this library's own that answers only that.
+
+A digit reader has ten answers and gives one of them to anything: a capital A, a smiley, a
+scribble, half of a digit. Its own confidence does not tell (measured: thresholds on calibrated
+scores, or on the Mahalanobis distance of its hidden layer to the digits', turned away 10-25% of
+drawn non-digits for every 1% of digits lost). So a separate network learns the difference from
+examples, as "outlier exposure" does (Hendrycks et al. 2019): a 784-256-2 ReLU network with
+softmax cross-entropy, trained by the same `Trainer` as any model, on
+
+- digits: MNIST training digits as they are, and redrawn on a canvas and framed like a user's;
+- not digits: letters, shapes, scribbles, random strokes, pieces of digits and two digits side by
+  side (`non_digits.py`), drawn on a canvas and framed the same way.
+
+Its limit on P(not a digit) is chosen on held-out images (MNIST's validation digits and other
+drawings): the value that turns away `HELD_OUT_DIGITS_TURNED_AWAY` of the held-out digits. It is
+shipped with the package (`detector.npz`, made by `python -m mnist_nn.detector`), and every model
+uses it, whatever its architecture: it looks at the framed 28x28 image, not at the model.
+"""
+
+import argparse
+import functools
+import time
+from pathlib import Path
+
+import numpy as np
+from scipy import ndimage
+
+from mnist_nn.config import TrainConfig
+from mnist_nn.data import Dataset, Split
+from mnist_nn.framing import frame_digit
+from mnist_nn.non_digits import KINDS, non_digit_set, on_canvas
+
+DETECTOR_PATH = Path(__file__).with_name("detector.npz")
+NAMES = ["digit", "not a digit"]
+HELD_OUT_DIGITS_TURNED_AWAY = 0.005
+CANVAS = 112  # drawings for training are made small: framing costs grow with the pixels
+CONFIG = TrainConfig(
+    epochs=20,
+    hidden_sizes=(256,),
+    activation="relu",
+    loss="cross_entropy",
+    optimizer="momentum",
+    learning_rate=0.001,
+    lr_schedule="cosine",
+    dropout=0.2,
+    augment_shift=1.0,
+)
+
+
+def framed(canvases: list) -> np.ndarray:
+    """Canvases (ink dark on white) -> (N, 784) framed like MNIST (blank ones dropped), on every
+    core: framing thousands of drawings is most of the detector's training time."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor() as pool:
+        images = list(pool.map(frame_digit, canvases, chunksize=64))
+    return np.stack([image.reshape(-1) for image in images if image is not None])
+
+
+def redrawn(digits: np.ndarray, rng) -> np.ndarray:
+    """MNIST digits drawn on a canvas, thicker or thinner, and framed back like a user's."""
+    canvases = []
+    for digit in digits:
+        canvas = on_canvas(digit.reshape(28, 28), CANVAS)
+        if rng.random() < 0.5:  # another pen: MNIST's strokes grown or thinned on the canvas
+            ink = canvas < 0.5
+            grown = ndimage.binary_dilation if rng.random() < 0.5 else ndimage.binary_erosion
+            ink = grown(ink, iterations=int(rng.integers(1, 4))) | (ink & (canvas < 0.1))
+            canvas = np.where(ink, 0.0, 1.0).astype(np.float32)
+        canvases.append(canvas)
+    return framed(canvases)
+
+
+def detector_examples(digits: Split, count: int, seed: int) -> Split:
+    """Examples for the detector: `count` framed non-digits (label 1), the same number of
+    redrawn digits and twice as many MNIST digits as they are (label 0)."""
+    rng = np.random.default_rng(seed)
+    canvases, _ = non_digit_set(count, seed, digits.images, digits.labels, KINDS, CANVAS)
+    negatives = framed(canvases)
+    chosen = rng.choice(len(digits), min(len(digits), 3 * count), replace=False)
+    positives = np.concatenate(
+        [digits.images[chosen[count:]], redrawn(digits.images[chosen[:count]], rng)]
+    )
+    images = np.concatenate([positives, negatives]).astype(np.float32)
+    labels = np.concatenate([np.zeros(len(positives), int), np.ones(len(negatives), int)])
+    return Split(images, labels)
+
+
+def limit_for(p_not_digit: np.ndarray) -> float:
+    """The P(not a digit) above which an image is turned away: all but
+    HELD_OUT_DIGITS_TURNED_AWAY of the held-out digits' values lie below it."""
+    return float(np.quantile(p_not_digit, 1 - HELD_OUT_DIGITS_TURNED_AWAY))
+
+
+def train_detector(mnist: Dataset, count: int = 16_000, config: TrainConfig = CONFIG):
+    """Train the detector on MNIST's training split and drawings; choose its limit on the
+    validation split and other drawings. Returns (network, metadata)."""
+    from mnist_nn.training import train
+
+    train_split = detector_examples(mnist.train, count, seed=1)
+    held_out = detector_examples(mnist.validation, max(600, count // 10), seed=2)
+    data = Dataset("mnist digits and drawn non-digits", "mnist_nn.detector", train_split,
+                   held_out, classes=2, class_names=NAMES)  # fmt: skip
+    result = train(config, data)
+    p_not = result.network.scores(held_out.images)[:, 1]
+    limit = limit_for(p_not[held_out.labels == 0])
+    turned_away = float(np.mean(p_not[held_out.labels == 1] > limit))
+    metadata = {
+        "purpose": "is it a digit? (mnist_nn.detector)",
+        "class_names": NAMES,
+        "limit": limit,
+        "held_out": {
+            "digits turned away": HELD_OUT_DIGITS_TURNED_AWAY,
+            "non-digits turned away": turned_away,
+        },
+        "config": config.to_dict(),
+        "test_accuracy": result.test_accuracy,
+    }
+    return result.network, metadata
+
+
+@functools.cache
+def load_detector():
+    """The shipped detector: (network, its limit on P(not a digit))."""
+    from mnist_nn.persistence import load_model
+
+    network, metadata = load_model(DETECTOR_PATH)
+    return network, float(metadata["limit"])
+
+
+def not_digit_probability(images: np.ndarray) -> tuple[np.ndarray, float]:
+    """(N, 784) framed images -> (N,) P(not a digit) and the limit above which it says so."""
+    network, limit = load_detector()
+    return network.scores(images.astype(np.float32))[:, 1], limit
+
+
+def main() -> None:
+    from mnist_nn.data import load_dataset
+    from mnist_nn.persistence import save_model
+
+    parser = argparse.ArgumentParser(description="Train the shipped detector of non-digits.")
+    parser.add_argument("--count", type=int, default=16_000, help="non-digit drawings")
+    parser.add_argument("--out", type=Path, default=DETECTOR_PATH)
+    args = parser.parse_args()
+    start = time.perf_counter()
+    network, metadata = train_detector(load_dataset("mnist", val_size=5000), args.count)
+    save_model(args.out, network, metadata)
+    print(
+        f"limit {metadata['limit']:.3f}: held out, {metadata['held_out']} "
+        f"({time.perf_counter() - start:.0f} s); wrote {args.out}"
+    )
+
+
+if __name__ == "__main__":
+    main()
