@@ -13,6 +13,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from mnist_nn.errors import UserError
 from mnist_nn.framing import frame_digit
+from mnist_nn.numbers import NumberReading, segment
 
 # The image formats opened (those the README lists); anything else, say an EPS that Pillow would
 # hand to Ghostscript, is refused before it is parsed.
@@ -54,7 +55,10 @@ def read_image(source, name: str) -> Image.Image:
             picture.load()
             factor = -(-max(picture.size) // WORKING_SIDE)  # the least that brings it within
             reduced = picture.reduce(factor) if factor > 1 else picture.copy()
-            return ImageOps.exif_transpose(reduced)  # phone photos are often stored sideways
+            upright = ImageOps.exif_transpose(reduced)  # phone photos are often stored sideways
+            # How many original pixels one working pixel spans, to give boxes in the original.
+            upright.info["scale"] = max(width, height) / max(upright.size)
+            return upright
         except (Image.DecompressionBombError, OSError, ValueError, SyntaxError) as error:
             raise UserError(f"{name}: a damaged or unreadable image ({error})") from None
 
@@ -68,3 +72,40 @@ def load_digit(source, name: str | None = None) -> np.ndarray:
     if framed is None:
         raise UserError(f"{name}: the image is blank (no ink found); draw or photograph a digit")
     return framed.reshape(-1)
+
+
+def read_number(source, reader, name: str | None = None) -> NumberReading:
+    """An image of a written number (a path or a file object) -> its digits, read by `reader`
+    (a `reading.Reader`), each with its box in the original image's pixels."""
+    name = name or str(source)
+    picture = read_image(source, name)
+    try:
+        digits = segment(greys(picture), reader)
+    except UserError as error:
+        raise UserError(f"{name}: {error}") from None
+    if not digits:
+        raise UserError(f"{name}: the image is blank (no ink found); write or photograph a number")
+    return _in_original_pixels(NumberReading(digits), picture)
+
+
+def read_digit_and_number(source, reader, name: str) -> tuple[np.ndarray, NumberReading | None]:
+    """One decode, both readings (the web page's): the image framed as one digit (784,), and
+    read as a number (None when it cannot be: e.g. more marks than a number has)."""
+    picture = read_image(source, name)
+    grey = greys(picture)
+    framed = frame_digit(grey)
+    if framed is None:
+        raise UserError(f"{name}: the image is blank (no ink found); draw or photograph a digit")
+    try:
+        digits = segment(grey, reader)
+    except UserError:
+        return framed.reshape(-1), None
+    return framed.reshape(-1), _in_original_pixels(NumberReading(digits), picture)
+
+
+def _in_original_pixels(number: NumberReading, picture: Image.Image) -> NumberReading:
+    """Boxes found in the working-size image, given in the original image's pixels."""
+    scale = picture.info.get("scale", 1.0)
+    for digit in number.digits:
+        digit.box = tuple(round(value * scale) for value in digit.box)
+    return number

@@ -1,0 +1,237 @@
+"""Reading a written number: its ink cut into digits, left to right, each framed like MNIST.
+
+Shapes are (height, width) greys. The steps:
+    1. the ink found as for one digit (`framing.find_digit`: paper and lighting flattened, Otsu's
+       threshold, specks, shadows and ruled lines dropped);
+    2. its connected pieces grouped into digits: pieces that share most of their columns are one
+       digit (a 5's hat, a 4 or a 7 written in two strokes, an i-like 1's dot);
+    3. groups wide enough to hold more than one digit (touching or overlapping neighbours) are
+       cut by recognition: cuts are tried at the columns where the ink is thinnest, every way of
+       cutting is framed and read, and the one whose pieces the network reads best as digits,
+       and the detector finds most digit-like, wins (dynamic programming over the cuts);
+    4. every digit framed like MNIST (`framing.normalise_strokes`, `framing.frame_like_mnist`)
+       and read (`reading.Reader`), with its box in the original image.
+scipy.ndimage does the pixel work; the rest is NumPy.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import ndimage
+
+from mnist_nn.errors import UserError
+from mnist_nn.framing import SPECK, find_digit, frame_like_mnist, ink_on_black, normalise_strokes
+from mnist_nn.reading import NOT_A_DIGIT, Reading
+
+MAX_DIGITS = 12  # one line of a number: a price, a meter reading, a phone number
+SHARED_COLUMNS = 0.5  # pieces sharing this share of the narrower one's columns are one digit
+WIDEST_DIGIT = 1.4  # a digit is at most this many times as wide as the line is tall
+MAX_CUTS = 8  # cut positions tried in one group
+
+
+@dataclass
+class NumberReading:
+    """The number, and each digit's reading (with its box in the original image)."""
+
+    digits: list[Reading]
+
+    @property
+    def number(self) -> str:
+        """The digits joined; "?" where a mark is not a digit."""
+        return "".join("?" if d.verdict == NOT_A_DIGIT else str(d.label) for d in self.digits)
+
+    def to_dict(self) -> dict:
+        return {"number": self.number, "digits": [digit.to_dict() for digit in self.digits]}
+
+
+def number_pieces(mask: np.ndarray) -> np.ndarray | None:
+    """Step 1's choice of marks for a number: digits may touch the image's edge (a tight crop),
+    so only marks that touch it *and* run along it (table lines, dark borders, paper edges) go,
+    then specks."""
+    labels, count = ndimage.label(mask, structure=np.ones((3, 3)))
+    if count == 0:
+        return None
+    height, width = mask.shape
+    sizes = np.bincount(labels.ravel(), minlength=count + 1)
+    keep = []
+    for piece, (rows, cols) in enumerate(ndimage.find_objects(labels), start=1):
+        touches = rows.start == 0 or cols.start == 0 or rows.stop == height or cols.stop == width
+        tall, wide = rows.stop - rows.start, cols.stop - cols.start
+        spans = tall >= 0.9 * height or wide >= 0.9 * width
+        # A line's ink is thin for its length: its pixels over its length, a small share of it.
+        thin = sizes[piece] / max(tall, wide) < 0.12 * max(tall, wide)
+        if not (touches and spans and thin):  # a table line, a dark border, a paper edge
+            keep.append(piece)
+    if not keep:
+        return None
+    largest = sizes[keep].max()
+    return np.isin(labels, [piece for piece in keep if sizes[piece] >= SPECK * largest])
+
+
+def digit_groups(mask: np.ndarray) -> tuple[np.ndarray, list[list[int]]]:
+    """Step 2: (pieces labelled, groups of piece labels), groups ordered left to right."""
+    labels, count = ndimage.label(mask, structure=np.ones((3, 3)))
+    spans = [(s[1].start, s[1].stop) for s in ndimage.find_objects(labels)]
+    groups = [[i + 1] for i in range(count)]
+    merged = True
+    while merged:  # join groups sharing columns until none do
+        merged = False
+        for a in range(len(groups)):
+            for b in range(a + 1, len(groups)):
+                (a0, a1), (b0, b1) = _span(spans, groups[a]), _span(spans, groups[b])
+                shared = min(a1, b1) - max(a0, b0)
+                if shared >= SHARED_COLUMNS * min(a1 - a0, b1 - b0):
+                    groups[a] += groups.pop(b)
+                    merged = True
+                    break
+            if merged:
+                break
+    groups.sort(key=lambda group: sum(_span(spans, group)))  # by the middle of their columns
+    return labels, groups
+
+
+def _span(spans, group) -> tuple[int, int]:
+    return min(spans[i - 1][0] for i in group), max(spans[i - 1][1] for i in group)
+
+
+def cut_positions(group: np.ndarray, line_height: int) -> list[int]:
+    """Step 3's candidates: columns (within a group's (h, w) mask) where the ink is thinnest,
+    away from its edges and from each other by a sixth of the line's height."""
+    width = group.shape[1]
+    margin = max(2, line_height // 6)
+    if width < 2 * margin + 1:
+        return []
+    profile = ndimage.uniform_filter1d(group.sum(axis=0).astype(float), size=3)
+    order = np.argsort(profile[margin : width - margin], kind="stable") + margin
+    cuts = []
+    for column in order:
+        if all(abs(column - cut) >= margin for cut in cuts):
+            cuts.append(int(column))
+        if len(cuts) == MAX_CUTS:
+            break
+    return sorted(cuts)
+
+
+def frame_piece(flat: np.ndarray, mask: np.ndarray) -> np.ndarray | None:
+    """One digit's ink (the rest of the image zeroed) -> (784,) framed like MNIST."""
+    if mask.sum() < 4:
+        return None
+    ink, marker = normalise_strokes(flat * mask, mask)
+    return frame_like_mnist(ink, marker).reshape(-1)
+
+
+def best_cuts(readings: dict, bounds: list[int]) -> list[tuple[int, int]]:
+    """Dynamic programming over the cut positions: the segments [bounds[i], bounds[j]) that
+    cover the group and maximise Σ log P(digit)·P(read as a digit); `readings` maps (i, j) to
+    the segment's Reading (pairs missing were too wide to be one digit)."""
+    n = len(bounds)
+    score, previous = np.full(n, -np.inf), np.zeros(n, dtype=int)
+    score[0] = 0.0
+    for j in range(1, n):
+        for i in range(j):
+            reading = readings.get((i, j))
+            if reading is None or score[i] == -np.inf:
+                continue
+            value = _score([reading])
+            if score[i] + value > score[j]:
+                score[j], previous[j] = score[i] + value, i
+    segments, j = [], n - 1
+    while j > 0:
+        segments.append((previous[j], j))
+        j = previous[j]
+    return segments[::-1]
+
+
+def segment(grey: np.ndarray, reader) -> list[Reading]:
+    """Steps 1 to 4 on (h, w) greys: the digits' Readings, left to right, boxes in pixels of
+    `grey`. No ink: no digits."""
+    found = find_digit(ink_on_black(grey), number_pieces)
+    if found is None:
+        return []
+    flat, mask = found
+    labels, groups = digit_groups(mask)
+    if len(groups) > 2 * MAX_DIGITS:
+        raise UserError(
+            f"{len(groups)} separate marks: more than a number of {MAX_DIGITS} digits on one "
+            "line; crop the image to one number"
+        )
+    boxes = ndimage.find_objects(labels)
+    heights = [_rows(boxes, group)[1] - _rows(boxes, group)[0] for group in groups]
+    line_height = int(np.median([h for h in heights if h >= 0.5 * max(heights)]))
+    spans = [(b[1].start, b[1].stop) for b in boxes]
+
+    def read(run):  # the groups of `run`, read as one group (cut where that reads better)
+        members = [piece for group in run for piece in group]
+        (left, right), (top, bottom) = _span(spans, members), _rows(boxes, members)
+        crop = (slice(top, bottom), slice(left, right))
+        piece = np.isin(labels[crop], members)
+        return read_group(flat[crop], piece, line_height, reader, (left, top))
+
+    # Pieces of one digit that share few columns (a 7 whose stem was lifted off its bar) are
+    # joined by recognition too: two neighbours that nearly touch are also read together, and
+    # kept together where that reads better than apart.
+    best = [(0.0, [])]
+    for j, group in enumerate(groups, start=1):
+        apart = read([group])
+        candidates = [(best[j - 1][0] + _score(apart), best[j - 1][1] + apart)]
+        if j >= 2:
+            (_, previous_right), (next_left, _) = _span(spans, groups[j - 2]), _span(spans, group)
+            if next_left - previous_right < 0.15 * line_height:
+                together = read(groups[j - 2 : j])
+                candidates.append((best[j - 2][0] + _score(together), best[j - 2][1] + together))
+        best.append(max(candidates, key=lambda candidate: candidate[0]))
+    digits = best[-1][1]
+    if len(digits) > MAX_DIGITS:
+        raise UserError(
+            f"{len(digits)} digits found: more than a number of {MAX_DIGITS} on one line; crop "
+            "the image to one number"
+        )
+    return digits
+
+
+def _score(readings: list[Reading]) -> float:
+    """How well a way of cutting reads: Σ log P(read as its digit)·P(a digit at all)."""
+    return sum(
+        np.log(max(r.probability, 1e-6)) + np.log(max(1 - r.not_digit, 1e-6)) for r in readings
+    )
+
+
+def _rows(boxes, group) -> tuple[int, int]:
+    return min(boxes[i - 1][0].start for i in group), max(boxes[i - 1][0].stop for i in group)
+
+
+def read_group(flat, piece, line_height: int, reader, origin) -> list[Reading]:
+    """One group of ink, (h, w), read as one digit or cut into several (step 3)."""
+    height, width = piece.shape
+    cuts = cut_positions(piece, line_height) if width > 0.6 * line_height else []
+    bounds = [0, *cuts, width]
+    widest = max(WIDEST_DIGIT * line_height, 1)
+    spans = [(i, j) for j in range(1, len(bounds)) for i in range(j)]
+    spans = [(i, j) for i, j in spans if bounds[j] - bounds[i] <= widest or (i, j) == (0, 1)]
+    if (0, len(bounds) - 1) not in spans:
+        spans.append((0, len(bounds) - 1))  # the whole group is always a candidate
+    images, kept = [], []
+    for i, j in spans:
+        part = np.zeros_like(piece)
+        part[:, bounds[i] : bounds[j]] = piece[:, bounds[i] : bounds[j]]
+        image = frame_piece(flat, part)
+        if image is not None:
+            images.append(image)
+            kept.append((i, j))
+    if not images:
+        return []
+    readings = dict(zip(kept, reader.read(np.stack(images)), strict=True))
+    chosen = best_cuts(readings, bounds) if len(bounds) > 2 else [(0, 1)]
+    result = []
+    for i, j in chosen:
+        reading = readings.get((i, j))
+        if reading is None:
+            continue
+        columns = piece[:, bounds[i] : bounds[j]]
+        rows = np.flatnonzero(columns.any(axis=1))
+        if not len(rows):
+            continue
+        x0, y0 = origin
+        reading.box = (x0 + bounds[i], y0 + rows[0], x0 + bounds[j], y0 + rows[-1] + 1)
+        result.append(reading)
+    return result

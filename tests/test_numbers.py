@@ -1,0 +1,87 @@
+"""Reading a written number: ink grouped into digits, touching digits cut by recognition, boxes in
+the original image, and the limits on what one image may ask."""
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+from mnist_nn.errors import UserError
+from mnist_nn.images import read_number
+from mnist_nn.numbers import MAX_DIGITS, digit_groups, segment
+from mnist_nn.reading import DIGIT, Reading
+
+
+class SureOfEverything:
+    """A stand-in reader: every framed piece is a digit 7, 90% sure. With it, the cutter has
+    no reason to cut (each cut multiplies in another 90%), so only the grouping shows."""
+
+    def read(self, images):
+        return [Reading(DIGIT, [(7, 0.9)], 0.0, pixels=image) for image in images]
+
+
+def drawing(strokes, size=(600, 200), width=12) -> np.ndarray:
+    """Polylines drawn dark on white: (h, w) greys in [0, 1]."""
+    picture = Image.new("L", size, 255)
+    draw = ImageDraw.Draw(picture)
+    for stroke in strokes:
+        draw.line(stroke, fill=0, width=width)
+    return np.asarray(picture, dtype=np.float32) / 255
+
+
+def as_png(grey: np.ndarray) -> io.BytesIO:
+    buffer = io.BytesIO()
+    Image.fromarray((grey * 255).astype(np.uint8)).save(buffer, format="PNG")
+    buffer.seek(0)
+    return buffer
+
+
+def test_separate_marks_are_read_left_to_right_with_their_boxes():
+    ones = [[(x, 40), (x, 160)] for x in (450, 100, 300)]  # drawn out of order
+    digits = segment(drawing(ones), SureOfEverything())
+    lefts = [digit.box[0] for digit in digits]
+    assert len(digits) == 3 and lefts == sorted(lefts)
+    for digit, x in zip(digits, (100, 300, 450), strict=True):
+        left, top, right, bottom = digit.box
+        assert left <= x <= right and top <= 45 and bottom >= 155
+
+
+def test_pieces_sharing_their_columns_are_one_digit():
+    five = [[(60, 40), (120, 40)], [(60, 70), (60, 100), (110, 110), (100, 160), (55, 160)]]
+    dotted_one = [[(300, 70), (300, 160)], [(296, 40), (304, 40)]]  # an i-like 1: stem and dot
+    grey = drawing([*five, *dotted_one])
+    _, groups = digit_groups(grey < 0.5)
+    assert [len(group) for group in groups] == [2, 2]
+    assert len(segment(grey, SureOfEverything())) == 2
+
+
+def test_a_blank_image_has_no_digits_and_says_so_in_one_line():
+    assert segment(np.ones((100, 300), dtype=np.float32), SureOfEverything()) == []
+    with pytest.raises(UserError, match="blank"):
+        read_number(as_png(np.ones((100, 300), dtype=np.float32)), SureOfEverything(), "x.png")
+
+
+def test_more_marks_than_a_number_has_is_one_line_not_a_long_wait():
+    scrawl = [[(20 + 12 * i, 40), (20 + 12 * i, 160)] for i in range(100)]  # a 100-digit scrawl
+    with pytest.raises(UserError, match=f"more than a number of {MAX_DIGITS} digits"):
+        read_number(as_png(drawing(scrawl, size=(1300, 200), width=4)), SureOfEverything(), "s")
+
+
+def test_boxes_are_given_in_the_pixels_of_the_original_image():
+    grey = drawing([[(1000, 300), (1000, 900)], [(2000, 300), (2000, 900)]], (3000, 1200), 50)
+    number = read_number(as_png(grey), SureOfEverything(), "big.png")  # read at 1024 px wide
+    (left, top, right, bottom), _ = (digit.box for digit in number.digits)
+    assert abs((left + right) / 2 - 1000) < 15 and abs(top - 300) < 40 and abs(bottom - 900) < 40
+
+
+def test_pure_noise_and_a_12000_pixel_strip_are_answered_in_one_line():
+    noise = np.random.default_rng(0).random((800, 800)).astype(np.float32)
+    try:
+        number = read_number(as_png(noise), SureOfEverything(), "noise.png")
+        assert len(number.digits) <= MAX_DIGITS
+    except UserError as error:
+        assert "\n" not in str(error)
+    strip = drawing([[(x, 20), (x, 180)] for x in range(500, 12_000, 1000)], (12_000, 200), 30)
+    number = read_number(as_png(strip), SureOfEverything(), "strip.png")
+    assert len(number.digits) == 12  # read at 1024 px wide: each still a mark of its own
