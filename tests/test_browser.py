@@ -6,6 +6,7 @@ and check what the page shows; audit it with axe-core. Skipped (saying why) wher
 """
 
 import json
+import math
 import os
 import socket
 import threading
@@ -103,17 +104,21 @@ def input_ink(page) -> int:
     )
 
 
-def test_drawing_a_digit_shows_prediction_bars_and_preview(page, tmp_path):
+def draw(page, *strokes) -> None:
+    """Draw polylines on the pad with the mouse, in the pad's own pixels (560x280)."""
+    page.locator("#pad").scroll_into_view_if_needed()
     box = page.locator("#pad").bounding_box()
-    scale = box["width"] / 280
+    scale = box["width"] / 560
+    for stroke in strokes:
+        page.mouse.move(box["x"] + stroke[0][0] * scale, box["y"] + stroke[0][1] * scale)
+        page.mouse.down()
+        for x, y in stroke[1:]:
+            page.mouse.move(box["x"] + x * scale, box["y"] + y * scale, steps=6)
+        page.mouse.up()
 
-    def at(x, y):
-        return box["x"] + x * scale, box["y"] + y * scale
 
-    page.mouse.move(*at(140, 40))  # a one: a single stroke down the middle
-    page.mouse.down()
-    page.mouse.move(*at(140, 240), steps=15)
-    page.mouse.up()
+def test_drawing_a_digit_shows_prediction_bars_and_preview(page, tmp_path):
+    draw(page, [(280, 40), (280, 240)])  # a one: a single stroke down the middle
     page.wait_for_function("document.getElementById('digit').textContent !== '?'")
     assert page.text_content("#digit") in [str(d) for d in range(10)]
     widths = page.eval_on_selector_all(".bars .fill", "bars => bars.map(b => b.style.width)")
@@ -261,10 +266,51 @@ def test_train_on_the_page_pause_resume_change_the_rate_then_draw_on_the_new_mod
 
 
 def draw_a_one(page) -> None:
-    page.locator("#pad").scroll_into_view_if_needed()
-    box = page.locator("#pad").bounding_box()
-    scale = box["width"] / 280
-    page.mouse.move(box["x"] + 140 * scale, box["y"] + 40 * scale)
-    page.mouse.down()
-    page.mouse.move(box["x"] + 140 * scale, box["y"] + 240 * scale, steps=15)
-    page.mouse.up()
+    draw(page, [(280, 40), (280, 240)])
+
+
+def ellipse(x, y, rx, ry, points=24):
+    angles = [2 * math.pi * i / points for i in range(points + 1)]
+    return [(x + rx * math.sin(a), y - ry * math.cos(a)) for a in angles]
+
+
+TWO = [(15, 75), (35, 45), (75, 40), (95, 75), (85, 120), (15, 225), (105, 225)]
+FOUR = [[(70, 40), (10, 160), (105, 160)], [(80, 100), (80, 235)]]  # in two strokes
+
+
+@pytest.fixture(scope="module")
+def mnist_server(tmp_path_factory, mnist_dir):
+    """`mnist-nn serve` with a model of the quick preset trained on MNIST for 3 epochs."""
+    from mnist_nn.web.app import create_app
+
+    out = tmp_path_factory.mktemp("mnist-served")
+    argv = ["train", "--preset", "quick", "--epochs", "3", "--data-dir", str(mnist_dir)]
+    assert main([*argv, "--out", str(out)]) == 0
+    yield from serve(create_app(out / "model.npz"))
+
+
+def test_a_number_written_on_the_pad_is_read_with_a_box_per_digit(browser, mnist_server):
+    page = browser.new_page(viewport={"width": 1000, "height": 1100})
+    page.goto(mnist_server)
+    page.wait_for_selector("#confusion button")
+
+    def shifted(stroke, dx):
+        return [(x + dx, y) for x, y in stroke]
+
+    draw(page, shifted(TWO, 20), ellipse(205, 135, 42, 95), shifted(TWO, 290),
+         *(shifted(stroke, 420) for stroke in FOUR))  # fmt: skip
+    page.wait_for_function("document.getElementById('digit').textContent.length === 4")
+    assert page.text_content("#digit") == "2024"
+    assert page.get_attribute("#number-view", "data-boxes") == "4"
+    assert page.is_visible("#number-view")
+    assert "the number 2024" in page.text_content("#status")
+    assert accessibility_violations(page) == []
+    page.close()
+
+
+def test_a_letter_on_the_pad_is_said_not_to_be_a_digit(page):
+    draw(page, [(230, 250), (280, 30), (330, 250)], [(250, 170), (310, 170)])  # an A
+    page.wait_for_function("document.getElementById('verdict').textContent !== ''")
+    assert "doesn't look like a digit" in page.text_content("#verdict")
+    assert page.text_content("#digit") == "✗"
+    assert page.eval_on_selector("#bars", "bars => bars.classList.contains('greyed')")

@@ -160,17 +160,22 @@ def test_evaluate_prints_scores_and_writes_pictures(trained, tmp_path, capsys):
     assert main(["evaluate", str(trained / "model.npz"), "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert "digits test set: 360 images, accuracy" in out and "confusion matrix" in out
+    assert "calibration error (ECE):" in out and "calibrated (temperature" in out
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         "activations.png",
         "confusion.png",
         "curves.png",
         "mistakes.png",
+        "reliability.png",
         "weights.png",
     ]
     assert main(["evaluate", str(trained / "model.npz"), "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     metrics = json.loads((trained / "metrics.json").read_text())
     assert report["accuracy"] == pytest.approx(metrics["test_accuracy"])
+    calibration = report["calibration"]
+    assert calibration["temperature"] == metrics["calibration"]["temperature"] > 0
+    assert 0 <= calibration["ece_after"] <= 1 and 0 <= calibration["ece_before"] <= 1
     assert len(report["per_digit"]) == 10 and np.sum(report["confusion"]) == 360
 
 
@@ -204,6 +209,26 @@ def test_predict_reads_good_files_and_reports_bad_ones(trained, tmp_path):
         assert seen.size == (28, 28)
     good = run("-m", "mnist_nn", *argv, cwd=tmp_path)
     assert good.returncode == 0 and good.stdout.startswith(f"{tmp_path / 'one.jpg'}: 1")
+
+
+def test_predict_number_prints_the_number_and_each_digit_with_its_box(trained, tmp_path, capsys):
+    from PIL import ImageDraw
+
+    picture = Image.new("L", (900, 300), 255)
+    for x in (150, 450, 750):  # three ones
+        ImageDraw.Draw(picture).line([(x, 40), (x, 260)], fill=0, width=24)
+    picture.save(tmp_path / "111.png")
+    model, image = str(trained / "model.npz"), str(tmp_path / "111.png")
+    assert main(["predict", model, image, "--number"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith(f"{image}: ") and len(lines[0].split(": ")[1]) == 3
+    assert [line.split(".")[0].strip() for line in lines[1:]] == ["1", "2", "3"]
+    assert all(" at x " in line for line in lines[1:])
+    assert main(["predict", model, image, "--number", "--json"]) == 0
+    (answer,) = json.loads(capsys.readouterr().out)
+    assert len(answer["number"]) == 3 and len(answer["digits"]) == 3
+    centres = [(d["box"][0] + d["box"][2]) / 2 for d in answer["digits"]]
+    assert np.allclose(centres, [150, 450, 750], atol=15)
 
 
 def test_evaluate_refuses_a_broken_model_in_one_line(tmp_path, capsys):

@@ -70,6 +70,24 @@ def test_predict_an_uploaded_drawing(client):
     assert raw.json()["probabilities"] == body["probabilities"]
 
 
+def test_predict_an_image_answers_the_verdict_and_the_number_on_it(client):
+    picture = Image.new("L", (600, 300), 255)
+    for x in (150, 450):  # two ones, well apart: the number 11
+        ImageDraw.Draw(picture).line([(x, 40), (x, 260)], fill=0, width=24)
+    body = client.post("/api/predict", files={"file": ("11.png", png_bytes(picture))}).json()
+    assert body["verdict"] in ("digit", "unsure", "not a digit")
+    assert len(body["top"]) == 3 and 0 <= body["not_digit"] <= 1
+    assert len(body["number"]) == 2 and [d["box"][0] < 300 for d in body["digits"]] == [1, 0]
+    for digit, x in zip(body["digits"], (150, 450), strict=True):
+        left, top, right, bottom = digit["box"]
+        assert left < x < right and top < 50 and bottom > 250
+        assert digit["verdict"] in ("digit", "unsure", "not a digit") and len(digit["top"]) == 3
+    one = client.post("/api/predict", files={"file": ("one.png", drawn_one())}).json()
+    assert len(one["digits"]) == 1 and one["number"] == str(one["digits"][0]["top"][0]["digit"])
+    pixels = client.post("/api/predict", json={"pixels": [0.0] * 784}).json()
+    assert "number" not in pixels  # framed pixels are one digit, not a picture of a number
+
+
 def test_predict_json_pixels_matches_the_library(client, model_path, offline):
     network, _ = load_model(model_path)
     test = load_dataset("digits").test

@@ -155,13 +155,20 @@ def build_parser() -> argparse.ArgumentParser:
 
     predict = subcommands.add_parser(
         "predict",
-        help="read your own images of digits",
-        description="Predict the digit in each image: any size, colour or grey, dark ink on "
-        "light paper or the reverse. Each is framed like MNIST first (--save-input shows how).",
+        help="read your own images of digits, or of written numbers",
+        description="Read the digit in each image (or with --number, the number written on one "
+        "line): any size, colour or grey, dark ink on light paper or the reverse. Each digit is "
+        "framed like MNIST first (--save-input shows how). Scores are calibrated probabilities; "
+        "an image that is not a digit is said to be so, and an answer below 50% is 'unsure'.",
     )
     predict.add_argument("model", type=Path, help="a model file written by `train` (model.npz)")
     predict.add_argument("images", type=Path, nargs="+", metavar="IMAGE", help="image files")
     predict.add_argument("--json", action="store_true", help="print the answers as JSON")
+    predict.add_argument(
+        "--number",
+        action="store_true",
+        help="read a number of up to 12 digits written on one line: each digit with its box",
+    )
     predict.add_argument(
         "--save-input",
         type=Path,

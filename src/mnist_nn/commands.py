@@ -146,7 +146,7 @@ def command_train(args: argparse.Namespace) -> int:
         )
         written.insert(0, "predictions.png")
     if args.plots and pictures:
-        results = evaluate(result.network, dataset.test)
+        results = evaluate(result.network, dataset.test, record["calibration"]["temperature"])
         written += save_evaluation_pictures(
             out, result.network, result.history, dataset.test, results, result.batch_losses
         )
@@ -155,6 +155,7 @@ def command_train(args: argparse.Namespace) -> int:
 
 
 def command_evaluate(args: argparse.Namespace) -> int:
+    from mnist_nn.confidence import model_temperature
     from mnist_nn.data import load_dataset
     from mnist_nn.evaluation import evaluate, report_lines
     from mnist_nn.persistence import describe_model, load_model
@@ -177,7 +178,7 @@ def command_evaluate(args: argparse.Namespace) -> int:
             f"{args.model} takes {network.sizes[0]} inputs; {dataset.name}'s examples have "
             f"{dataset.test.images.shape[1]}"
         )
-    results = evaluate(network, dataset.test)
+    results = evaluate(network, dataset.test, model_temperature(metadata))
     out = _prepare_out_dir(args.out) if args.out is not None else None
     written = []
     if out is not None:
@@ -188,6 +189,9 @@ def command_evaluate(args: argparse.Namespace) -> int:
     if args.json:
         public = {
             key: value for key, value in results.items() if key not in ("scores", "predicted")
+        }
+        public["calibration"] = {
+            key: value for key, value in results["calibration"].items() if key != "calibrated"
         }
         print(json.dumps({"model": str(args.model), "dataset": dataset.name, **public}, indent=2))
         return 0
@@ -201,48 +205,97 @@ def command_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def reader_for(network, metadata: dict, model):
+    """The Reader of a model file (calibrated; see `reading.Reader.from_model`)."""
+    from mnist_nn.reading import Reader
+
+    if network.sizes[0] != 28 * 28:
+        raise UserError(
+            f"{model} takes {network.sizes[0]} values per example, not the 784 pixels of a "
+            "28x28 image: it cannot read images"
+        )
+    return Reader.from_model(network, metadata)
+
+
 def command_predict(args: argparse.Namespace) -> int:
-    from mnist_nn.fileio import unique_name
-    from mnist_nn.images import load_digit
     from mnist_nn.persistence import load_model
 
     network, metadata = load_model(args.model)
-    if network.sizes[0] != 28 * 28:
-        raise UserError(
-            f"{args.model} takes {network.sizes[0]} values per example, not the 784 pixels of a "
-            "28x28 image: it cannot read images"
-        )
+    reader = reader_for(network, metadata, args.model)
     if args.save_input is not None:
         _prepare_out_dir(args.save_input)
     answers, failures, saved_names = [], 0, set()
     for path in args.images:
         try:
-            pixels = load_digit(path)  # (784,)
+            answer = (_read_number if args.number else _read_digit)(path, reader, args.json)
         except UserError as error:
             failures += 1
             print(f"error: {error}", file=sys.stderr)
             answers.append({"image": str(path), "error": str(error)})
             continue
-        probabilities = network.scores(pixels[None, :].astype(metadata["dtype"]))[0]
-        top = probabilities.argsort()[::-1][:3]
-        answer = {
-            "image": str(path),
-            "digit": int(top[0]),
-            "top3": [{"digit": int(d), "probability": float(probabilities[d])} for d in top],
-        }
         if args.save_input is not None:
-            from PIL import Image
-
-            saved = args.save_input / unique_name(Path(path).stem, ".28x28.png", saved_names)
-            Image.fromarray((pixels.reshape(28, 28) * 255).round().astype("uint8")).save(saved)
-            answer["input"] = str(saved)
+            answer["input"] = _save_inputs(path, answer.pop("pixels"), args.save_input, saved_names)
+        answer.pop("pixels", None)
         answers.append(answer)
-        if not args.json:
-            ranked = "  ".join(f"{t['digit']}: {t['probability']:.1%}" for t in answer["top3"])
-            print(f"{path}: {answer['digit']}   ({ranked})")
     if args.json:
         print(json.dumps(answers, indent=2))
     return 1 if failures else 0
+
+
+def _read_digit(path, reader, quiet: bool) -> dict:
+    """One digit: the answer (digit, calibrated top 3, verdict), printed unless `quiet`."""
+    from mnist_nn.images import load_digit, read_number
+    from mnist_nn.reading import DIGIT, NOT_A_DIGIT
+
+    reading = reader.read(load_digit(path)[None, :])[0]
+    answer = {"image": str(path), **reading.to_dict(), "pixels": [reading.pixels]}
+    answer["top3"] = answer.pop("top")
+    if reading.verdict == NOT_A_DIGIT and reader.detector:
+        # Not one digit: perhaps several? Said, so the user knows about --number.
+        number = read_number(path, reader)
+        if len(number.digits) > 1 and all(d.verdict == DIGIT for d in number.digits):
+            answer["number"] = number.number
+    if not quiet:
+        ranked = "  ".join(f"{t['digit']}: {t['probability']:.1%}" for t in answer["top3"])
+        said = {DIGIT: str(reading.label), NOT_A_DIGIT: "not a digit"}.get(
+            reading.verdict, "unsure, maybe " + " or ".join(str(d) for d, _ in reading.ranked[:2])
+        )
+        if "number" in answer:
+            said = f"not one digit: the number {answer['number']}? (read it with --number)"
+        print(f"{path}: {said}   ({ranked})")
+    return answer
+
+
+def _read_number(path, reader, quiet: bool) -> dict:
+    """A written number: the number and each digit (box, reading, alternatives)."""
+    from mnist_nn.images import read_number
+
+    number = read_number(path, reader)
+    answer = {"image": str(path), **number.to_dict()}
+    answer["pixels"] = [digit.pixels for digit in number.digits]
+    if not quiet:
+        print(f"{path}: {number.number}")
+        for i, digit in enumerate(number.digits, start=1):
+            left, top, right, bottom = digit.box
+            print(f"  {i:>2}. {digit.describe():<44} at x {left}-{right}, y {top}-{bottom}")
+    return answer
+
+
+def _save_inputs(path, images: list, folder: Path, taken: set):
+    """The 28x28 inputs the network saw, as PNGs: one name, or a list of them for a number."""
+    import numpy as np
+    from PIL import Image
+
+    from mnist_nn.fileio import unique_name
+
+    names = []
+    for i, pixels in enumerate(images):
+        stem = Path(path).stem + (f".{i + 1}" if len(images) > 1 else "")
+        saved = folder / unique_name(stem, ".28x28.png", taken)
+        grey = (np.asarray(pixels).reshape(28, 28) * 255).round().astype("uint8")
+        Image.fromarray(grey).save(saved)
+        names.append(str(saved))
+    return names[0] if len(names) == 1 else names
 
 
 def command_gradcheck(args: argparse.Namespace) -> int:

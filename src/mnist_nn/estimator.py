@@ -24,6 +24,7 @@ from sklearn.utils.multiclass import _check_partial_fit_first_call, check_classi
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from mnist_nn.callbacks import ProgressBar
+from mnist_nn.confidence import calibrate, model_temperature
 from mnist_nn.config import TrainConfig
 from mnist_nn.data import Dataset, Split
 from mnist_nn.errors import UserError
@@ -196,6 +197,7 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         finally:
             trainer.dataset = None  # keep no reference to the training data in the model
         self._set_learned_attributes()
+        self.temperature_ = calibrate(trainer.network, dataset)["temperature"]
 
     def _set_learned_attributes(self) -> None:
         """The public learned attributes, from the trainer's state and network."""
@@ -223,6 +225,36 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         probabilities = self.predict_proba(X)  # checks first that the model is fitted
         return self.classes_[probabilities.argmax(axis=1)]
 
+    def read_digit(self, image) -> dict:
+        """An image of one digit (a path or a file object) -> the answer `mnist-nn predict`
+        gives: verdict ("digit", "unsure" or "not a digit"), digit, calibrated top 3. The
+        image is framed like MNIST first, so the model must take 784 pixels."""
+        from mnist_nn.images import load_digit
+
+        return self._reader().read(load_digit(image)[None, :])[0].to_dict()
+
+    def read_number(self, image) -> dict:
+        """An image of a number written on one line -> {"number": "2024", "digits": [...]},
+        each digit with its box in the image, its reading and alternatives, as
+        `mnist-nn predict --number` reads it."""
+        from mnist_nn.images import read_number
+
+        return read_number(image, self._reader()).to_dict()
+
+    def _reader(self):
+        from mnist_nn.reading import Reader
+
+        check_is_fitted(self)
+        if self.n_features_in_ != 28 * 28:
+            raise ValueError(
+                f"this model takes {self.n_features_in_} features, not the 784 pixels of a "
+                "28x28 image: it cannot read images"
+            )
+        digits = np.array_equal(self.classes_, np.arange(10))
+        names = None if digits else self.classes_.tolist()
+        temperature = getattr(self, "temperature_", 1.0)
+        return Reader(self._trainer.network, temperature, names, detector=digits)
+
     @property
     def network_(self):
         """The trained `Network` itself (layers, forward, backward), for a closer look."""
@@ -240,6 +272,7 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         params["hidden_layer_sizes"] = list(self._trainer.config.hidden_sizes)
         metadata = {
             "dataset": "arrays",
+            "calibration": {"temperature": getattr(self, "temperature_", 1.0)},
             "config": self._trainer.config.to_dict(),
             "history": self.history_,
             "estimator": {"params": params, "classes": self.classes_.tolist()},
@@ -268,6 +301,7 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
             parameter[...] = saved
         estimator._trainer.state.history = list(metadata.get("history") or [])
         estimator._set_learned_attributes()
+        estimator.temperature_ = model_temperature(metadata) or 1.0
         return estimator
 
 

@@ -2,7 +2,10 @@
 
     GET  /                      the page (static HTML/CSS/JS, no build step, works offline)
     POST /api/predict           an image (upload, or raw image bytes), or JSON {"pixels": [784]};
-                                ?model=training reads it with the run being trained
+                                ?model=training reads it with the run being trained. Answers
+                                the digit (calibrated probabilities, verdict: digit, unsure or
+                                not a digit) and, for an image, the number written on it
+                                (`number`, and `digits` with their boxes)
     GET  /api/model             the model's metadata: architecture, configuration, metrics
     GET  /api/confusion         the confusion matrix on the model's test set
     GET  /api/examples?true=3&predicted=5   test digits from one cell of that matrix
@@ -34,8 +37,9 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from mnist_nn.errors import UserError
-from mnist_nn.images import load_digit
+from mnist_nn.images import read_digit_and_number
 from mnist_nn.persistence import load_model
+from mnist_nn.reading import Reader
 from mnist_nn.web.train_api import add_training_routes
 from mnist_nn.web.training import RunConflict, TrainingSession
 
@@ -83,12 +87,21 @@ def guard(app, allowed_hosts=None):
     return middleware
 
 
-def pixels_from_image(data: bytes) -> np.ndarray:
-    """Image file bytes -> (784,) MNIST-style input (as `predict` frames it), or a 400."""
+def read_image_upload(data: bytes, reader: Reader) -> dict:
+    """Image file bytes -> the page's answer: the digit (framed as `predict` frames it) and the
+    number written on it; a bad image is a 400."""
     try:
-        return load_digit(io.BytesIO(data), name="the upload")
+        pixels, number = read_digit_and_number(io.BytesIO(data), reader, name="the upload")
     except UserError as error:
         raise HTTPException(400, str(error)) from None
+    answer = read_digit(reader, pixels)
+    answer.update(number.to_dict() if number else {"number": None, "digits": []})
+    return answer
+
+
+def read_json_upload(data: bytes, reader: Reader) -> dict:
+    """JSON pixels (already framed) -> the page's answer for one digit."""
+    return read_digit(reader, pixels_from_json(data))
 
 
 def pixels_from_json(data: bytes) -> np.ndarray:
@@ -124,6 +137,7 @@ class Predictor:
                 "a 28x28 image: the page cannot draw for it"
             )
         self.network, self.metadata = network, metadata
+        self.reader = Reader.from_model(network, metadata)
         self.dtype = self.metadata["dtype"]
         self._evaluation, self._failure = None, None
         self._lock = threading.Lock()  # many first requests at once evaluate once
@@ -132,9 +146,6 @@ class Predictor:
     @classmethod
     def from_file(cls, path: Path) -> "Predictor":
         return cls(*load_model(path))
-
-    def predict(self, pixels: np.ndarray) -> dict:
-        return read_digit(self.network, pixels.astype(self.dtype))
 
     def evaluation(self) -> dict:
         """Confusion matrix and predictions on the model's test set: computed once (under a
@@ -164,14 +175,17 @@ class Predictor:
         self._evaluation = {"dataset": name, "split": split, **evaluate(self.network, split)}
 
 
-def read_digit(network, pixels: np.ndarray) -> dict:
-    """What the page shows for one (784,) input: the digit, the ten probabilities, the input
-    itself and the first hidden layer's activations."""
-    scores, hidden = network.explain(pixels[None, :])
-    probabilities = scores[0]
+def read_digit(reader: Reader, pixels: np.ndarray) -> dict:
+    """What the page shows for one (784,) input: the verdict and the digit, the ten calibrated
+    probabilities, the input itself and the first hidden layer's activations."""
+    network = reader.network
+    pixels = pixels.astype(network.dense_layers()[0].weight.dtype)
+    reading = reader.read(pixels[None, :])[0]
+    _, hidden = network.explain(pixels[None, :])
     return {
-        "digit": int(probabilities.argmax()),
-        "probabilities": [round(float(p), 6) for p in probabilities],
+        **reading.to_dict(),
+        "digit": int(reading.label),
+        "probabilities": [round(float(p), 6) for p in reader.probabilities(pixels[None, :])[0]],
         "input": [round(float(p), 4) for p in pixels],  # the 28x28 the network received
         "hidden": [round(float(a), 4) for a in hidden[0][0]] if hidden else [],
     }
@@ -238,20 +252,17 @@ def create_app(model_path=None, dataset: str | None = None, data_dir=None, allow
             if upload is None or isinstance(upload, str):
                 raise HTTPException(400, 'send the image in a form field named "file"')
             data = await upload.read()
-            parse = pixels_from_image
+            answer = read_image_upload
         else:
             data = await request.body()
-            parse = pixels_from_json if "json" in content_type else pixels_from_image
+            answer = read_json_upload if "json" in content_type else read_image_upload
         if not data:
             raise HTTPException(400, "the request has no body: send an image or JSON pixels")
-        if model == "training":  # the drawing pad while a run trains: its weights as they are now
-            network = session.current().twin
-            dtype = str(network.dense_layers()[0].weight.dtype)
-            pixels = await run_in_threadpool(parse, data)
-            return await run_in_threadpool(read_digit, network, pixels.astype(dtype))
-        served_now = predictor()
-        pixels = await run_in_threadpool(parse, data)
-        return await run_in_threadpool(served_now.predict, pixels)
+        # ?model=training: the drawing pad while a run trains reads with its weights as they are
+        # now (not calibrated yet: temperature 1).
+        training = model == "training"
+        reader = Reader(session.current().twin) if training else predictor().reader
+        return await run_in_threadpool(answer, data, reader)
 
     @app.get("/api/model")
     async def model():

@@ -7,15 +7,18 @@ const context = pad.getContext("2d");
 const statusLine = document.getElementById("status");
 const digitShown = document.getElementById("digit");
 const bars = document.getElementById("bars");
+const verdictLine = document.getElementById("verdict");
+const numberFigure = document.getElementById("number-figure");
 const DEBOUNCE_MS = 150; // predict while drawing, at most this often
 
 // --- drawing -------------------------------------------------------------------------------
-// White ink on black, like MNIST; a stroke about 1/14 of the canvas, like MNIST's 2-3 px in 28.
+// White ink on black, like MNIST; a stroke about 1/14 of the pad's height, like MNIST's 2-3 px
+// in 28. The pad is twice as wide as tall: room for a number.
 function resetPad() {
   context.fillStyle = "#000";
   context.fillRect(0, 0, pad.width, pad.height);
   context.strokeStyle = "#fff";
-  context.lineWidth = pad.width / 14;
+  context.lineWidth = pad.height / 14;
   context.lineCap = "round";
   context.lineJoin = "round";
 }
@@ -67,7 +70,7 @@ pad.addEventListener("pointercancel", endStroke);
 document.getElementById("clear").addEventListener("click", () => {
   resetPad();
   hasInk = false;
-  showEmpty("Draw a digit in the black square.");
+  showEmpty("Draw a digit, or a number, in the black area.");
 });
 
 // --- asking the server ------------------------------------------------------------------------
@@ -79,19 +82,29 @@ function schedulePrediction() {
   timer = setTimeout(predictDrawing, DEBOUNCE_MS);
 }
 
+let picture = null; // what was sent (the pad, or an uploaded image): the boxes are drawn over it
+
 function predictDrawing() {
   clearTimeout(timer);
   if (!hasInk) return;
-  pad.toBlob((blob) => send(blob, "your drawing"), "image/png");
+  const snapshot = document.createElement("canvas");
+  snapshot.width = pad.width;
+  snapshot.height = pad.height;
+  snapshot.getContext("2d").drawImage(pad, 0, 0);
+  pad.toBlob((blob) => send(blob, "your drawing", snapshot), "image/png");
 }
 
 document.getElementById("file").addEventListener("change", (event) => {
   const file = event.target.files[0];
-  if (file) send(file, file.name);
+  if (file) {
+    const image = new Image();
+    image.src = URL.createObjectURL(file);
+    send(file, file.name, image);
+  }
   event.target.value = ""; // choosing the same file again still uploads it
 });
 
-async function send(blob, what) {
+async function send(blob, what, source) {
   const number = ++requestNumber;
   const form = new FormData();
   form.append("file", blob, "digit.png");
@@ -106,6 +119,7 @@ async function send(blob, what) {
       showEmpty(`Could not read ${what}: ${answer.error}`);
       return;
     }
+    picture = source;
     showAnswer(answer, what);
   } catch (error) {
     if (number === requestNumber) showEmpty("The server did not answer. Is mnist-nn serve running?");
@@ -120,23 +134,91 @@ for (let digit = 0; digit < 10; digit++) {
   bars.appendChild(row);
 }
 
+function percent(p) {
+  return `${(100 * p).toFixed(1)}%`;
+}
+
+function guesses(answer) {
+  return answer.top.slice(0, 2).map((t) => `${t.digit} (${percent(t.probability)})`).join(" or ");
+}
+
+// One digit: the verdict first (digit, unsure, not a digit), then the ten calibrated
+// probabilities, greyed when the answer is not to be trusted. Several digits: the number, and
+// the picture with a box around each digit.
 function showAnswer(answer, what) {
-  digitShown.textContent = answer.digit;
+  const reader = window.mnistTrain && window.mnistTrain.readsDrawings() ? " by the model in training" : "";
+  const isNumber = answer.digits && answer.digits.length > 1;
+  const sure = answer.verdict === "digit";
   answer.probabilities.forEach((p, digit) => {
     const row = bars.children[digit];
-    row.classList.toggle("top", digit === answer.digit);
-    row.querySelector(".fill").style.width = `${(100 * p).toFixed(1)}%`;
-    row.querySelector(".value").textContent = `${(100 * p).toFixed(1)}%`;
+    row.classList.toggle("top", digit === answer.digit && sure);
+    row.querySelector(".fill").style.width = percent(p);
+    row.querySelector(".value").textContent = percent(p);
   });
-  const confidence = (100 * answer.probabilities[answer.digit]).toFixed(0);
-  const reader = window.mnistTrain && window.mnistTrain.readsDrawings() ? " by the model in training" : "";
-  statusLine.textContent = `Read ${what}${reader} as ${answer.digit} (${confidence}% sure).`;
+  bars.classList.toggle("greyed", !sure || isNumber);
+  verdictLine.classList.remove("refused");
+  if (isNumber) {
+    digitShown.textContent = answer.number;
+    const marks = answer.digits.filter((d) => d.verdict === "not a digit").length;
+    verdictLine.textContent = `A number of ${answer.digits.length} digits` +
+      (marks ? ` (${marks} mark${marks > 1 ? "s" : ""} not read as a digit: ?)` : "");
+    statusLine.textContent = `Read ${what}${reader} as the number ${answer.number}.`;
+  } else if (answer.verdict === "not a digit") {
+    digitShown.textContent = "✗";
+    verdictLine.textContent = `This doesn't look like a digit (if it were one: ${guesses(answer)}).`;
+    verdictLine.classList.add("refused");
+    statusLine.textContent = `${what}${reader}: not a digit.`;
+  } else if (answer.verdict === "unsure") {
+    digitShown.textContent = `${answer.top[0].digit}?`;
+    verdictLine.textContent = `Unsure: maybe ${guesses(answer)}.`;
+    statusLine.textContent = `Read ${what}${reader}: unsure, maybe ${guesses(answer)}.`;
+  } else {
+    digitShown.textContent = answer.digit;
+    verdictLine.textContent = "";
+    statusLine.textContent = `Read ${what}${reader} as ${answer.digit} (${percent(answer.probability)} sure).`;
+  }
+  showNumber(isNumber ? answer.digits : []);
   drawGrey(document.getElementById("input"), answer.input, 28, 28);
   drawHidden(answer.hidden);
 }
 
+// The picture sent, with each digit's box and reading drawn over it.
+function showNumber(digits) {
+  numberFigure.hidden = digits.length === 0 || !picture;
+  if (numberFigure.hidden) return;
+  const view = document.getElementById("number-view");
+  const draw = () => {
+    const width = picture.naturalWidth || picture.width;
+    const height = picture.naturalHeight || picture.height;
+    const scale = Math.min(view.width / width, view.height / height);
+    const target = view.getContext("2d");
+    target.fillStyle = "#000";
+    target.fillRect(0, 0, view.width, view.height);
+    target.drawImage(picture, 0, 0, width * scale, height * scale);
+    target.lineWidth = 2;
+    target.font = "bold 16px system-ui, sans-serif";
+    for (const digit of digits) {
+      const [left, top, right, bottom] = digit.box.map((v) => v * scale);
+      target.strokeStyle = digit.verdict === "digit" ? "#f59e0b" : "#ef4444";
+      target.strokeRect(left, top, right - left, bottom - top);
+      target.fillStyle = target.strokeStyle;
+      const label = digit.verdict === "not a digit" ? "?" : String(digit.top[0].digit);
+      target.fillText(label, left + 2, Math.max(14, top - 3));
+    }
+    view.setAttribute("aria-label", `your picture with ${digits.length} boxes: ` +
+      digits.map((d) => (d.verdict === "not a digit" ? "?" : d.top[0].digit)).join(" "));
+    view.dataset.boxes = String(digits.length);
+  };
+  if (picture.complete === false) picture.onload = draw;
+  else draw();
+}
+
 function showEmpty(message) {
   digitShown.textContent = "?";
+  verdictLine.textContent = "";
+  verdictLine.classList.remove("refused");
+  bars.classList.remove("greyed");
+  numberFigure.hidden = true;
   for (const row of bars.children) {
     row.classList.remove("top");
     row.querySelector(".fill").style.width = "0";

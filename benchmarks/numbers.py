@@ -1,0 +1,220 @@
+"""How well trained models read whole numbers, non-digits and digits they must still read.
+
+    MNIST_DATA_DIR=../shared/data/mnist python -m benchmarks.numbers \\
+        seed=model-seed.npz quick=model-quick.npz best=model-best.npz [--count 300]
+
+Numbers are written from MNIST *test* digits the way people write them (`render_number`): one
+pen per number (a thin pen, MNIST's, or a fat marker), the line slanted and the writing leaning,
+digits a little up or down, on the paper photos of `user_images.py` (tints, grain, uneven light,
+shadows, blue or black ink, JPEG). Two kinds of spacing: well apart, and touching or overlapping
+neighbours. Reported per model: digits read right, whole numbers read right, and beside them the
+same digits each written alone (`user_images.render`) read one by one, to the power of the digit
+count (what a perfect cutter would get). Then "not a digit": the share of drawn non-digits
+(`mnist_nn.non_digits`, other drawings than the detector learned from) turned away, and the share
+of MNIST's test digits and of the real handwriting development set the model read before and
+still reads. The real numbers of `../shared/data/numbers` are a development figure.
+Writes benchmarks/numbers.md.
+"""
+
+import argparse
+import csv
+import io
+import time
+from difflib import SequenceMatcher
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from benchmarks.real_handwriting import handwriting
+from benchmarks.user_images import INKS, PAPERS, page, render, strokes
+from mnist_nn.data import load_dataset
+from mnist_nn.errors import UserError
+from mnist_nn.framing import frame_digit
+from mnist_nn.images import load_digit, read_number
+from mnist_nn.non_digits import KINDS, non_digit_set
+from mnist_nn.persistence import load_model
+from mnist_nn.reading import DIGIT, Reader
+
+HERE = Path(__file__).resolve().parent
+NUMBERS = HERE.parents[1] / "shared" / "data" / "numbers"
+SPACINGS = {"apart": (0.15, 0.45), "touching": (-0.12, 0.0)}  # gap, in digit heights
+
+
+def render_number(digits: np.ndarray, spacing: str, rng) -> bytes:
+    """(k, 28, 28) MNIST digits written as one number on a paper photo: the file's bytes."""
+    height = int(rng.uniform(120, 220))  # of the 28x28 field; the ink is about 20/28 of it
+    pen = rng.choice(["pen", "thin", "marker"])
+    pieces = []
+    for digit in digits:
+        coverage = strokes(digit, height, pen, rng)
+        columns = np.flatnonzero(coverage.max(axis=0) > 0.05)
+        pieces.append(coverage[:, columns[0] : columns[-1] + 1])
+    low, high = SPACINGS[spacing]
+    gaps = [int(rng.uniform(low, high) * 0.7 * height) for _ in pieces[1:]]
+    width = sum(p.shape[1] for p in pieces) + sum(gaps) + 1
+    tilt = np.tan(np.radians(rng.uniform(-5, 5)))  # the line's slope
+    rise = int(abs(tilt) * width) + height // 5
+    line = np.zeros((height + 2 * rise, width), dtype=np.float32)
+    left = 0
+    for i, piece in enumerate(pieces):
+        top = rise + int(tilt * left) + int(rng.uniform(-0.05, 0.05) * height)
+        region = line[top : top + height, left : left + piece.shape[1]]
+        np.maximum(region, piece, out=region)  # touching neighbours overlap here
+        left += piece.shape[1] + (gaps[i] if i < len(gaps) else 0)
+    lean = np.tan(np.radians(rng.uniform(-12, 12)))  # the writing's slant
+    line = np.asarray(
+        Image.fromarray(line).transform(
+            line.shape[::-1], Image.AFFINE, (1, lean, -lean * line.shape[0] / 2, 0, 1, 0),
+            Image.BILINEAR,
+        )
+    )  # fmt: skip
+    margin = height // 2
+    sheet = page(line.shape[0] + 2 * margin, line.shape[1] + 2 * margin, rng.choice(list(PAPERS)),
+                 rng)  # fmt: skip
+    ink = np.array(INKS[rng.choice(list(INKS))], dtype=np.float32)
+    coverage = line[..., None] * rng.uniform(0.85, 1.0)
+    inner = sheet[margin:-margin, margin:-margin]
+    sheet[margin:-margin, margin:-margin] = inner * (1 - coverage) + ink * coverage
+    buffer = io.BytesIO()
+    picture = Image.fromarray(np.clip(sheet, 0, 255).astype(np.uint8))
+    if rng.random() < 0.5:
+        picture.save(buffer, format="JPEG", quality=int(rng.uniform(75, 95)))
+    else:
+        picture.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def digits_right(expected: str, read: str) -> int:
+    """Digits read right, lined up with the expected ones (a missed or extra digit shifts none)."""
+    return sum(block.size for block in SequenceMatcher(None, expected, read).get_matching_blocks())
+
+
+def numbers_figures(reader, files: list, truths: list[str]) -> tuple[float, float]:
+    """(share of digits, share of whole numbers) read right."""
+    digits = whole = 0
+    for data, truth in zip(files, truths, strict=True):
+        try:
+            read = read_number(io.BytesIO(data), reader, name="generated").number
+        except UserError:
+            read = ""
+        digits += digits_right(truth, read)
+        whole += read == truth
+    return digits / sum(map(len, truths)), whole / len(truths)
+
+
+def real_numbers(reader) -> tuple[int, int, list[str]] | None:
+    """(right, total, misses) on the development set of real numbers, or None where absent."""
+    if not (NUMBERS / "labels.csv").is_file():
+        return None
+    with open(NUMBERS / "labels.csv", newline="") as file:
+        rows = list(csv.DictReader(file))
+    misses = []
+    for row in rows:
+        try:
+            read = read_number(NUMBERS / "images" / row["file"], reader).number
+        except UserError as error:
+            read = f"error: {error}"
+        if read != row["number"]:
+            misses.append(f"{row['file']}: {row['number']} read {read}")
+    return len(rows) - len(misses), len(rows), misses
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("models", nargs="+", metavar="NAME=MODEL.npz")
+    parser.add_argument("--count", type=int, default=300, help="numbers of each spacing")
+    parser.add_argument("--length", type=int, default=4, help="digits per number")
+    parser.add_argument("--non-digits", type=int, default=1200)
+    args = parser.parse_args()
+    test = load_dataset("mnist").test
+    rng = np.random.default_rng(0)
+    start = time.perf_counter()
+    chosen = rng.choice(len(test), (2, args.count, args.length))
+    generated = {
+        spacing: [render_number(test.images[row].reshape(-1, 28, 28), spacing, rng)
+                  for row in chosen[i]]
+        for i, spacing in enumerate(SPACINGS)
+    }  # fmt: skip
+    truths = {
+        spacing: ["".join(map(str, test.labels[row])) for row in chosen[i]]
+        for i, spacing in enumerate(SPACINGS)
+    }
+    alone_index = chosen[0].ravel()
+    alone = np.stack([load_digit(io.BytesIO(render(test.images[i].reshape(28, 28), rng)[0]),
+                                 name=f"#{i}") for i in alone_index])  # fmt: skip
+    canvases, kinds = non_digit_set(args.non_digits, 7, test.images, test.labels)
+    keep = [i for i, canvas in enumerate(canvases) if frame_digit(canvas) is not None]
+    non_digits = np.stack([frame_digit(canvases[i]).reshape(-1) for i in keep])
+    kinds = np.array(kinds)[keep]
+    real = handwriting()
+    print(f"wrote and framed the test images in {time.perf_counter() - start:.0f} s")
+    number_rows, reject_rows, notes = [], [], []
+    for name, path in (model.split("=", 1) for model in args.models):
+        network, metadata = load_model(path)
+        reader = Reader.from_model(network, metadata)
+        single = np.mean(network.predict(alone) == test.labels[alone_index])
+        cells = [f"{single:.1%}", f"{single**args.length:.1%}"]
+        for spacing in SPACINGS:
+            digits, whole = numbers_figures(reader, generated[spacing], truths[spacing])
+            cells += [f"{digits:.1%}", f"{whole:.1%}"]
+        dev = real_numbers(reader)
+        cells.append("absent" if dev is None else f"{dev[0] / dev[1]:.1%} ({dev[0]}/{dev[1]})")
+        number_rows.append(f"| {name} | " + " | ".join(cells) + " |")
+        print(number_rows[-1], flush=True)
+        if dev is not None:
+            notes += [f"- {name}: {miss}" for miss in dev[2]]
+        verdicts = np.array([r.verdict for r in reader.read(non_digits)])
+        per_kind = ", ".join(
+            f"{kind} {np.mean(verdicts[kinds == kind] != DIGIT):.0%}" for kind in KINDS
+        )
+        kept = []
+        for images, labels in ((test.images, test.labels), real or (None, None)):
+            if images is None:
+                kept.append("absent")
+                continue
+            read_before = network.predict(images) == labels
+            readings = reader.read(images[read_before])
+            kept.append(f"{np.mean([r.verdict == DIGIT for r in readings]):.2%}")
+        drawn = np.isin(kinds, ["letter", "shape", "scribble", "strokes"])
+        reject_rows.append(
+            f"| {name} | {np.mean(verdicts[drawn] != DIGIT):.1%} | "
+            f"{np.mean(verdicts != DIGIT):.1%} ({per_kind}) | {kept[0]} | {kept[1]} |"
+        )
+        print(reject_rows[-1], flush=True)
+    spacing_heads = " | ".join(f"{s}: digits | {s}: numbers" for s in SPACINGS)
+    lines = [
+        '# Reading whole numbers, and saying "not a digit"',
+        "",
+        f"Measured by `python -m benchmarks.numbers` on {time.strftime('%Y-%m-%d')}: "
+        f"{args.count} generated {args.length}-digit numbers of each spacing, written from MNIST "
+        'test digits on paper photos. "alone": the same digits each written alone as a '
+        "user-like image and read one by one, and that to the power of the digit count. "
+        "Real numbers: the 37 of the development set (a development figure).",
+        "",
+        f"| model | alone | alone^{args.length} | {spacing_heads} | real numbers (dev) |",
+        "|---|---|---|---|---|---|---|---|",
+        *number_rows,
+        "",
+        f"Not a digit: {len(non_digits)} drawn non-digits (other drawings than the detector "
+        "learned from), and the digits each model read right before (MNIST's 10,000 test digits; "
+        "the 91 real digits of the handwriting development set) that it still reads as digits "
+        '(neither "unsure" nor "not a digit").',
+        "",
+        "| model | drawn non-digits turned away (letters, shapes, scribbles, strokes) | "
+        "with two digits and pieces of digits (per kind) | MNIST test digits still read | "
+        "real digits still read (dev) |",
+        "|---|---|---|---|---|",
+        *reject_rows,
+        "",
+        "Real numbers missed:",
+        "",
+        *(notes or ["- none"]),
+        "",
+    ]
+    (HERE / "numbers.md").write_text("\n".join(lines))
+    print(f"wrote {HERE / 'numbers.md'}")
+
+
+if __name__ == "__main__":
+    main()
