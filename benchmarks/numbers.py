@@ -51,7 +51,11 @@ def render_number(digits: np.ndarray, spacing: str, rng) -> bytes:
         columns = np.flatnonzero(coverage.max(axis=0) > 0.05)
         pieces.append(coverage[:, columns[0] : columns[-1] + 1])
     low, high = SPACINGS[spacing]
-    gaps = [int(rng.uniform(low, high) * 0.7 * height) for _ in pieces[1:]]
+    # Overlap never more than half the narrower neighbour (a 1 is thin).
+    gaps = [
+        max(int(rng.uniform(low, high) * 0.7 * height), -min(a.shape[1], b.shape[1]) // 2)
+        for a, b in zip(pieces[:-1], pieces[1:], strict=True)
+    ]
     width = sum(p.shape[1] for p in pieces) + sum(gaps) + 1
     tilt = np.tan(np.radians(rng.uniform(-5, 5)))  # the line's slope
     rise = int(abs(tilt) * width) + height // 5

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 from scipy import ndimage
-from skimage.morphology import disk, skeletonize
+from skimage.morphology import skeletonize
 
 PAPERS = {"white": (250, 250, 248), "grey": (205, 205, 200), "beige": (235, 222, 195),
           "blue-tint": (220, 228, 240)}  # fmt: skip
@@ -28,10 +28,11 @@ def strokes(digit: np.ndarray, size: int, pen: str, rng) -> np.ndarray:
     big = np.asarray(Image.fromarray(digit.astype(np.float32)).resize((size, size), Image.BICUBIC))
     mask = big > 0.5
     # Other pens follow the writer's path (the stroke's skeleton) at their own width.
+    # (Grown by the distance transform: the same pixels as a dilation by a disk, much faster.)
     if pen == "thin":  # a ballpoint: a few pixels wide
-        mask = ndimage.binary_dilation(skeletonize(mask), structure=disk(max(1, size // 150)))
+        mask = ndimage.distance_transform_edt(~skeletonize(mask)) <= max(1, size // 150)
     elif pen == "marker":  # a fat felt pen: a sixth of the digit's height, MNIST's is an eighth
-        mask = ndimage.binary_dilation(skeletonize(mask), structure=disk(max(2, size // 12)))
+        mask = ndimage.distance_transform_edt(~skeletonize(mask)) <= max(2, size // 12)
     coverage = ndimage.gaussian_filter(mask.astype(np.float32), sigma=max(0.7, size / 400))
     return np.clip(coverage * rng.uniform(0.8, 1.0), 0, 1)
 

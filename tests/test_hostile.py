@@ -168,6 +168,35 @@ def test_a_small_png_of_80_megapixels_is_refused_before_decoding(tmp_path):
     assert megabytes < 500
 
 
+def test_hostile_numbers_are_answered_in_one_line_and_bounded_memory(tmp_path):
+    """A 100-digit scrawl, an image of pure noise and a 12,000 px wide strip, read as numbers."""
+    import numpy as np
+    from PIL import Image, ImageDraw
+
+    scrawl = Image.new("L", (1300, 200), 255)
+    for i in range(100):
+        ImageDraw.Draw(scrawl).line([(20 + 12 * i, 40), (24 + 12 * i, 160)], fill=0, width=4)
+    scrawl.save(tmp_path / "scrawl.png")
+    noise = np.random.default_rng(0).integers(0, 256, (1500, 1500), dtype=np.uint8)
+    Image.fromarray(noise).save(tmp_path / "noise.png")
+    strip = Image.new("L", (12_000, 200), 255)
+    for x in range(300, 12_000, 400):
+        ImageDraw.Draw(strip).line([(x, 30), (x + 40, 170)], fill=0, width=20)
+    strip.save(tmp_path / "strip.png")
+    assert main(["train", "--dataset", "digits", "--epochs", "1", "--out", str(tmp_path)]) == 0
+    images = [str(tmp_path / f"{name}.png") for name in ("scrawl", "noise", "strip")]
+    code = (
+        "from mnist_nn.cli import main; import sys; "
+        f"sys.exit(main(['predict', {str(tmp_path / 'model.npz')!r}, *{images!r}, '--number']))"
+    )
+    megabytes, exit_code, err = peak_megabytes(code)
+    assert exit_code == 1 and "Traceback" not in err
+    assert "scrawl.png: 100 separate marks: more than a number of 12 digits" in err
+    assert "strip.png" in err and "more than a number of 12" in err  # 29 slanted strokes
+    assert all(line.startswith("error: ") for line in err.strip().splitlines())
+    assert megabytes < 500
+
+
 def test_a_gzip_bomb_in_the_data_folder_is_refused_in_bounded_memory(tmp_path):
     """A 1.5 MB .gz that inflates to 1.5 GB, named like MNIST's training images."""
     import struct

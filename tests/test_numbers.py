@@ -2,6 +2,7 @@
 the original image, and the limits on what one image may ask."""
 
 import io
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -85,3 +86,43 @@ def test_pure_noise_and_a_12000_pixel_strip_are_answered_in_one_line():
     strip = drawing([[(x, 20), (x, 180)] for x in range(500, 12_000, 1000)], (12_000, 200), 30)
     number = read_number(as_png(strip), SureOfEverything(), "strip.png")
     assert len(number.digits) == 12  # read at 1024 px wide: each still a mark of its own
+
+
+# --- read by a trained network ----------------------------------------------------------------
+
+NUMBERS = Path(__file__).resolve().parents[2] / "shared" / "data" / "numbers"
+
+
+@pytest.fixture(scope="module")
+def seed_reader(mnist_dir):
+    """The seed design trained on 55,000 MNIST digits, calibrated on the other 5,000."""
+    from mnist_nn.confidence import calibrate
+    from mnist_nn.config import TrainConfig
+    from mnist_nn.data import load_dataset
+    from mnist_nn.reading import Reader
+    from mnist_nn.training import train
+
+    dataset = load_dataset("mnist", data_dir=mnist_dir, val_size=5000)
+    network = train(TrainConfig(val_size=5000), dataset).network
+    return Reader(network, calibrate(network, dataset)["temperature"]), dataset
+
+
+def test_generated_numbers_with_digits_apart_are_read_by_the_seed(seed_reader):
+    from benchmarks.numbers import numbers_figures, render_number
+
+    reader, dataset = seed_reader
+    test, rng = dataset.test, np.random.default_rng(1)
+    rows = rng.choice(len(test), (40, 4))
+    files = [render_number(test.images[row].reshape(-1, 28, 28), "apart", rng) for row in rows]
+    truths = ["".join(map(str, test.labels[row])) for row in rows]
+    digits, whole = numbers_figures(reader, files, truths)
+    assert digits >= 0.88 and whole >= 0.6  # measured: see benchmarks/numbers.md
+
+
+def test_the_real_numbers_of_the_development_set(seed_reader):
+    from benchmarks.numbers import real_numbers
+
+    if not (NUMBERS / "labels.csv").is_file():
+        pytest.skip(f"needs the development set of real handwritten numbers at {NUMBERS}")
+    right, total, misses = real_numbers(seed_reader[0])
+    assert right / total >= 0.6, misses  # a development figure: the set was looked at

@@ -252,9 +252,11 @@ def _read_digit(path, reader, quiet: bool) -> dict:
     answer["top3"] = answer.pop("top")
     if reading.verdict == NOT_A_DIGIT and reader.detector:
         # Not one digit: perhaps several? Said, so the user knows about --number.
-        number = read_number(path, reader)
-        if len(number.digits) > 1 and all(d.verdict == DIGIT for d in number.digits):
-            answer["number"] = number.number
+        digits = read_number(path, reader).digits
+        pairs = zip(digits, digits[1:], strict=False)
+        apart = all(a.box[2] < b.box[0] for a, b in pairs)  # separate marks, not one mark cut
+        if len(digits) > 1 and apart and all(d.verdict == DIGIT for d in digits):
+            answer["number"] = "".join(str(d.label) for d in digits)
     if not quiet:
         ranked = "  ".join(f"{t['digit']}: {t['probability']:.1%}" for t in answer["top3"])
         said = {DIGIT: str(reading.label), NOT_A_DIGIT: "not a digit"}.get(

@@ -147,7 +147,9 @@ function guesses(answer) {
 // the picture with a box around each digit.
 function showAnswer(answer, what) {
   const reader = window.mnistTrain && window.mnistTrain.readsDrawings() ? " by the model in training" : "";
-  const isNumber = answer.digits && answer.digits.length > 1;
+  // A number: several digits, not all cut from one mark (an A cut in two reads as 1 and 1).
+  const digits = answer.digits || [];
+  const isNumber = digits.length > 1 && digits.slice(1).some((d, i) => d.box[0] > digits[i].box[2]);
   const sure = answer.verdict === "digit";
   answer.probabilities.forEach((p, digit) => {
     const row = bars.children[digit];
@@ -155,7 +157,8 @@ function showAnswer(answer, what) {
     row.querySelector(".fill").style.width = percent(p);
     row.querySelector(".value").textContent = percent(p);
   });
-  bars.classList.toggle("greyed", !sure || isNumber);
+  bars.classList.toggle("greyed", !sure);
+  bars.hidden = isNumber; // one digit's probabilities say nothing about a number
   verdictLine.classList.remove("refused");
   if (isNumber) {
     digitShown.textContent = answer.number;
@@ -167,7 +170,7 @@ function showAnswer(answer, what) {
     digitShown.textContent = "✗";
     verdictLine.textContent = `This doesn't look like a digit (if it were one: ${guesses(answer)}).`;
     verdictLine.classList.add("refused");
-    statusLine.textContent = `${what}${reader}: not a digit.`;
+    statusLine.textContent = `Read ${what}${reader}: not a digit.`;
   } else if (answer.verdict === "unsure") {
     digitShown.textContent = `${answer.top[0].digit}?`;
     verdictLine.textContent = `Unsure: maybe ${guesses(answer)}.`;
@@ -218,6 +221,7 @@ function showEmpty(message) {
   verdictLine.textContent = "";
   verdictLine.classList.remove("refused");
   bars.classList.remove("greyed");
+  bars.hidden = false;
   numberFigure.hidden = true;
   for (const row of bars.children) {
     row.classList.remove("top");
