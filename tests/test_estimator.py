@@ -141,3 +141,27 @@ def test_ends_at_exactly_the_weights_python_main_py_writes(mnist_dir, monkeypatc
         digest.update(weight.tobytes())
         digest.update(bias.tobytes())
     assert digest.hexdigest() == SEED_WEIGHTS_SHA256
+
+
+def test_it_reads_images_of_digits_and_numbers_as_predict_does(tmp_path, offline):
+    from PIL import Image, ImageDraw
+
+    from mnist_nn.data import load_dataset
+
+    digits = load_dataset("digits")
+    settings = {"activation": "relu", "loss": "cross_entropy", "learning_rate": 0.001}
+    clf = MLPClassifier(**settings, epochs=3, random_state=0)
+    clf.fit(digits.train.images, digits.train.labels)
+    assert clf.temperature_ > 0
+    picture = Image.new("L", (600, 300), 255)
+    for x in (150, 450):
+        ImageDraw.Draw(picture).line([(x, 40), (x, 260)], fill=0, width=24)
+    picture.save(tmp_path / "11.png")
+    number = clf.read_number(tmp_path / "11.png")
+    assert len(number["number"]) == 2 and len(number["digits"]) == 2
+    assert clf.read_digit(tmp_path / "11.png")["verdict"] in ("digit", "unsure", "not a digit")
+    clf.save(tmp_path / "model.npz")
+    assert MLPClassifier.load(tmp_path / "model.npz").temperature_ == clf.temperature_
+    small = MLPClassifier(epochs=1).fit(digits.train.images[:, :64], digits.train.labels)
+    with pytest.raises(ValueError, match="cannot read images"):
+        small.read_number(tmp_path / "11.png")

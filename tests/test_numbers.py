@@ -126,3 +126,9 @@ def test_the_real_numbers_of_the_development_set(seed_reader):
         pytest.skip(f"needs the development set of real handwritten numbers at {NUMBERS}")
     right, total, misses = real_numbers(seed_reader[0])
     assert right / total >= 0.6, misses  # a development figure: the set was looked at
+
+
+def test_a_page_of_dots_is_refused_before_they_are_grouped():
+    dots = [[(x, y), (x + 2, y)] for x in range(10, 790, 20) for y in range(10, 390, 20)]
+    with pytest.raises(UserError, match="separate marks"):
+        segment(drawing(dots, size=(800, 400), width=6), SureOfEverything())

@@ -27,6 +27,8 @@ MAX_DIGITS = 12  # one line of a number: a price, a meter reading, a phone numbe
 SHARED_COLUMNS = 0.5  # pieces sharing this share of the narrower one's columns are one digit
 WIDEST_DIGIT = 1.4  # a digit is at most this many times as wide as the line is tall
 MAX_CUTS = 8  # cut positions tried in one group
+SLIVER = 0.15  # pieces of a cut segment smaller than this share of its largest are slivers
+MAX_PIECES = 8 * MAX_DIGITS  # separate pieces of ink looked at (several per digit at most)
 
 
 @dataclass
@@ -71,6 +73,11 @@ def number_pieces(mask: np.ndarray) -> np.ndarray | None:
 def digit_groups(mask: np.ndarray) -> tuple[np.ndarray, list[list[int]]]:
     """Step 2: (pieces labelled, groups of piece labels), groups ordered left to right."""
     labels, count = ndimage.label(mask, structure=np.ones((3, 3)))
+    if count > MAX_PIECES:  # (grouping compares every pair: bounded before it starts)
+        raise UserError(
+            f"{count} separate marks: more than a number of {MAX_DIGITS} digits on one line; "
+            "crop the image to one number"
+        )
     spans = [(s[1].start, s[1].stop) for s in ndimage.find_objects(labels)]
     groups = [[i + 1] for i in range(count)]
     merged = True
@@ -116,6 +123,11 @@ def frame_piece(flat: np.ndarray, mask: np.ndarray) -> np.ndarray | None:
     """One digit's ink (the rest of the image zeroed) -> (784,) framed like MNIST."""
     if mask.sum() < 4:
         return None
+    # Slivers of a neighbour that a cut left behind are not part of this digit.
+    labels, count = ndimage.label(mask, structure=np.ones((3, 3)))
+    if count > 1:
+        sizes = np.bincount(labels.ravel())[1:]
+        mask = np.isin(labels, np.flatnonzero(sizes >= SLIVER * sizes.max()) + 1)
     ink, marker = normalise_strokes(flat * mask, mask)
     return frame_like_mnist(ink, marker).reshape(-1)
 
