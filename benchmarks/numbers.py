@@ -8,12 +8,12 @@ pen per number (a thin pen, MNIST's, or a fat marker), the line slanted and the 
 digits a little up or down, on the paper photos of `user_images.py` (tints, grain, uneven light,
 shadows, blue or black ink, JPEG). Two kinds of spacing: well apart, and touching or overlapping
 neighbours. Reported per model: digits read right, whole numbers read right, and beside them the
-digits of the first 100 numbers each written alone (`user_images.render`) read one by one, to
-the power of the digit count (what a perfect cutter would get). Then "not a digit": the share of
-drawn non-digits (`mnist_nn.non_digits`, other drawings than the detector learned from) turned
-away, and the share of MNIST's test digits and of the real handwriting development set the model
-read before and still reads. The real numbers of `../shared/data/numbers` are a development
-figure. Writes benchmarks/numbers.md.
+digits of the first 100 numbers each written alone the same way (a one-digit number) and read
+one by one, to the power of the digit count (what a perfect cutter would get). Then "not a
+digit": the share of drawn non-digits (`mnist_nn.non_digits`, other drawings than the detector
+learned from) turned away, and the share of MNIST's test digits and of the real handwriting
+development set the model read before and still reads. The real numbers of
+`../shared/data/numbers` are a development figure. Writes benchmarks/numbers.md.
 """
 
 import argparse
@@ -27,7 +27,7 @@ import numpy as np
 from PIL import Image
 
 from benchmarks.real_handwriting import handwriting
-from benchmarks.user_images import INKS, PAPERS, page, render, strokes
+from benchmarks.user_images import INKS, PAPERS, page, strokes
 from mnist_nn.data import load_dataset
 from mnist_nn.errors import UserError
 from mnist_nn.framing import frame_digit
@@ -144,9 +144,11 @@ def main() -> None:
         spacing: ["".join(map(str, test.labels[row])) for row in chosen[i]]
         for i, spacing in enumerate(SPACINGS)
     }
-    alone_index = chosen[0, :100].ravel()  # 400 digits: enough to know the single-digit rate
-    alone = np.stack([load_digit(io.BytesIO(render(test.images[i].reshape(28, 28), rng)[0]),
-                                 name=f"#{i}") for i in alone_index])  # fmt: skip
+    # Each digit of the first 100 numbers written alone, the same way (a one-digit number).
+    alone_index = chosen[0, :100].ravel()
+    alone = np.stack([load_digit(io.BytesIO(render_number(test.images[i][None].reshape(1, 28, 28),
+                                                          "apart", rng)), name=f"#{i}")
+                      for i in alone_index])  # fmt: skip
     canvases, kinds = non_digit_set(args.non_digits, 7, test.images, test.labels)
     keep = [i for i, canvas in enumerate(canvases) if frame_digit(canvas) is not None]
     non_digits = np.stack([frame_digit(canvases[i]).reshape(-1) for i in keep])
@@ -193,8 +195,8 @@ def main() -> None:
         f"Measured by `python -m benchmarks.numbers` on {time.strftime('%Y-%m-%d')}: "
         f"{args.count} generated {args.length}-digit numbers of each spacing, written from MNIST "
         'test digits on paper photos. "alone": the digits of the first 100 apart numbers, each '
-        "written alone as a "
-        "user-like image and read one by one, and that to the power of the digit count. "
+        "written alone the same way (a one-digit number) and read one by one, and that to the "
+        "power of the digit count (what a perfect cutter would get). "
         "Real numbers: the 37 of the development set (a development figure).",
         "",
         f"| model | alone | alone^{args.length} | {spacing_heads} | real numbers (dev) |",

@@ -181,11 +181,12 @@ def read_digit(reader: Reader, pixels: np.ndarray) -> dict:
     network = reader.network
     pixels = pixels.astype(network.dense_layers()[0].weight.dtype)
     reading = reader.read(pixels[None, :])[0]
+    probabilities = reader.probabilities(pixels[None, :])[0]
     _, hidden = network.explain(pixels[None, :])
     return {
         **reading.to_dict(),
-        "digit": int(reading.label),
-        "probabilities": [round(float(p), 6) for p in reader.probabilities(pixels[None, :])[0]],
+        "digit": int(probabilities.argmax()),  # the bar to mark (a class's name is in `top`)
+        "probabilities": [round(float(p), 6) for p in probabilities],
         "input": [round(float(p), 4) for p in pixels],  # the 28x28 the network received
         "hidden": [round(float(a), 4) for a in hidden[0][0]] if hidden else [],
     }
