@@ -29,6 +29,7 @@ class Reading:
     not_digit: float  # the detector's P(not a digit)
     box: tuple | None = None  # (left, top, right, bottom) in the original image, for numbers
     pixels: np.ndarray | None = field(default=None, repr=False)  # the (784,) framed input
+    probabilities: np.ndarray | None = field(default=None, repr=False)  # all C, calibrated
 
     @property
     def label(self):
@@ -102,5 +103,5 @@ class Reader:
                 verdict = UNSURE
             else:
                 verdict = DIGIT
-            readings.append(Reading(verdict, ranked, float(p_not), pixels=pixels))
+            readings.append(Reading(verdict, ranked, float(p_not), None, pixels, row))
         return readings

@@ -181,7 +181,7 @@ def read_digit(reader: Reader, pixels: np.ndarray) -> dict:
     network = reader.network
     pixels = pixels.astype(network.dense_layers()[0].weight.dtype)
     reading = reader.read(pixels[None, :])[0]
-    probabilities = reader.probabilities(pixels[None, :])[0]
+    probabilities = reading.probabilities
     _, hidden = network.explain(pixels[None, :])
     return {
         **reading.to_dict(),
