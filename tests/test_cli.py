@@ -231,6 +231,17 @@ def test_predict_number_prints_the_number_and_each_digit_with_its_box(trained, t
     assert np.allclose(centres, [150, 450, 750], atol=15)
 
 
+def test_predict_answers_an_image_of_many_marks_instead_of_refusing_it(trained, tmp_path, capsys):
+    from PIL import ImageDraw
+
+    picture = Image.new("L", (600, 300), 255)
+    for i in range(40):  # more marks than a number has: still an answer for one digit
+        ImageDraw.Draw(picture).line([(10 + 14 * i, 50), (14 + 14 * i, 250)], fill=0, width=5)
+    picture.save(tmp_path / "marks.png")
+    assert main(["predict", str(trained / "model.npz"), str(tmp_path / "marks.png")]) == 0
+    assert capsys.readouterr().out.startswith(f"{tmp_path / 'marks.png'}: ")
+
+
 def test_evaluate_refuses_a_broken_model_in_one_line(tmp_path, capsys):
     (tmp_path / "model.npz").write_bytes(b"PK\x03\x04 cut short")
     assert main(["evaluate", str(tmp_path / "model.npz")]) == 1

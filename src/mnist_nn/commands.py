@@ -252,7 +252,10 @@ def _read_digit(path, reader, quiet: bool) -> dict:
     answer["top3"] = answer.pop("top")
     if reading.verdict == NOT_A_DIGIT and reader.detector:
         # Not one digit: perhaps several? Said, so the user knows about --number.
-        digits = read_number(path, reader).digits
+        try:
+            digits = read_number(path, reader).digits
+        except UserError:  # e.g. more marks than a number has: it is just not a digit
+            digits = []
         pairs = zip(digits, digits[1:], strict=False)
         apart = all(a.box[2] < b.box[0] for a, b in pairs)  # separate marks, not one mark cut
         if len(digits) > 1 and apart and all(d.verdict == DIGIT for d in digits):
