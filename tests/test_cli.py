@@ -116,6 +116,15 @@ def test_compare_command_writes_its_report(tmp_path, capsys):
     assert "no variant named nonsense" in capsys.readouterr().err
 
 
+def test_compare_without_mnist_falls_back_to_digits_with_a_validation_split_that_fits(
+    offline, tmp_path, capsys
+):
+    assert main(["compare", "--epochs", "1", "--only", "seed", "--out", str(tmp_path)]) == 0
+    captured = capsys.readouterr()
+    assert "NOTICE" in captured.err and "digits" in captured.err
+    assert "on digits (1150 train, 287 validation, 360 test)" in captured.out
+
+
 def test_compare_names_every_extension_of_the_design():
     from mnist_nn.compare import variants
 

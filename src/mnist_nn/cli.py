@@ -220,8 +220,9 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument(
         "--val-size",
         type=value_parser(SETTINGS["val_size"]),
-        default=5000,
-        help="validation examples held out of the training set (default: 5000)",
+        default=None,
+        help="validation examples held out of the training set (default: 5000, or a fifth of "
+        "a smaller training set, such as the digits fallback's)",
     )
     compare.add_argument(
         "--seed", type=value_parser(SETTINGS["seed"]), default=0, help="seed (default: 0)"

@@ -315,13 +315,17 @@ def command_gradcheck(args: argparse.Namespace) -> int:
 
 def command_compare(args: argparse.Namespace) -> int:
     from mnist_nn.compare import run_comparison, variants, write_report
-    from mnist_nn.data import load_dataset
+    from mnist_nn.data import hold_out, load_dataset
 
     out = _prepare_out_dir(args.out)
-    dataset = load_dataset(args.dataset, args.data_dir, "float32", args.val_size)
+    dataset = load_dataset(args.dataset, args.data_dir, "float32")
     if dataset.notice:
         _notice(dataset.notice)
-    chosen = variants(args.epochs, args.val_size, args.seed)
+    # Held out here, once the training set's size is known: MNIST's 5,000 would not fit in the
+    # 1,437 images of `digits`, the fallback when MNIST cannot be had.
+    val_size = args.val_size or min(5000, len(dataset.train) // 5)
+    dataset.train, dataset.validation = hold_out(dataset.train, val_size, dataset.name)
+    chosen = variants(args.epochs, val_size, args.seed)
     if args.only:
         unknown = set(args.only) - {variant.name for variant in chosen}
         if unknown:
@@ -343,7 +347,7 @@ def command_compare(args: argparse.Namespace) -> int:
         )
 
     rows = run_comparison(dataset, chosen, on_row=show)
-    written = write_report(out, dataset, rows, args.epochs, args.val_size, args.seed)
+    written = write_report(out, dataset, rows, args.epochs, val_size, args.seed)
     print(f"wrote {', '.join(str(out / name) for name in written)}")
     return 0
 

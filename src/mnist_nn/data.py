@@ -115,11 +115,11 @@ def load_dataset(
     checksums = None if name == "digits" else dict(sources.MNIST_FILES.values())
     train = _split(arrays["train_images"], arrays["train_labels"], dtype)
     test = _split(arrays["test_images"], arrays["test_labels"], dtype)
-    train, validation = _hold_out(train, val_size, name)
+    train, validation = hold_out(train, val_size, name)
     return Dataset(name, source, train, test, validation, notice, checksums)
 
 
-def _hold_out(train: Split, val_size: int, name: str) -> tuple[Split, Split | None]:
+def hold_out(train: Split, val_size: int, name: str) -> tuple[Split, Split | None]:
     """The last `val_size` training examples become the validation split."""
     if not val_size:
         return train, None
@@ -142,7 +142,7 @@ def load_data_file(path, dtype="float32", val_size: int = 0) -> Dataset:
     arrays, class_names = read_data_file(path)
     name = f"file:{Path(path).name}"
     train = Split(arrays["x_train"].astype(dtype), arrays["y_train"].astype(np.int64))
-    train, validation = _hold_out(train, val_size, name)
+    train, validation = hold_out(train, val_size, name)
     test = None
     if "x_test" in arrays:
         test = Split(arrays["x_test"].astype(dtype), arrays["y_test"].astype(np.int64))
