@@ -15,6 +15,7 @@ import numpy as np
 from scipy.optimize import minimize_scalar
 
 from mnist_nn.layers import Dense
+from mnist_nn.losses import SoftmaxCrossEntropy
 
 FIT_EXAMPLES = 5000  # training examples T is fitted on when there is no validation split
 
@@ -33,19 +34,15 @@ def logits(network, images: np.ndarray, batch_size: int = 2048) -> np.ndarray:
 
 
 def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
-    shifted = logits / temperature
-    shifted = shifted - shifted.max(axis=1, keepdims=True)  # exp() never overflows
-    exp = np.exp(shifted)
-    return exp / exp.sum(axis=1, keepdims=True)
+    """p = softmax(z / T), by the loss's own stable log-softmax."""
+    return np.exp(SoftmaxCrossEntropy.log_probabilities(logits / temperature))
 
 
 def fit_temperature(logits: np.ndarray, labels: np.ndarray) -> float:
     """The T > 0 minimising the negative log-likelihood of softmax(z / T) on held-out digits."""
 
     def nll(log_t: float) -> float:
-        shifted = logits / np.exp(log_t)
-        shifted = shifted - shifted.max(axis=1, keepdims=True)
-        log_p = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+        log_p = SoftmaxCrossEntropy.log_probabilities(logits / np.exp(log_t))
         return -float(log_p[np.arange(len(labels)), labels].mean())
 
     return float(np.exp(minimize_scalar(nll, bounds=(-5.0, 5.0), method="bounded").x))
