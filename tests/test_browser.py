@@ -233,7 +233,7 @@ def test_train_on_the_page_pause_resume_change_the_rate_then_draw_on_the_new_mod
     assert batches_done(page) == paused_at  # the batch counter stopped
     page.click("#step")
     page.wait_for_function(f"window.mnistTrainBatches() === {paused_at + 1}")
-    page.fill("#live-lr", "0.002")
+    page.fill("#live-learning_rate", "0.002")
     page.click("#apply")
     page.wait_for_function("document.getElementById('train-status').textContent.includes('0.002')")
     page.click("#resume")

@@ -1,16 +1,29 @@
 """Training settings: one source for defaults, help, limits, the command line and the README."""
 
+import argparse
+import inspect
 import re
 import subprocess
 import sys
-from dataclasses import fields, replace
+from dataclasses import fields, make_dataclass, replace
 from pathlib import Path
 
 import pytest
 
 from mnist_nn import layers, losses, optimizers
-from mnist_nn.config import TrainConfig, flag, flag_table
-from mnist_nn.errors import UserError
+from mnist_nn.cli import _add_setting
+from mnist_nn.config import (
+    SCIKIT_LEARN_NAMES,
+    TrainConfig,
+    flag,
+    flag_table,
+    form_settings,
+    kind,
+    setting,
+    settings,
+)
+from mnist_nn.errors import UserError, named, worded
+from mnist_nn.estimator import MLPClassifier, estimator_parameters
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -21,7 +34,7 @@ def test_the_choices_are_the_math_modules_tables():
     assert tuple(choices["loss"]) == tuple(losses.LOSSES)
     assert tuple(choices["optimizer"]) == tuple(optimizers.OPTIMIZERS)
     assert tuple(choices["lr_schedule"]) == tuple(optimizers.SCHEDULES)
-    assert "relu" in choices["activation"] and "gelu" not in choices["activation"]
+    assert "relu" in choices["activation"] and "no-such-activation" not in choices["activation"]
 
 
 @pytest.mark.parametrize(
@@ -37,7 +50,7 @@ def test_the_choices_are_the_math_modules_tables():
         ({"hidden_sizes": ()}, "hidden_sizes: 0 values, where 1 to 8 are allowed"),
         ({"hidden_sizes": (8000, 8000, 8000)}, "over the limit of 100,000,000"),
         ({"batch_size": 2.5}, "batch_size: 2.5 is not a whole number"),
-        ({"activation": "gelu"}, "activation: 'gelu' is not one of sigmoid, tanh, relu"),
+        ({"activation": "no-such-activation"}, "activation: 'no-such-activation' is not one of"),
         ({"seed": True}, "seed: True is not a whole number"),
     ],
 )
@@ -76,3 +89,48 @@ def test_every_setting_is_a_flag_with_its_help_and_default(capsys):
     for option in fields(TrainConfig):
         assert flag(option) in help_text
         assert " ".join(option.metadata["help"].split()) in help_text
+
+
+def test_a_new_setting_reaches_the_form_the_estimator_and_the_docs():
+    """Declaring a setting in config.py is all it takes for the web form, the estimator and the
+    command line (with docs/cli.md's table) to offer it."""
+    smoothing = setting(0.0, "spread this much of each target over the other classes", low=0,
+                        high=1, open_high=True)  # fmt: skip
+    extended = make_dataclass(
+        "Extended", [("label_smoothing", float, smoothing)], bases=(TrainConfig,), frozen=True
+    )
+    options = fields(extended)
+    form = {entry["name"]: entry for entry in form_settings(options)}
+    assert form["label_smoothing"]["high"] == 1 and form["label_smoothing"]["type"] == "float"
+    assert form["label_smoothing"]["label"] == "Label smoothing"
+    assert estimator_parameters(options)["label_smoothing"] == 0.0
+    assert "| `--label-smoothing X` | 0.0 | spread this much" in flag_table(options)
+    parser = argparse.ArgumentParser()
+    _add_setting(parser, options[-1])
+    assert parser.parse_args(["--label-smoothing", "0.1"]).label_smoothing == 0.1
+
+
+def test_every_estimator_parameter_reaches_the_training_settings():
+    """The estimator's signature is the declared settings (under scikit-learn's names), and
+    each parameter set to another valid value changes that setting of the run."""
+    signature = inspect.signature(MLPClassifier)
+    assert {name: p.default for name, p in signature.parameters.items()} == (estimator_parameters())
+    others = {"hidden_layer_sizes": (7, 5), "random_state": 3, "activation": "relu",
+              "loss": "cross_entropy", "optimizer": "adam", "lr_schedule": "cosine",
+              "dtype": "float64"}  # fmt: skip
+    for name, option in settings("estimator").items():
+        parameter = SCIKIT_LEARN_NAMES.get(name, name)
+        value = others.get(parameter)
+        if value is None:  # a number inside its limits, other than the default
+            value = option.default + 1 if kind(option) is int else option.default / 2 + 0.25
+        config = MLPClassifier(**{parameter: value})._config(early_stopping=False)
+        assert getattr(config, name) == value, name
+
+
+def test_messages_name_settings_as_each_door_writes_them():
+    message = f"try {named('learning_rate', 0.01)} or a smaller {named('hidden_sizes', (64, 32))}"
+    assert worded(message, "cli") == "try --lr 0.01 or a smaller --hidden 64 32"
+    assert worded(message) == "try learning_rate=0.01 or a smaller hidden_sizes=(64, 32)"
+    assert worded(message, "estimator").endswith("hidden_layer_sizes=(64, 32)")
+    assert str(UserError(message)) == worded(message)
+    assert UserError(message).worded("cli") == worded(message, "cli")

@@ -27,7 +27,7 @@ def test_validation_is_held_out_of_the_end_of_the_training_set(tmp_path, offline
     dataset = data.load_dataset("mnist", data_dir=write_fake_mnist(tmp_path / "m"), val_size=10)
     assert len(dataset.train) == 40 and len(dataset.validation) == 10 and len(dataset.test) == 20
     np.testing.assert_array_equal(dataset.validation.labels, FAKE["train_labels"][40:])
-    with pytest.raises(UserError, match="--val-size 50 must be between 1 and 49"):
+    with pytest.raises(UserError, match="val_size=50 must be between 1 and 49"):
         data.load_dataset("mnist", data_dir=tmp_path / "m", val_size=50)
 
 

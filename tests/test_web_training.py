@@ -9,6 +9,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from mnist_nn.cli import main
+from mnist_nn.config import SETTINGS, settings
+from mnist_nn.layers import ACTIVATIONS
 from mnist_nn.persistence import load_model
 from mnist_nn.web.app import create_app
 
@@ -37,13 +39,13 @@ def wait_until(client, *states, seconds=60):
     "settings, message",
     [
         ({"preset": "huge"}, "preset 'huge' is not one of seed, quick, best"),
-        ({"epochs": 500}, "epochs: at most 200 here"),
-        ({"hidden_sizes": [64] * 5}, "hidden_sizes: at most 4 layers of at most 2048 units"),
-        ({"hidden_sizes": [4096]}, "at most 4 layers of at most 2048 units"),
+        ({"epochs": 500}, "epochs: 500 is not a whole number from 1 to 200 on the web page"),
+        ({"hidden_sizes": [64] * 5}, "hidden_sizes: 5 values, where 1 to 4 are allowed on the web"),
+        ({"hidden_sizes": [4096]}, "4096 is not a whole number from 1 to 2,048 on the web page"),
         ({"hidden_sizes": 128}, "hidden_sizes: a list of layer sizes"),
         ({"learning_rate": -1}, "learning_rate: -1.0 is not a number above 0"),
         ({"learning_rate": "fast"}, "learning_rate: 'fast' is not a number"),
-        ({"activation": "swish"}, "activation: 'swish' is not one of"),
+        ({"activation": "no-such-activation"}, "activation: 'no-such-activation' is not one"),
         ({"colour": "red"}, "unknown setting 'colour'"),
         ([1, 2], "send the settings as a JSON object"),
     ],
@@ -55,11 +57,22 @@ def test_bad_settings_are_a_400_in_one_line(client, settings, message):
     assert client.get("/api/train").json() == {"state": "none"}
 
 
-def test_presets_give_the_panel_its_defaults_and_choices(client):
+def test_presets_give_the_panel_its_defaults_and_the_declared_settings(client):
     answer = client.get("/api/presets").json()
     assert answer["presets"]["seed"]["hidden_sizes"] == [128]
-    assert "relu" in answer["choices"]["activation"] and "adam" in answer["choices"]["optimizer"]
     assert answer["dataset"] == {"name": "digits", "train_size": 1437}
+    # The form is built from the declarations: every setting the web takes, with its web caps.
+    declared = {entry["name"]: entry for entry in answer["settings"]}
+    assert list(declared) == list(settings("web"))
+    assert declared["activation"]["choices"] == list(ACTIVATIONS)
+    assert declared["epochs"]["high"] == SETTINGS["epochs"].metadata["web_high"]
+    assert (
+        declared["hidden_sizes"]["max_count"] == SETTINGS["hidden_sizes"].metadata["web_max_count"]
+    )
+    assert {name for name, entry in declared.items() if entry["live"]} == {
+        "learning_rate",
+        "momentum",
+    }
 
 
 def test_not_json_and_commands_without_a_run(client):

@@ -7,15 +7,12 @@ that `mnist-nn --help` answers at once. A `UserError` is printed as one line, ne
 import argparse
 import os
 import sys
-from dataclasses import fields
 from pathlib import Path
 
 from mnist_nn import commands
-from mnist_nn.config import TrainConfig, check, default_text, flag, kind, metavar
+from mnist_nn.config import SETTINGS, check, default_text, flag, kind, metavar, settings
 from mnist_nn.errors import TrainingInterrupted, UserError
 from mnist_nn.presets import PRESETS, describe_presets
-
-SETTINGS = {option.name: option for option in fields(TrainConfig)}
 
 
 def value_parser(option):
@@ -63,7 +60,7 @@ def _add_train_arguments(parser: argparse.ArgumentParser) -> None:
         default="seed",
         help="named configuration to start from; flags override it (default: seed)",
     )
-    for option in fields(TrainConfig):
+    for option in settings("cli").values():
         _add_setting(parser, option)
     _add_data_arguments(parser)
     parser.add_argument(
@@ -267,10 +264,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.run(args)
     except TrainingInterrupted as error:
-        print(str(error), file=sys.stderr)
+        print(error.worded("cli"), file=sys.stderr)
         return 130
-    except UserError as error:
-        print(f"error: {error}", file=sys.stderr)
+    except UserError as error:  # settings named as flags: --lr, not learning_rate
+        print(f"error: {error.worded('cli')}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

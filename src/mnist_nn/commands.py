@@ -8,10 +8,9 @@ import argparse
 import json
 import sys
 from contextlib import nullcontext
-from dataclasses import fields
 from pathlib import Path
 
-from mnist_nn.config import TrainConfig, with_settings
+from mnist_nn.config import SETTINGS, TrainConfig, with_settings
 from mnist_nn.errors import TrainingInterrupted, UserError
 from mnist_nn.presets import PRESETS, describe_presets
 
@@ -19,16 +18,14 @@ from mnist_nn.presets import PRESETS, describe_presets
 def config_from_arguments(args: argparse.Namespace) -> TrainConfig:
     """The preset named by --preset, with every flag the user gave laid over it, checked."""
     given = {
-        f.name: getattr(args, f.name)
-        for f in fields(TrainConfig)
-        if getattr(args, f.name, None) is not None
+        name: getattr(args, name) for name in SETTINGS if getattr(args, name, None) is not None
     }
     return with_settings(PRESETS[args.preset], given)
 
 
 def setting_choices(name: str):
     """The names a TrainConfig field may take (e.g. every activation)."""
-    return TrainConfig.__dataclass_fields__[name].metadata["choices"]
+    return SETTINGS[name].metadata["choices"]
 
 
 def _notice(text: str) -> None:

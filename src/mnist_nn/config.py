@@ -1,8 +1,11 @@
 """What a training run does: `TrainConfig`, each setting with its default, help text and limits.
 
-A setting is described once, here: the command line's flags (`cli.py`), the README's flag table
-(kept in step by a test) and the checks of settings that come from elsewhere (the web page, a
-checkpoint) are all made from these fields. The defaults are the seed design's.
+A setting is declared once, here: its type, default, limits, help, and the doors it comes
+through (the command line, the web page's Train panel, the scikit-learn estimator). Everything else
+is made from these declarations: the command line's flags (`cli.py`) and docs/cli.md, the Train
+panel's form (the page builds its inputs from `form_settings()`, served by the API) and the web's
+caps, the estimator's parameters (`estimator.py`, through one rename map), and the checks of
+settings that come from elsewhere (a checkpoint, a JSON body). The defaults are the seed design's.
 This module imports nothing heavy (no NumPy), so that `mnist-nn --help` answers at once.
 """
 
@@ -10,7 +13,7 @@ import importlib
 import math
 from dataclasses import asdict, dataclass, field, fields, replace
 
-from mnist_nn.errors import UserError
+from mnist_nn.errors import UserError, named
 
 
 class Table:
@@ -34,6 +37,9 @@ class Table:
         return f"Table({self.module}.{self.table})"
 
 
+DOORS = ("cli", "web", "estimator")  # where a setting can be given
+
+
 def setting(
     default,
     help: str,
@@ -46,22 +52,44 @@ def setting(
     choices=None,
     metavar=None,
     max_count=None,
+    label=None,
+    web_high=None,
+    web_max_count=None,
+    live=False,
+    doors=DOORS,
 ):
     """A TrainConfig field: its default, its help text and what values it takes.
 
     Numbers lie in [low, high]; `open_low`/`open_high` leave an end out (a learning rate above 0, a
     probability below 1). `max_count` caps the length of a tuple (how many hidden layers).
+    `label` names it on the web page's form (default: from the name); `web_high` and
+    `web_max_count` are tighter caps for a request to the web server, which anyone on the page
+    can send; `live` settings may change while a run trains; `doors` are where it can be set.
     """
     limits = {"low": low, "high": high, "open_low": open_low, "open_high": open_high}
     metadata = {"help": help, "flag": flag, "choices": choices, "metavar": metavar, **limits}
-    return field(default=default, metadata={**metadata, "max_count": max_count})
+    unknown = set(doors) - set(DOORS)
+    if unknown:
+        raise ValueError(f"unknown doors {sorted(unknown)}: choose among {DOORS}")
+    return field(
+        default=default,
+        metadata={
+            **metadata,
+            "max_count": max_count,
+            "label": label,
+            "web_high": web_high,
+            "web_max_count": web_max_count,
+            "live": live,
+            "doors": tuple(doors),
+        },
+    )
 
 
 @dataclass(frozen=True)
 class TrainConfig:
     """What a training run does. The defaults are the seed design's."""
 
-    epochs: int = setting(15, "passes over the training set", low=1, high=1000)
+    epochs: int = setting(15, "passes over the training set", low=1, high=1000, web_high=200)
     batch_size: int = setting(
         128,
         "examples per gradient step (the last batch of an epoch may be smaller)",
@@ -75,6 +103,7 @@ class TrainConfig:
         low=0,
         open_low=True,
         high=1000,
+        live=True,
     )
     hidden_sizes: tuple[int, ...] = setting(
         (128,),
@@ -84,6 +113,9 @@ class TrainConfig:
         high=8192,
         max_count=8,
         metavar="UNITS",
+        label="Hidden layers",
+        web_high=2048,
+        web_max_count=4,
     )
     activation: str = setting(
         "sigmoid", "activation of the hidden layers", choices=Table("layers", "ACTIVATIONS")
@@ -97,12 +129,18 @@ class TrainConfig:
         "sgd", "how parameters are updated", choices=Table("optimizers", "OPTIMIZERS")
     )
     momentum: float = setting(
-        0.9, "velocity kept per step (momentum, nesterov)", low=0, high=1, open_high=True
+        0.9,
+        "velocity kept per step (momentum, nesterov)",
+        low=0,
+        high=1,
+        open_high=True,
+        live=True,
     )
     lr_schedule: str = setting(
         "constant",
         "learning rate over the run: constant, step (/10 at 1/2 and 3/4) or cosine (down to 0)",
         choices=Table("optimizers", "SCHEDULES"),
+        label="Schedule",
     )
     weight_decay: float = setting(0.0, "L2 penalty λ on the weight matrices", low=0, high=1)
     max_norm: float = setting(
@@ -115,10 +153,18 @@ class TrainConfig:
         0.0, "probability of dropping an input pixel in training", low=0, high=1, open_high=True
     )
     augment_shift: float = setting(
-        0.0, "shift training images randomly by up to this many pixels", low=0, high=14
+        0.0,
+        "shift training images randomly by up to this many pixels",
+        low=0,
+        high=14,
+        label="Shift (px)",
     )
     augment_rotation: float = setting(
-        0.0, "rotate training images randomly by up to this many degrees", low=0, high=180
+        0.0,
+        "rotate training images randomly by up to this many degrees",
+        low=0,
+        high=180,
+        label="Rotation (°)",
     )
     augment_scale: float = setting(
         0.0,
@@ -126,9 +172,14 @@ class TrainConfig:
         low=0,
         high=1,
         open_high=True,
+        label="Scale (±)",
     )
     augment_shear: float = setting(
-        0.0, "slant training images randomly by up to this many degrees", low=0, high=45
+        0.0,
+        "slant training images randomly by up to this many degrees",
+        low=0,
+        high=45,
+        label="Shear (°)",
     )
     augment_elastic: float = setting(
         0.0,
@@ -136,12 +187,14 @@ class TrainConfig:
         "wobbles strokes by about 1.5 px)",
         low=0,
         high=100,
+        label="Elastic (α)",
     )
     augment_thickness: float = setting(
         0.0,
         "probability of making a training image's strokes a pixel thicker or thinner",
         low=0,
         high=1,
+        label="Thickness",
     )
     early_stopping: int = setting(
         0,
@@ -150,6 +203,8 @@ class TrainConfig:
         low=0,
         high=1000,
         metavar="PATIENCE",
+        label="Early stopping (patience)",
+        doors=("cli", "web"),  # the estimator has scikit-learn's own: early_stopping=True, ...
     )
     seed: int = setting(
         0,
@@ -158,7 +213,10 @@ class TrainConfig:
         high=2**32 - 1,
     )
     dtype: str = setting(
-        "float32", "float type (float32 is twice as fast)", choices=("float32", "float64")
+        "float32",
+        "float type (float32 is twice as fast)",
+        choices=("float32", "float64"),
+        label="Float type",
     )
     val_size: int = setting(
         0,
@@ -166,6 +224,8 @@ class TrainConfig:
         "measured on them instead of the test set",
         low=0,
         high=10**7,
+        label="Validation images",
+        doors=("cli", "web"),  # the estimator has scikit-learn's validation_fraction
     )
 
     def to_dict(self) -> dict:
@@ -179,18 +239,18 @@ class TrainConfig:
             known["hidden_sizes"] = tuple(known["hidden_sizes"])
         return cls(**known)
 
-    def validated(self) -> "TrainConfig":
-        """This config, if every setting is within its limits; else a UserError naming the first
-        one that is not (for settings that did not come through the command line's checks)."""
+    def validated(self, door: str = "cli") -> "TrainConfig":
+        """This config, if every setting is within its limits (the tighter ones of the web page
+        for door "web"); else a UserError naming the first one that is not."""
         for option in fields(self):
-            problem = check(option, getattr(self, option.name))
+            problem = check(option, getattr(self, option.name), door)
             if problem:
-                raise UserError(f"{option.name}: {problem}")
+                raise UserError(f"{named(option.name)}: {problem}")
         sizes = (784, *self.hidden_sizes, 10)
         weights = sum(n_in * n_out for n_in, n_out in zip(sizes[:-1], sizes[1:], strict=True))
         if weights > MAX_WEIGHTS:
             raise UserError(
-                f"hidden_sizes {' '.join(map(str, self.hidden_sizes))}: {weights:,} weights, "
+                f"{named('hidden_sizes', self.hidden_sizes)}: {weights:,} weights, "
                 f"over the limit of {MAX_WEIGHTS:,} (with their gradients and optimizer state they "
                 "would not fit in memory); choose fewer or smaller layers"
             )
@@ -233,10 +293,78 @@ def setting_value(name: str, value):
     return value
 
 
-def with_settings(base: TrainConfig, given: dict) -> TrainConfig:
-    """`base` (a preset) with the settings in `given` laid over it, checked (a UserError if not)."""
+def with_settings(base: TrainConfig, given: dict, door: str = "cli") -> TrainConfig:
+    """`base` (a preset) with the settings in `given` laid over it, checked against the limits
+    of `door` (a UserError if not)."""
     values = {name: setting_value(name, value) for name, value in given.items()}
-    return replace(base, **values).validated()
+    return replace(base, **values).validated(door)
+
+
+def settings(door: str | None = None, options=None) -> dict:
+    """The declared settings, {name: field}, in their order; only those `door` takes if given.
+    `options` stands in for the fields of TrainConfig (a test declares a new one this way)."""
+    options = fields(TrainConfig) if options is None else options
+    return {
+        option.name: option
+        for option in options
+        if door is None or door in option.metadata["doors"]
+    }
+
+
+SETTINGS = settings()  # every setting by name
+
+# The estimator's parameters are the settings it takes ("estimator" among their doors), under
+# scikit-learn's names where it has one for the same thing: this map is the only place they differ.
+SCIKIT_LEARN_NAMES = {"hidden_sizes": "hidden_layer_sizes", "seed": "random_state"}
+
+
+def label(option) -> str:
+    """The setting's name on the web page's form: "Batch size" for batch_size, unless named."""
+    return option.metadata["label"] or option.name.replace("_", " ").capitalize()
+
+
+def high(option, door: str = "cli"):
+    """The largest value the setting takes through `door` (the web page's cap if tighter)."""
+    meta = option.metadata
+    return meta["web_high"] if door == "web" and meta["web_high"] is not None else meta["high"]
+
+
+def max_count(option, door: str = "cli"):
+    """How many values a tuple setting takes through `door` (how many hidden layers)."""
+    meta = option.metadata
+    web = meta["web_max_count"]
+    return web if door == "web" and web is not None else meta["max_count"]
+
+
+def form_settings(options=None) -> list[dict]:
+    """The Train panel's form, one entry per setting the web page takes: what the page needs
+    to build its input (type, default, limits with the web's caps, choices, help). The API
+    serves this list; the page builds its inputs from it, so it holds no setting of its own."""
+    entries = []
+    for option in settings("web", options).values():
+        meta = option.metadata
+        entry = {
+            "name": option.name,
+            "label": label(option),
+            "help": meta["help"],
+            "type": {int: "int", float: "float", str: "str"}[kind(option)],
+            "default": option.default,
+            "live": meta["live"],
+        }
+        if meta["choices"] is not None:
+            entry["choices"] = list(meta["choices"])
+        else:
+            entry.update(
+                low=meta["low"],
+                high=high(option, "web"),
+                open_low=meta["open_low"],
+                open_high=meta["open_high"],
+                limits=describe_limits(option, "web"),
+            )
+        if meta["max_count"]:
+            entry["max_count"] = max_count(option, "web")
+        entries.append(entry)
+    return entries
 
 
 def flag(option) -> str:
@@ -259,11 +387,11 @@ def default_text(option) -> str:
     return " ".join(map(str, default)) if isinstance(default, tuple) else str(default)
 
 
-def flag_table() -> str:
-    """The README's table of training flags, made from the fields (a test keeps them equal;
+def flag_table(options=None) -> str:
+    """The docs' table of training flags, made from the fields (a test keeps them equal;
     `python -m mnist_nn.config` prints it)."""
     rows = ["| flag | default | meaning |", "|---|---|---|"]
-    for option in fields(TrainConfig):
+    for option in settings("cli", options).values():
         meta, shown = option.metadata, metavar(option)
         usage = f"{flag(option)} {shown}" + (f" [{shown} ...]" if meta["max_count"] else "")
         if meta["choices"] is not None:
@@ -279,37 +407,45 @@ def kind(option) -> type:
     return int if option.type == tuple[int, ...] else option.type
 
 
-def describe_limits(option) -> str:
+def describe_limits(option, door: str = "cli") -> str:
     """What values a numeric field takes, in words: "a whole number from 1 to 1,000"."""
     meta = option.metadata
     number = "a whole number" if kind(option) is int else "a number"
-    low, high = f"{meta['low']:,}", f"{meta['high']:,}"
+    low, top = f"{meta['low']:,}", f"{high(option, door):,}"
     if not (meta["open_low"] or meta["open_high"]):
-        return f"{number} from {low} to {high}"
+        return f"{number} from {low} to {top}"
     low = f"above {low}" if meta["open_low"] else f"at least {low}"
-    high = f"below {high}" if meta["open_high"] else f"at most {high}"
-    return f"{number} {low} and {high}"
+    top = f"below {top}" if meta["open_high"] else f"at most {top}"
+    return f"{number} {low} and {top}"
 
 
-def check(option, value) -> str | None:
-    """Why `value` is not acceptable for the field `option` (None if it is)."""
+def check(option, value, door: str = "cli") -> str | None:
+    """Why `value` is not acceptable for the field `option` through `door` (None if it is)."""
+    problem = _check(option, value, door)
+    if problem and door == "web" and _check(option, value, "cli") is None:
+        problem += " on the web page (the command line takes more)"
+    return problem
+
+
+def _check(option, value, door: str) -> str | None:
     meta = option.metadata
     if meta["choices"] is not None:
         choices = tuple(meta["choices"])
         return None if value in choices else f"{value!r} is not one of {', '.join(choices)}"
     values = value if isinstance(value, tuple) else (value,)
-    if meta["max_count"] is not None and not 1 <= len(values) <= meta["max_count"]:
-        return f"{len(values)} values, where 1 to {meta['max_count']} are allowed"
+    most = max_count(option, door)
+    if most is not None and not 1 <= len(values) <= most:
+        return f"{len(values)} values, where 1 to {most} are allowed"
     for item in values:
         wanted = kind(option)
         numeric = isinstance(item, int | float) and not isinstance(item, bool)
         if not numeric or (wanted is int and not isinstance(item, int)):
-            return f"{item!r} is not {describe_limits(option)}"
-        low, high = meta["low"], meta["high"]
+            return f"{item!r} is not {describe_limits(option, door)}"
+        low, top = meta["low"], high(option, door)
         below = item <= low if meta["open_low"] else item < low
-        above = item >= high if meta["open_high"] else item > high
+        above = item >= top if meta["open_high"] else item > top
         if math.isnan(item) or below or above:
-            return f"{item!r} is not {describe_limits(option)}"
+            return f"{item!r} is not {describe_limits(option, door)}"
     return None
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from mnist_nn import sources
-from mnist_nn.errors import UserError
+from mnist_nn.errors import UserError, named
 from mnist_nn.sources import HOW_TO_GET_MNIST, MnistNotFound, load_mnist_arrays
 
 DATASETS = ("mnist", "digits")
@@ -125,7 +125,7 @@ def hold_out(train: Split, val_size: int, name: str) -> tuple[Split, Split | Non
         return train, None
     if not 0 < val_size < len(train):
         raise UserError(
-            f"--val-size {val_size} must be between 1 and {len(train) - 1} "
+            f"{named('val_size', val_size)} must be between 1 and {len(train) - 1} "
             f"(the {name} training set has {len(train)} examples)"
         )
     cut = len(train) - val_size

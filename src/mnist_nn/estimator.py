@@ -13,6 +13,7 @@ never pickle). Defaults are the seed design; `random_state=None` draws a seed, a
 (`MLPClassifier(random_state=0)` on MNIST ends at exactly the weights `python main.py` writes).
 """
 
+import inspect
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +26,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from mnist_nn.callbacks import ProgressBar
 from mnist_nn.confidence import calibrate, model_temperature
-from mnist_nn.config import TrainConfig
+from mnist_nn.config import SCIKIT_LEARN_NAMES, TrainConfig, settings
 from mnist_nn.data import Dataset, Split
 from mnist_nn.errors import UserError
 from mnist_nn.training import Trainer
@@ -44,61 +45,14 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
     epoch's record), `n_iter_` (epochs run), `coefs_` and `intercepts_` (each layer's W and b).
     """
 
-    def __init__(
-        self,
-        hidden_layer_sizes=(128,),
-        activation="sigmoid",
-        loss="mse",
-        optimizer="sgd",
-        learning_rate=0.01,
-        momentum=0.9,
-        lr_schedule="constant",
-        weight_decay=0.0,
-        max_norm=0.0,
-        batch_size=128,
-        epochs=15,
-        dropout=0.0,
-        input_dropout=0.0,
-        augment_shift=0.0,
-        augment_rotation=0.0,
-        augment_scale=0.0,
-        augment_shear=0.0,
-        augment_elastic=0.0,
-        augment_thickness=0.0,
-        early_stopping=False,
-        validation_fraction=0.1,
-        n_iter_no_change=10,
-        random_state=None,
-        dtype="float32",
-        verbose=False,
-        warm_start=False,
-    ):
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.activation = activation
-        self.loss = loss
-        self.optimizer = optimizer
-        self.learning_rate = learning_rate
-        self.momentum = momentum
-        self.lr_schedule = lr_schedule
-        self.weight_decay = weight_decay
-        self.max_norm = max_norm
-        self.batch_size = batch_size
-        self.epochs = epochs
-        self.dropout = dropout
-        self.input_dropout = input_dropout
-        self.augment_shift = augment_shift
-        self.augment_rotation = augment_rotation
-        self.augment_scale = augment_scale
-        self.augment_shear = augment_shear
-        self.augment_elastic = augment_elastic
-        self.augment_thickness = augment_thickness
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.n_iter_no_change = n_iter_no_change
-        self.random_state = random_state
-        self.dtype = dtype
-        self.verbose = verbose
-        self.warm_start = warm_start
+    def __init__(self, **parameters):
+        # The parameters are made from the declared settings (see `estimator_parameters`): a new
+        # setting is a parameter with no change here. scikit-learn reads them from the signature.
+        bound = SIGNATURE.bind(self, **parameters)
+        bound.apply_defaults()
+        for name, value in bound.arguments.items():
+            if name != "self":
+                setattr(self, name, value)
 
     # --- training -------------------------------------------------------------------------
 
@@ -141,17 +95,18 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
             seed = int(self.random_state)  # random_state=0 is the seed run's --seed 0
         else:
             seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
-        settings = {name: getattr(self, name) for name in SHARED_SETTINGS}
+        given = {
+            name: getattr(self, SCIKIT_LEARN_NAMES.get(name, name))
+            for name in settings("estimator")
+        }
         config = TrainConfig(
-            **settings,
-            hidden_sizes=tuple(int(size) for size in hidden),
+            **{**given, "hidden_sizes": tuple(int(size) for size in hidden), "seed": seed},
             early_stopping=int(self.n_iter_no_change) if early_stopping else 0,
-            seed=seed,
         )
         try:
             return config.validated()
         except UserError as error:
-            raise ValueError(str(error)) from None
+            raise ValueError(error.worded("estimator")) from None
 
     def _start(self, n_features: int, early_stopping=None) -> None:
         """A new network (and optimizer, and generator) for these parameters."""
@@ -167,7 +122,7 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         try:  # the trainer refuses augmentation of inputs that are not 28x28 images
             self._trainer = Trainer(config, n_features, len(self.classes_), callbacks)
         except UserError as error:
-            raise ValueError(str(error)) from None
+            raise ValueError(error.worded("estimator")) from None
 
     def _split(self, X, y) -> Split:
         unknown = np.setdiff1d(np.unique(y), self.classes_)
@@ -193,7 +148,7 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         try:
             trainer.fit(dataset, epochs=epochs)
         except UserError as error:  # e.g. a diverging learning rate
-            raise ValueError(str(error)) from None
+            raise ValueError(error.worded("estimator")) from None
         finally:
             trainer.dataset = None  # keep no reference to the training data in the model
         self._set_learned_attributes()
@@ -305,10 +260,34 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         return estimator
 
 
-# Parameters that are TrainConfig fields of the same name.
-SHARED_SETTINGS = (
-    "activation", "loss", "optimizer", "learning_rate", "momentum", "lr_schedule", "weight_decay",
-    "max_norm", "batch_size", "epochs", "dropout", "input_dropout", "augment_shift",
-    "augment_rotation", "augment_scale", "augment_shear", "augment_elastic", "augment_thickness",
-    "dtype",
-)  # fmt: skip
+# scikit-learn's own parameters, which are not training settings of the library: early stopping
+# on a fraction of the data given to `fit` (the library's --early-stopping and --val-size).
+OWN_PARAMETERS = {
+    "early_stopping": False,
+    "validation_fraction": 0.1,
+    "n_iter_no_change": 10,
+    "verbose": False,
+    "warm_start": False,
+}
+# Where scikit-learn's default differs from the setting's: random_state=None draws a seed.
+OWN_DEFAULTS = {"random_state": None}
+
+
+def estimator_parameters(options=None) -> dict:
+    """{name: default} of MLPClassifier's parameters: every setting the estimator takes, under
+    scikit-learn's name where it has one (config.SCIKIT_LEARN_NAMES), then its own."""
+    parameters = {}
+    for name, option in settings("estimator", options).items():
+        public = SCIKIT_LEARN_NAMES.get(name, name)
+        parameters[public] = OWN_DEFAULTS.get(public, option.default)
+    return {**parameters, **OWN_PARAMETERS}
+
+
+SIGNATURE = inspect.Signature(
+    [inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)]
+    + [
+        inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default)
+        for name, default in estimator_parameters().items()
+    ]
+)
+MLPClassifier.__init__.__signature__ = SIGNATURE

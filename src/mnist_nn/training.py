@@ -29,7 +29,7 @@ from mnist_nn.augment import augment
 from mnist_nn.callbacks import EarlyStopping, History, Saturation
 from mnist_nn.config import TrainConfig
 from mnist_nn.data import Dataset, Split, one_hot
-from mnist_nn.errors import UserError
+from mnist_nn.errors import UserError, named
 from mnist_nn.layers import Buffers
 from mnist_nn.network import Network, build_network
 from mnist_nn.optimizers import SCHEDULES, make_optimizer
@@ -154,7 +154,9 @@ class Trainer:
         on the test set (as the seed did).
         """
         if self.config.early_stopping and dataset.validation is None:
-            raise UserError("--early-stopping needs a validation split: add --val-size N")
+            raise UserError(
+                f"{named('early_stopping')} needs a validation split: add {named('val_size', 'N')}"
+            )
         self.dataset, self.stop_requested = dataset, False
         targets = one_hot(dataset.train.labels, self.network.sizes[-1], self.config.dtype)
         self._call("on_train_begin")

@@ -28,19 +28,16 @@ def add_training_routes(app: FastAPI, session: TrainingSession, served: dict, ma
 
     @app.get("/api/presets")
     async def presets():
-        from mnist_nn.config import TrainConfig
+        """The presets and the settings the Train panel's form is built from (each with its
+        type, limits, help and choices, as config.py declares them)."""
+        from mnist_nn.config import form_settings
         from mnist_nn.presets import PRESETS
 
-        options = TrainConfig.__dataclass_fields__
         data = await run_in_threadpool(session.load_dataset, 0, "float32")
         return {
             "dataset": {"name": data.name, "train_size": len(data.train)},
             "presets": {name: config.to_dict() for name, config in PRESETS.items()},
-            "choices": {
-                name: list(option.metadata["choices"])
-                for name, option in options.items()
-                if option.metadata["choices"] is not None
-            },
+            "settings": form_settings(),
         }
 
     @app.post("/api/train", status_code=202)

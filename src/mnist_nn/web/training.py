@@ -9,50 +9,40 @@ held-out confusion matrix after each epoch). No part of the training loop is cop
 import base64
 import threading
 import time
-from dataclasses import fields
 
 import numpy as np
 
 from mnist_nn.callbacks import Callback, RunControl
-from mnist_nn.config import TrainConfig, check, setting_value, with_settings
+from mnist_nn.config import TrainConfig, check, setting_value, settings, with_settings
 from mnist_nn.errors import UserError
 from mnist_nn.evaluation import confusion_matrix
 from mnist_nn.network import Network, build_network
 from mnist_nn.presets import PRESETS
 from mnist_nn.training import Trainer
 
-# Caps on what one request may ask of this machine (the command line allows more).
-MAX_EPOCHS = 200
-MAX_HIDDEN_LAYERS = 4
-MAX_UNITS = 2048
 POINTS_PER_EPOCH = 100  # loss/accuracy points per epoch on the page's curve, at most
 WEIGHT_UNITS = 16  # first-layer units whose weights the page draws
 WEIGHT_SECONDS = 0.5  # how often those weights are sampled while training
-SETTINGS = {option.name: option for option in fields(TrainConfig)}
+WEB_SETTINGS = settings("web")
+LIVE_SETTINGS = tuple(name for name, option in WEB_SETTINGS.items() if option.metadata["live"])
 
 
 def config_from_settings(payload) -> tuple[str, TrainConfig]:
     """The preset named in `payload` (default seed) with the other settings laid over it,
-    checked against the settings' limits and this server's caps; a UserError says what is wrong."""
+    checked against the settings' limits with the web's caps (config.py declares both, for
+    anyone who can reach the page can send a request); a UserError says what is wrong."""
     if not isinstance(payload, dict):
         raise UserError('send the settings as a JSON object, e.g. {"preset": "quick"}')
     preset = payload.get("preset", "seed")
     if preset not in PRESETS:
         raise UserError(f"preset {preset!r} is not one of {', '.join(PRESETS)}")
     given = {key: value for key, value in payload.items() if key != "preset"}
-    unknown = sorted(set(given) - set(SETTINGS))
+    unknown = sorted(set(given) - set(WEB_SETTINGS))
     if unknown:
-        raise UserError(f"unknown setting {unknown[0]!r} (settings: {', '.join(SETTINGS)})")
+        raise UserError(f"unknown setting {unknown[0]!r} (settings: {', '.join(WEB_SETTINGS)})")
     if not isinstance(given.get("hidden_sizes", []), list):
         raise UserError("hidden_sizes: a list of layer sizes, e.g. [256] or [512, 256]")
-    config = with_settings(PRESETS[preset], given)
-    if config.epochs > MAX_EPOCHS:
-        raise UserError(f"epochs: at most {MAX_EPOCHS} here (use the command line for more)")
-    if len(config.hidden_sizes) > MAX_HIDDEN_LAYERS or max(config.hidden_sizes) > MAX_UNITS:
-        raise UserError(
-            f"hidden_sizes: at most {MAX_HIDDEN_LAYERS} layers of at most {MAX_UNITS} units here"
-        )
-    return preset, config
+    return preset, with_settings(PRESETS[preset], given, door="web")
 
 
 def inference_twin(network: Network) -> Network:
@@ -179,6 +169,7 @@ class Run:
         done_batches = trainer.state.batches_done
         total_batches = live.batches_per_epoch * self.config.epochs
         speed = live.examples_per_second / self.config.batch_size  # batches per second
+        pending = dict(self.control.changes)
         left = (total_batches - done_batches) / speed if speed and self.active else None
         return {
             "state": state,
@@ -190,8 +181,9 @@ class Run:
             "images_per_second": round(live.examples_per_second, 1),
             "seconds_left": None if left is None else round(left, 1),
             "elapsed_seconds": self.elapsed(),
-            "learning_rate": trainer.learning_rate,
-            "momentum": getattr(trainer.optimizer, "momentum", None),
+            # A change sent while paused shows at once, though it applies at the next step.
+            "learning_rate": pending.get("learning_rate", trainer.learning_rate),
+            "momentum": pending.get("momentum", getattr(trainer.optimizer, "momentum", None)),
             "gradient_norms": live.gradient_norms,
             "test_accuracy": None if self.result is None else self.result.test_accuracy,
             "error": self.error,
@@ -236,14 +228,17 @@ class TrainingSession:
 
     def change(self, payload) -> Run:
         run = self.current(active=True)
-        if not isinstance(payload, dict) or not set(payload) & {"learning_rate", "momentum"}:
-            raise UserError('send {"learning_rate": x} and/or {"momentum": m}')
-        unknown = set(payload) - {"learning_rate", "momentum"}
+        live = " and/or ".join(f'{{"{name}": ...}}' for name in LIVE_SETTINGS)
+        if not isinstance(payload, dict) or not set(payload) & set(LIVE_SETTINGS):
+            raise UserError(f"send {live}")
+        unknown = set(payload) - set(LIVE_SETTINGS)
         if unknown:
-            raise UserError(f"only learning_rate and momentum change mid-run, not {unknown.pop()}")
+            raise UserError(
+                f"only {' and '.join(LIVE_SETTINGS)} change mid-run, not {unknown.pop()}"
+            )
         changes = {name: setting_value(name, value) for name, value in payload.items()}
         for name, value in changes.items():
-            problem = check(SETTINGS[name], value)
+            problem = check(WEB_SETTINGS[name], value, "web")
             if problem:
                 raise UserError(f"{name}: {problem}")
         run.control.change(**changes)

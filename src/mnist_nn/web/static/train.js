@@ -8,9 +8,8 @@ const buttons = Object.fromEntries(
   ["start", "pause", "resume", "step", "stop", "apply", "use"].map((id) => [id, document.getElementById(id)])
 );
 const download = document.getElementById("download");
-const NUMBER_SETTINGS = ["learning_rate", "momentum", "batch_size", "epochs", "dropout",
-  "augment_shift", "augment_rotation", "augment_scale", "seed", "val_size"];
 
+let declared = []; // the settings as the server declares them (config.py): the form is built from them
 let presets = {};
 let trainSize = 60000;
 let run = { state: "none" }; // the last summary the server sent
@@ -27,25 +26,72 @@ async function loadPresets() {
     fetch("/api/model"),
   ]);
   presets = answer.presets;
+  declared = answer.settings;
   trainSize = answer.dataset.train_size;
   document.getElementById("train-data").textContent =
     `${answer.dataset.name} (${answer.dataset.train_size.toLocaleString("en")} training images)`;
-  for (const [name, values] of Object.entries({ preset: Object.keys(presets), ...answer.choices })) {
-    const select = form.elements[name];
-    if (!select) continue;
-    select.innerHTML = "";
-    for (const value of values) select.add(new Option(value, value));
-  }
+  for (const name of Object.keys(presets)) form.elements.preset.add(new Option(name, name));
+  buildForm();
   form.elements.preset.value = model.ok ? "seed" : "quick"; // no model yet: a good one, fast
   fillFromPreset();
+  buttons.start.disabled = false; // not before: there is nothing to send until now
+}
+
+// One input per declared setting, with its limits and help; those that change mid-run get a
+// second input beside the Change button.
+function buildForm() {
+  const box = document.getElementById("settings");
+  const live = document.querySelector(".live-settings");
+  for (const setting of declared) {
+    box.append(labelled(setting.label, inputFor(setting, setting.name), setting));
+    if (setting.live) {
+      const input = inputFor(setting);
+      input.id = `live-${setting.name}`;
+      live.insertBefore(labelled(`${setting.label} now`, input, setting), buttons.apply);
+    }
+  }
+}
+
+function labelled(text, input, setting) {
+  const label = document.createElement("label");
+  label.append(`${text} `, input);
+  label.title = `${setting.help}; ${setting.limits || `one of ${setting.choices.join(", ")}`}`;
+  return label;
+}
+
+function inputFor(setting, name) {
+  if (setting.choices) {
+    const select = document.createElement("select");
+    for (const value of setting.choices) select.add(new Option(value, value));
+    if (name) select.name = name;
+    return select;
+  }
+  const input = document.createElement("input");
+  if (name) input.name = name;
+  if (setting.max_count) { // several numbers, e.g. hidden layers "512 256"
+    input.inputMode = "numeric";
+    input.pattern = "[0-9 ]+";
+    return input;
+  }
+  input.type = "number";
+  input.step = setting.type === "int" ? "1" : "any";
+  input.min = setting.low;
+  if (!setting.open_high) input.max = setting.high; // an open end is checked by the server
+  return input;
+}
+
+function valueOf(setting, input) {
+  if (setting.choices) return input.value;
+  if (setting.max_count) return input.value.trim().split(/\s+/).map(Number);
+  return Number(input.value);
 }
 
 function fillFromPreset() {
   const config = presets[form.elements.preset.value];
-  for (const name of [...NUMBER_SETTINGS, "activation", "loss", "optimizer"]) {
-    form.elements[name].value = config[name];
+  for (const setting of declared) {
+    const value = config[setting.name];
+    form.elements[setting.name].value = Array.isArray(value) ? value.join(" ") : value;
   }
-  form.elements.hidden_sizes.value = config.hidden_sizes.join(" ");
   // Watch held-out data, not the test set: 5,000 images of MNIST's 60,000, a tenth of less.
   form.elements.val_size.value = config.val_size || Math.min(5000, Math.round(trainSize / 10));
 }
@@ -53,9 +99,7 @@ form.elements.preset.addEventListener("change", fillFromPreset);
 
 function settings() {
   const chosen = { preset: form.elements.preset.value };
-  for (const name of ["activation", "loss", "optimizer"]) chosen[name] = form.elements[name].value;
-  for (const name of NUMBER_SETTINGS) chosen[name] = Number(form.elements[name].value);
-  chosen.hidden_sizes = form.elements.hidden_sizes.value.trim().split(/\s+/).map(Number);
+  for (const setting of declared) chosen[setting.name] = valueOf(setting, form.elements[setting.name]);
   return chosen;
 }
 
@@ -92,12 +136,16 @@ for (const name of ["pause", "resume", "step", "stop"]) {
   });
 }
 buttons.apply.addEventListener("click", async () => {
-  const change = { learning_rate: Number(document.getElementById("live-lr").value) };
-  if (document.getElementById("live-momentum").value !== "") {
-    change.momentum = Number(document.getElementById("live-momentum").value);
+  const change = {};
+  for (const setting of declared.filter((each) => each.live)) {
+    const input = document.getElementById(`live-${setting.name}`);
+    if (input.value !== "") change[setting.name] = valueOf(setting, input);
   }
   const answer = await command("PATCH", "/api/train", change);
-  if (answer) trainStatus.textContent = `The next mini-batches use learning rate ${change.learning_rate}.`;
+  if (answer) {
+    const said = Object.entries(change).map(([name, value]) => `${name} ${value}`).join(", ");
+    trainStatus.textContent = `The next mini-batches use ${said}.`;
+  }
 });
 buttons.use.addEventListener("click", async () => {
   const answer = await command("POST", "/api/train/use");
@@ -158,9 +206,11 @@ function show(summary) {
   } else {
     download.removeAttribute("href");
   }
-  if (active && document.activeElement !== document.getElementById("live-lr")) {
-    document.getElementById("live-lr").value = summary.learning_rate;
-    if (summary.momentum != null) document.getElementById("live-momentum").value = summary.momentum;
+  for (const setting of declared.filter((each) => each.live)) {
+    const input = document.getElementById(`live-${setting.name}`);
+    if (active && document.activeElement !== input && summary[setting.name] != null) {
+      input.value = summary[setting.name];
+    }
   }
   trainStatus.textContent = describe(summary);
   // The drawing pad answers with the weights as they are now: ask again now and then.
