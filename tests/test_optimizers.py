@@ -3,7 +3,16 @@
 import numpy as np
 import pytest
 
-from mnist_nn.optimizers import SCHEDULES, SGD, Adam, Momentum, limit_column_norms, make_optimizer
+from mnist_nn.config import SETTINGS, TrainConfig
+from mnist_nn.optimizers import (
+    OPTIMIZERS,
+    SCHEDULES,
+    SGD,
+    Adam,
+    Momentum,
+    limit_column_norms,
+    make_optimizer,
+)
 
 GRADIENTS = [np.array([1.0, -2.0]), np.array([0.5, 0.5]), np.array([-1.0, 3.0])]
 
@@ -58,7 +67,7 @@ def test_max_norm_caps_each_units_incoming_weights():
     np.testing.assert_allclose(weight[:, 0], [1.2, 1.6])  # direction kept
 
 
-@pytest.mark.parametrize("name", ["sgd", "momentum", "nesterov", "adam"])
+@pytest.mark.parametrize("name", OPTIMIZERS)
 def test_every_optimizer_minimises_a_quadratic(name):
     optimizer = make_optimizer(name, 0.05 if name != "adam" else 0.1)
     theta = np.array([[3.0, -2.0]])
@@ -72,3 +81,12 @@ def test_schedules():
     assert [SCHEDULES["step"](p) for p in (0.0, 0.49, 0.5, 0.8)] == pytest.approx([1, 1, 0.1, 0.01])
     assert SCHEDULES["cosine"](0.0) == 1.0 and SCHEDULES["cosine"](0.5) == pytest.approx(0.5)
     assert SCHEDULES["cosine"](1.0) == pytest.approx(0.0)
+
+
+@pytest.mark.parametrize("name", OPTIMIZERS)
+def test_each_optimizer_reads_declared_settings_and_only_those(name):
+    assert set(OPTIMIZERS[name].reads) <= set(SETTINGS)
+    config = TrainConfig(optimizer=name, momentum=0.5, weight_decay=0.01)
+    optimizer = make_optimizer(name, **config.to_dict())  # the rest of the settings are left
+    for setting in OPTIMIZERS[name].reads:
+        assert getattr(optimizer, setting) == getattr(config, setting)

@@ -11,6 +11,10 @@ import numpy as np
 
 
 class Optimizer:
+    # The training settings (config.py) this optimizer reads, by their names there: a new
+    # optimizer with a setting of its own (RMSprop's ρ) declares it here and in config.py only.
+    reads = ("learning_rate", "weight_decay", "max_norm")
+
     def __init__(self, learning_rate: float, weight_decay: float = 0.0, max_norm: float = 0.0):
         self.learning_rate = learning_rate
         self.weight_decay = weight_decay  # λ of the L2 penalty ½·λ·‖W‖²
@@ -97,6 +101,8 @@ class Momentum(Optimizer):
     keeps pointing to, and cancel across ravines where it flips.
     """
 
+    reads = (*Optimizer.reads, "momentum")
+
     def __init__(self, learning_rate, momentum=0.9, nesterov=False, **shared):
         super().__init__(learning_rate, **shared)
         self.momentum = momentum
@@ -156,22 +162,22 @@ class Adam(Optimizer):
         parameter -= step  # θ −= lr_t·m / (√v + ε̂)
 
 
+class Nesterov(Momentum):
+    """Momentum with Nesterov's look-ahead step (see `Momentum`)."""
+
+    def __init__(self, learning_rate, momentum=0.9, **shared):
+        super().__init__(learning_rate, momentum, nesterov=True, **shared)
+
+
 # The optimizers by name: `--optimizer`'s choices come from this table.
-OPTIMIZERS = {
-    "sgd": lambda learning_rate, momentum, **shared: SGD(learning_rate, **shared),
-    "momentum": lambda learning_rate, momentum, **shared: Momentum(
-        learning_rate, momentum, **shared
-    ),
-    "nesterov": lambda learning_rate, momentum, **shared: Momentum(
-        learning_rate, momentum, nesterov=True, **shared
-    ),
-    "adam": lambda learning_rate, momentum, **shared: Adam(learning_rate, **shared),
-}
+OPTIMIZERS = {"sgd": SGD, "momentum": Momentum, "nesterov": Nesterov, "adam": Adam}
 
 
-def make_optimizer(name: str, learning_rate: float, momentum: float = 0.9, **shared) -> Optimizer:
-    """An optimizer by name, e.g. make_optimizer("momentum", 0.001, momentum=0.9)."""
-    return OPTIMIZERS[name](learning_rate, momentum, **shared)
+def make_optimizer(name: str, learning_rate: float, **settings) -> Optimizer:
+    """An optimizer by name, given training settings; it takes those it `reads` and leaves the
+    rest, e.g. make_optimizer("momentum", 0.001, momentum=0.9, dropout=0.2)."""
+    kind = OPTIMIZERS[name]
+    return kind(learning_rate, **{key: settings[key] for key in kind.reads if key in settings})
 
 
 # Learning-rate schedules: the factor on the base rate at `progress`, the fraction of training done

@@ -123,13 +123,7 @@ class Trainer:
             dropout=config.dropout,
             input_dropout=config.input_dropout,
         )
-        self.optimizer = make_optimizer(
-            config.optimizer,
-            config.learning_rate,
-            momentum=config.momentum,
-            weight_decay=config.weight_decay,
-            max_norm=config.max_norm,
-        )
+        self.optimizer = make_optimizer(config.optimizer, **config.to_dict())
         self.learning_rate = config.learning_rate  # the base rate: a callback may change it
         self.state = RunState()
         stopping = [EarlyStopping(config.early_stopping)] if config.early_stopping else []
