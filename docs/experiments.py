@@ -26,7 +26,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))  # the benchmarks package, whose image generator draws one
 
 
-def sigmoid(out: Path, dataset=None) -> None:
+def sigmoid(out: Path, dataset=None) -> str:
     """σ(z) and its slope σ'(z) = σ(z)(1 − σ(z)): almost flat beyond |z| > 5."""
     z = np.linspace(-10, 10, 400)
     a = 1 / (1 + np.exp(-z))
@@ -39,11 +39,18 @@ def sigmoid(out: Path, dataset=None) -> None:
     ax.text(-9.6, 0.55, "saturated:\nσ' < 0.007,\nlearning stalls", fontsize=8)
     ax.text(5.4, 0.55, "saturated", fontsize=8)
     ax.set(xlabel="z", title="The sigmoid and its slope")
-    ax.legend(loc="center left", fontsize=8)
+    # Below the axes: inside, the legend would cover the saturated regions' labels or a curve.
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2, fontsize=8, frameon=False)
     figure.savefig(out / "sigmoid.png", dpi=100)
+    return f"σ'(0) = {0.25:.2f}, σ'(5) = {sigmoid_slope(5):.4f}, σ'(10) = {sigmoid_slope(10):.6f}"
 
 
-def network(out: Path, dataset=None) -> None:
+def sigmoid_slope(z: float) -> float:
+    a = 1 / (1 + np.exp(-z))
+    return float(a * (1 - a))
+
+
+def network(out: Path, dataset=None) -> str:
     """The seed network with the shape of every array of one forward pass."""
     figure = Figure(figsize=(9, 3), layout="constrained")
     ax = figure.subplots()
@@ -62,12 +69,48 @@ def network(out: Path, dataset=None) -> None:
         ax.text(x + 0.1, 2.2, text, ha="center", fontsize=8)
     ax.text(5, 0.15, "N images per mini-batch (128); rows are examples", ha="center", fontsize=8)
     figure.savefig(out / "network.png", dpi=100)
+    return "784·128 + 128 + 128·10 + 10 = 101,770 parameters"
 
 
-def _box(x: float, colour: str):
+def backward(out: Path, dataset=None) -> str:
+    """The seed's backward pass, right to left, with the shape of every array: the gradient
+    flows back through the layers (top row) and leaves each layer's dW and db (bottom row)."""
+    figure = Figure(figsize=(10, 4), layout="constrained")
+    ax = figure.subplots()
+    ax.axis("off")
+    ax.set(xlim=(0, 12.4), ylim=(0, 4.4))
+    flow = [
+        (9.9, "dL/da2 = a2 − y\n(N, 10)\nthe loss", "#fee2e2"),
+        (7.4, "dz2 = dL/da2 · σ'(a2)\n(N, 10)\nσ' = a2(1 − a2)", "#dcfce7"),
+        (4.9, "dz2·W2ᵀ\n(N, 128)\nsent back", "#dbeafe"),
+        (2.4, "dz1 = (dz2·W2ᵀ)·σ'(a1)\n(N, 128)", "#dbeafe"),
+    ]
+    for x, text, colour in flow:
+        ax.add_patch(_box(x - 1.1, colour, y=2.4, height=1.5, width=2.2))
+        ax.text(x, 3.15, text, ha="center", va="center", fontsize=8.5)
+    for start, end in zip(flow[:-1], flow[1:], strict=True):
+        ax.annotate("", xy=(end[0] + 1.15, 3.15), xytext=(start[0] - 1.15, 3.15),
+                    arrowprops={"arrowstyle": "->"})  # fmt: skip
+    grads = [
+        (7.4, "dW2 = a1ᵀ·dz2  (128, 10)\ndb2 = Σ dz2  (10,)"),
+        (2.4, "dW1 = Xᵀ·dz1  (784, 128)\ndb1 = Σ dz1  (128,)"),
+    ]
+    for x, text in grads:
+        ax.add_patch(_box(x - 1.5, "#fef3c7", y=0.45, height=1.1, width=3.0))
+        ax.text(x, 1.0, text, ha="center", va="center", fontsize=8.5)
+        ax.annotate("", xy=(x, 1.6), xytext=(x, 2.35), arrowprops={"arrowstyle": "->"})
+    ax.text(10.6, 1.0, "then W −= lr·dW, b −= lr·db\n(sums over the N examples)", ha="center",
+            va="center", fontsize=8.5)  # fmt: skip
+    ax.text(6.2, 4.2, "The backward pass of the seed network: right to left", ha="center",
+            fontsize=10)  # fmt: skip
+    figure.savefig(out / "backward.png", dpi=100)
+    return "dW1 (784, 128) and dW2 (128, 10): one gradient per weight, the weights' own shapes"
+
+
+def _box(x: float, colour: str, y: float = 0.7, height: float = 1.6, width: float = 2.2):
     from matplotlib.patches import FancyBboxPatch
 
-    return FancyBboxPatch((x, 0.7), 2.2, 1.6, boxstyle="round,pad=0.05", color=colour)
+    return FancyBboxPatch((x, y), width, height, boxstyle="round,pad=0.05", color=colour)
 
 
 def train_losses(config: TrainConfig, dataset) -> tuple[list[float], str]:
@@ -81,24 +124,28 @@ def train_losses(config: TrainConfig, dataset) -> tuple[list[float], str]:
     return trainer.state.batch_losses, ending
 
 
-def learning_rates(out: Path, dataset) -> None:
+def learning_rates(out: Path, dataset) -> str:
     """The seed for one epoch at three learning rates, every mini-batch's loss."""
     figure = Figure(figsize=(8, 3.5), layout="constrained")
     ax = figure.subplots()
+    endings = []
     for rate, colour in ((0.001, "#2563eb"), (0.01, "#16a34a"), (0.1, "#dc2626")):
         config = replace(TrainConfig(), epochs=1, learning_rate=rate, val_size=500)
         losses, ending = train_losses(config, dataset)
         ax.plot(losses, linewidth=0.8, color=colour, label=f"lr {rate}: {ending}")
+        endings.append(f"lr {rate}: {ending}")
     ax.set(xlabel="mini-batch", ylabel="training loss (MSE)", yscale="log")
     ax.set_title("The seed's first epoch at three learning rates (held-out accuracy after it)")
     ax.legend(fontsize=8)
     figure.savefig(out / "learning_rates.png", dpi=100)
+    return ", ".join(endings)
 
 
-def saturation(out: Path, dataset) -> None:
+def saturation(out: Path, dataset) -> str:
     """Hidden and output activations after one epoch: the seed, and the seed with 1,000 units."""
     figure = Figure(figsize=(9, 3.5), layout="constrained")
     axes = figure.subplots(1, 2)
+    figures = []
     for ax, hidden, title in ((axes[0], 128, "--hidden 128 (the seed)"),
                               (axes[1], 1000, "--hidden 1000, same lr 0.01")):  # fmt: skip
         config = replace(TrainConfig(), epochs=1, hidden_sizes=(hidden,), val_size=500)
@@ -106,6 +153,8 @@ def saturation(out: Path, dataset) -> None:
         with contextlib.suppress(UserError):  # the wide one stalls: its activations are the point
             trainer.fit(dataset)
         scores, layers = trainer.network.explain(dataset.validation.images)
+        near_zero = float(np.mean(scores < 0.01))
+        figures.append(f"{hidden} units: {near_zero:.0%} of outputs below 0.01")
         bins = np.linspace(0, 1, 41)
         ax.hist(np.ravel(layers[0]), bins=bins, alpha=0.7, label="hidden a1", color="#2563eb")
         ax.hist(np.ravel(scores), bins=bins, alpha=0.7, label="outputs a2", color="#b45309")
@@ -113,24 +162,28 @@ def saturation(out: Path, dataset) -> None:
         ax.legend(fontsize=8)
     figure.suptitle("After one epoch: with 1,000 units every output sits at 0 (saturated)")
     figure.savefig(out / "saturation.png", dpi=100)
+    return "; ".join(figures)
 
 
-def losses(out: Path, dataset) -> None:
+def losses(out: Path, dataset) -> str:
     """MSE (the seed's) against softmax cross-entropy, same network otherwise: held-out accuracy."""
     figure = Figure(figsize=(8, 3.5), layout="constrained")
     ax = figure.subplots()
+    figures = []
     for loss, colour in (("mse", "#b45309"), ("cross_entropy", "#2563eb")):
         config = replace(TrainConfig(), epochs=5, loss=loss, val_size=500)
         result = Trainer(config, dataset.train.images.shape[1], dataset.classes).fit(dataset)
         accuracy = [100 * record["val_accuracy"] for record in result.history]
         ax.plot(range(1, len(accuracy) + 1), accuracy, marker="o", color=colour, label=loss)
+        figures.append(f"{loss} {accuracy[-1]:.1f}%")
     ax.set(xlabel="epoch", ylabel="held-out accuracy (%)")
     ax.set_title("The seed with MSE and with cross-entropy")
     ax.legend()
     figure.savefig(out / "losses.png", dpi=100)
+    return "held-out accuracy after 5 epochs: " + ", ".join(figures)
 
 
-def framing(out: Path, dataset) -> None:
+def framing(out: Path, dataset) -> str:
     """Four user-like photos of MNIST test digits (benchmarks/user_images.py) through each step of
     `predict`'s framing: the photo, the ink once paper and light are flattened, the digit's
     pieces, its strokes (thin ones redrawn at MNIST's width), and the 28x28 the network reads."""
@@ -159,11 +212,13 @@ def framing(out: Path, dataset) -> None:
                 ax.set_title(titles[column], fontsize=9)
         axes[row][0].set_ylabel(what.replace(" paper", "\npaper").replace(" page", ""), fontsize=7)
     figure.savefig(out / "framing.png", dpi=90)
+    return "four test digits, photographed and framed again"
 
 
 PICTURES = {
     "sigmoid": sigmoid,
     "network": network,
+    "backward": backward,
     "learning-rates": learning_rates,
     "saturation": saturation,
     "losses": losses,
@@ -187,8 +242,8 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     dataset = limited(load_dataset(val_size=500), args.limit)
     for name in args.names or PICTURES:
-        PICTURES[name](args.out, dataset)
-        print(f"wrote {args.out / (name.replace('-', '_') + '.png')}")
+        figures = PICTURES[name](args.out, dataset)  # what the picture shows, in numbers
+        print(f"wrote {args.out / (name.replace('-', '_') + '.png')}: {figures}", flush=True)
 
 
 if __name__ == "__main__":

@@ -21,9 +21,11 @@ and `trainer.optimizer.momentum` the momentum, both read again at every mini-bat
 import signal
 import sys
 import threading
+from dataclasses import replace
 
 import numpy as np
 
+from mnist_nn.advice import one_change, used
 from mnist_nn.errors import UserError
 
 
@@ -58,12 +60,13 @@ MIN_BATCHES_TO_JUDGE = 20
 
 
 class Saturation(Callback):
-    """Stop a run that has stopped learning, and say why: after an epoch whose accuracy is at
-    chance and whose loss did not move, the network's outputs are stuck (every trainer has one).
+    """Stop a run that has stopped learning, and say why and what to change (every trainer has
+    one): after an epoch whose accuracy is at chance and whose loss is flat or rising.
 
     With MSE on sigmoid outputs, one step too large (a learning rate too high for a gradient
     summed over the batch, or very wide layers) drives z2 far negative; then every output is
-    about 0, σ'(z2) = a2(1 − a2) is about 0, the gradient vanishes and nothing can recover.
+    about 0, σ'(z2) = a2(1 − a2) is about 0, the gradient vanishes and nothing can recover: the
+    loss is flat. With cross-entropy the same steps overshoot further each time: the loss rises.
     """
 
     def on_epoch_end(self, trainer, record):
@@ -74,27 +77,31 @@ class Saturation(Callback):
             return  # too few steps to tell a stuck run from a slow start
         this_epoch = trainer.state.batch_losses[-per_epoch:]
         tenth = max(1, len(this_epoch) // 10)  # the epoch's second half: the first steps may move
+        first = np.mean(this_epoch[:tenth])
         early, late = np.mean(this_epoch[5 * tenth : 6 * tenth]), np.mean(this_epoch[-tenth:])
         flat = abs(early - late) <= 0.01 * max(abs(early), 1e-12)
-        if flat and record["train_accuracy"] <= chance + 0.01:
-            raise UserError(saturation_advice(trainer, record, late, chance))
+        rising = late > first  # a run that learns ends its epoch below where it began
+        if (flat or rising) and record["train_accuracy"] <= chance + 0.01:
+            raise UserError(stuck_message(trainer, record, first, late, chance, flat))
 
 
-def saturation_advice(trainer, record, loss: float, chance: float) -> str:
-    config = trainer.config
-    why = (
-        "the sigmoid outputs have saturated near 0, where their slope σ' is about 0, so the "
-        "gradient vanishes"
-        if config.loss == "mse"
-        else "the outputs stopped changing (dead or saturated units)"
-    )
+def stuck_message(trainer, record, first, late, chance, flat) -> str:
+    config = replace(trainer.config, learning_rate=trainer.learning_rate)  # as it was last
+    if flat:
+        what = f"the loss flat at {late:.4f}"
+        why = (
+            "the sigmoid outputs have saturated near 0, where their slope σ' is about 0, so the "
+            "gradient vanishes"
+            if config.loss == "mse"
+            else "the outputs stopped changing (dead or saturated units)"
+        )
+    else:
+        what = f"the loss rising from {first:.4g} to {late:.4g}"
+        why = "each step overshoots further than the last"
     return (
-        f"training stopped learning in epoch {record['epoch']}: accuracy "
-        f"{record['train_accuracy']:.1%} (always answering the commonest class: {chance:.1%}), "
-        f"the "
-        f"loss flat at {loss:.4f}; {why}. Try a smaller learning rate than --lr "
-        f"{trainer.learning_rate} (it multiplies a gradient summed over the batch), "
-        "--activation relu, or --loss cross_entropy"
+        f"training stopped learning in epoch {record['epoch']} with {used(config)}: accuracy "
+        f"{record['train_accuracy']:.1%}, no better than chance (answering the commonest class "
+        f"every time would score {chance:.1%}), and {what}; {why}. {one_change(config)}"
     )
 
 

@@ -21,10 +21,11 @@ steers a run (progress bar, checkpoints, early stopping, Ctrl-C, the web page) i
 
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from mnist_nn.advice import one_change, used
 from mnist_nn.augment import augment
 from mnist_nn.callbacks import EarlyStopping, History, Saturation
 from mnist_nn.config import TrainConfig
@@ -210,9 +211,10 @@ class Trainer:
 
     def check(self, loss: float) -> None:
         if not math.isfinite(loss):
+            config = replace(self.config, learning_rate=self.learning_rate)  # as it was last
             raise UserError(
-                f"training diverged in epoch {self.state.epoch} (the loss became {loss}); "
-                f"try a smaller learning rate than --lr {self.learning_rate}"
+                f"training diverged in epoch {self.state.epoch} with {used(config)}: the loss "
+                f"became {loss}; {one_change(config)}"
             )
 
     def end_epoch(self, dataset: Dataset) -> None:
