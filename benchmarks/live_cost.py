@@ -2,7 +2,7 @@
 event stream attached and without, beside the same run in-process; and how fast /api/predict
 answers while it trains.
 
-    MNIST_DATA_DIR=../shared/data/mnist python -m benchmarks.live_cost [--rounds 3]
+    python -m benchmarks.live_cost [--rounds 3]
 
 Writes (or replaces) the section "Training live in the browser" of benchmarks/results.md.
 Wall-clock seconds from the start request to the finished state, so the live view's own work

@@ -1,6 +1,6 @@
 """How well trained models read whole numbers, non-digits and digits they must still read.
 
-    MNIST_DATA_DIR=../shared/data/mnist python -m benchmarks.numbers \\
+    python -m benchmarks.numbers \\
         seed=model-seed.npz quick=model-quick.npz best=model-best.npz [--count 300]
 
 Numbers are written from MNIST *test* digits the way people write them (`render_number`): one
@@ -13,12 +13,14 @@ one by one, to the power of the digit count (what a perfect cutter would get). T
 digit": the share of drawn non-digits (`mnist_nn.non_digits`, other drawings than the detector
 learned from) turned away, and the share of MNIST's test digits and of the real handwriting
 development set the model read before and still reads. The real numbers of
-`../shared/data/numbers` are a development figure. Writes benchmarks/numbers.md.
+the folder MNIST_NN_NUMBERS_DIR names (other writers' work, not shipped) are a development
+figure. Writes benchmarks/numbers.md.
 """
 
 import argparse
 import csv
 import io
+import os
 import time
 from difflib import SequenceMatcher
 from pathlib import Path
@@ -37,7 +39,7 @@ from mnist_nn.persistence import load_model
 from mnist_nn.reading import DIGIT, Reader
 
 HERE = Path(__file__).resolve().parent
-NUMBERS = HERE.parents[1] / "shared" / "data" / "numbers"
+NUMBERS = Path(os.environ.get("MNIST_NN_NUMBERS_DIR", "/nonexistent"))  # other writers' work
 SPACINGS = {"apart": (0.15, 0.45), "touching": (-0.12, 0.0)}  # gap, in digit heights
 
 

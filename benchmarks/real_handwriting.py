@@ -1,7 +1,7 @@
 """How well trained models read people's own images: MNIST's test digits given directly, the same
 digits redrawn as user-like images (`user_images.py`), and the real-handwriting development set.
 
-    MNIST_DATA_DIR=../shared/data/mnist python -m benchmarks.real_handwriting \\
+    python -m benchmarks.real_handwriting \\
         seed=model-seed.npz quick=model-quick.npz best=model-best.npz [--count 1000]
 
 Writes benchmarks/handwriting.md. The handwriting figures are development figures: the framing was
@@ -11,6 +11,7 @@ built while looking at that set.
 import argparse
 import csv
 import io
+import os
 import time
 from pathlib import Path
 
@@ -22,7 +23,7 @@ from mnist_nn.images import load_digit
 from mnist_nn.persistence import load_model
 
 HERE = Path(__file__).resolve().parent
-HANDWRITING = HERE.parents[1] / "shared" / "data" / "handwriting"
+HANDWRITING = Path(os.environ.get("MNIST_NN_HANDWRITING_DIR", "/nonexistent"))  # not shipped
 
 
 def generated(test, count: int, seed: int = 0) -> np.ndarray:
@@ -72,7 +73,7 @@ def main() -> None:
         "ink, thin pen or marker, small in a 3000x4000 photo, ruled lines, JPEG, EXIF-turned, "
         "transparent PNG; `benchmarks/user_images.py`), read through `predict`'s framing; beside "
         "them, the same digits given directly. Handwriting: the 91 real images of "
-        "`../shared/data/handwriting`, a development figure.",
+        "11 writers (a development set, other people's work, not shipped), a development figure.",
         "",
         "| model | MNIST test | the same digits, direct | redrawn | real handwriting (dev) |",
         "|---|---|---|---|---|",

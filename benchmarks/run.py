@@ -1,6 +1,6 @@
 """Measure mnist-nn's speed side by side with its peers; write benchmarks/results.md.
 
-    MNIST_DATA_DIR=../shared/data/mnist python -m benchmarks.run [--repeats 5] [--skip-best]
+    python -m benchmarks.run [--repeats 5] [--skip-best]
 
 Every figure is the median of several runs, on the same data, seed and batch size. Training epochs
 are timed in rounds, one epoch of each contender in turn, and every ratio is the median of the
@@ -35,7 +35,8 @@ from benchmarks.timing import (
     timed,
 )
 from mnist_nn.config import TrainConfig
-from mnist_nn.data import load_dataset, one_hot
+from mnist_nn.data import load_dataset
+from mnist_nn.losses import one_hot
 from mnist_nn.presets import PRESETS
 from mnist_nn.training import RunState, Trainer, train
 

@@ -1,6 +1,6 @@
 """mnist-nn's MLPClassifier beside scikit-learn's own, on the same splits and settings.
 
-    MNIST_DATA_DIR=../shared/data/mnist python -m benchmarks.sklearn_compare
+    python -m benchmarks.sklearn_compare
 
 Both train the same network: hidden layer of 128 ReLU units, softmax with cross-entropy, Adam at
 learning rate 0.001 (Adam's steps do not depend on whether the gradient is a sum or a mean), batches

@@ -22,7 +22,8 @@ This notebook walks through **one forward and one backward pass** of the seed de
 with real numbers, each line of the design's math beside the library's own call, checks the
 gradients against calculus, then trains the seed network on MNIST and switches on one extension
 at a time. Everything here is the library's code: `mnist_nn.layers`, `losses`, `optimizers`,
-`training`. (Run it yourself with `jupyter lab docs/tutorial.ipynb`.)
+`training`. (Open it yourself with `pip install -e '.[notebook]'`, then
+`jupyter lab docs/tutorial.ipynb`.)
 
 The design, for a batch X (rows are examples):
 
@@ -36,7 +37,7 @@ The design, for a batch X (rows are examples):
         """%matplotlib inline
 import numpy as np
 
-from mnist_nn.data import one_hot
+from mnist_nn.losses import one_hot
 from mnist_nn.network import build_network
 from mnist_nn.optimizers import SGD
 

@@ -6,7 +6,7 @@ import numpy as np
 
 from benchmarks import plain_numpy
 from benchmarks.lean_numpy import LeanTrainer
-from mnist_nn.data import one_hot
+from mnist_nn.losses import one_hot
 from mnist_nn.network import build_network
 from mnist_nn.optimizers import SGD
 

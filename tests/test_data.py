@@ -9,11 +9,6 @@ from mnist_nn.errors import UserError
 from helpers import FAKE, write_fake_mnist
 
 
-def test_one_hot():
-    np.testing.assert_array_equal(data.one_hot(np.array([5, 0]))[0], [0, 0, 0, 0, 0, 1, 0, 0, 0, 0])
-    assert data.one_hot(np.array([3]), dtype="float64").dtype == np.float64
-
-
 def test_loads_scaled_pixels_and_labels(tmp_path, offline, fake_checksums):
     dataset = data.load_dataset(None, data_dir=write_fake_mnist(tmp_path / "m"))
     assert dataset.name == "mnist" and dataset.notice is None

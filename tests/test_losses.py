@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from mnist_nn.data import one_hot
+from mnist_nn.losses import one_hot
 from mnist_nn.gradcheck import numerical_gradient, relative_error
 from mnist_nn.losses import LOSSES, MeanSquaredError, SoftmaxCrossEntropy
 
@@ -54,3 +54,8 @@ def test_mse_scores_are_the_sigmoid_outputs_so_a_dead_model_never_looks_sure():
     scores = MeanSquaredError.scores(dead)
     assert scores.max() < 1e-5  # not 2e-6 / 2.9e-6 = "69% sure"
     np.testing.assert_array_equal(scores.argmax(axis=1), [1])
+
+
+def test_one_hot():
+    np.testing.assert_array_equal(one_hot(np.array([5, 0]))[0], [0, 0, 0, 0, 0, 1, 0, 0, 0, 0])
+    assert one_hot(np.array([3]), dtype="float64").dtype == np.float64

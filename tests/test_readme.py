@@ -5,6 +5,8 @@ import re
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 ROW = re.compile(r"\| `(?P<code>[^`]+)` \| \[`(?P<symbol>[\w.]+)`\]\((?P<path>[^)#]+)\)")
 
@@ -87,3 +89,107 @@ def test_every_relative_link_of_the_readme_and_docs_leads_somewhere():
     for page in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
         for target in re.findall(r"\]\(([^)#:]+)(?:#[^)]*)?\)", page.read_text()):
             assert (page.parent / target).exists(), f"{page.name}: link to {target} leads nowhere"
+
+
+# Every command the README shows in backticks, and how a test checks it: each training command is
+# run shortened (one epoch) and must print what the README says it prints, in the same form; each
+# picture command draws its picture and prints its figures; the others must parse (a renamed flag
+# or subcommand fails here). Each figure the README quotes beside a command is listed with it.
+COMMAND = re.compile(
+    r"`((?:python main\.py|mnist-nn|python docs/experiments\.py|python -m benchmarks\.\w+)[^`]*)`"
+)
+TRAINING = {  # command: (figures the README quotes beside it, what a shortened run prints)
+    "python main.py": (["95.62%"], r"test accuracy: \d+\.\d\d%"),
+    "python main.py --lr 0.1": ([], "training stopped learning in epoch 1 with --lr 0.1 .* Try "),
+    "python main.py --hidden 1000": ([], "stopped learning in epoch 1 .* Try --lr 0.001"),
+    "python main.py --hidden 1000 --lr 0.002 --epochs 3": (
+        ["88.25%"],
+        r"test accuracy: \d+\.\d\d%",
+    ),
+    "python main.py --hidden 1000 --activation relu --loss cross_entropy --lr 0.001 --epochs 3": (
+        ["95.95%"],
+        r"test accuracy: \d+\.\d\d%",
+    ),
+    "python main.py --loss cross_entropy": (["97.89%"], r"test accuracy: \d+\.\d\d%"),
+}
+PICTURES = {  # command: (figures the README quotes beside it, what its shortened run prints)
+    "python docs/experiments.py learning-rates": (
+        ["73.6%", "93.0%"],
+        r"lr 0\.001: \d+\.\d%, lr 0\.01: \d+\.\d%, lr 0\.1: stopped",
+    ),
+    "python docs/experiments.py saturation": ([], r"1000 units: \d+% of outputs below 0\.01"),
+    "python docs/experiments.py losses": ([], r"mse \d+\.\d%, cross_entropy \d+\.\d%"),
+    "python docs/experiments.py framing": ([], "four test digits"),
+}
+
+
+# Commands that work once the README's own example code is added (checked by the test of it).
+AFTER_THE_EXAMPLES = {
+    "python main.py --activation leaky_relu --loss binary_cross_entropy",
+    "mnist-nn gradcheck --activations leaky_relu --losses binary_cross_entropy",
+}
+
+
+def readme_commands() -> set[str]:
+    """Each command in backticks, as one line even where the README wraps it."""
+    found = COMMAND.findall((ROOT / "README.md").read_text())
+    return {" ".join(command.split()) for command in found}
+
+
+def paragraph_of(command: str) -> str:
+    """The README's paragraph (up to a blank line) that shows `command`."""
+    paragraphs = (ROOT / "README.md").read_text().split("\n\n")
+    return next(part for part in paragraphs if f"`{command}`" in " ".join(part.split()))
+
+
+def test_every_readme_command_is_checked():
+    """A command added to the README without a check here fails: run below, or parsed."""
+    from mnist_nn.cli import build_parser
+
+    for command in readme_commands() - set(TRAINING) - set(PICTURES) - AFTER_THE_EXAMPLES:
+        if command.startswith("python -m benchmarks."):
+            name = command.split()[2]
+            assert (ROOT / (name.replace(".", "/") + ".py")).is_file(), command
+            continue
+        words = command.split()[1:]
+        if len(words) == 1:  # a subcommand named alone, e.g. `mnist-nn predict`
+            assert words[0] in build_parser().format_help(), command
+            continue
+        # Placeholders as the README writes them: FILE, model.npz, photo.jpg.
+        build_parser().parse_args(words)
+
+
+@pytest.mark.parametrize("command", list(TRAINING))
+def test_each_training_command_prints_what_the_readme_says(command, mnist_dir, tmp_path, capsys):
+    """Run shortened to one epoch: the same form of output, and the figures the README quotes
+    beside the command are there beside it (the full runs measured them)."""
+    from mnist_nn.cli import main
+
+    figures, printed = TRAINING[command]
+    assert command in readme_commands()
+    for figure in figures:
+        assert figure in paragraph_of(command), f"README: {figure} is not beside {command}"
+    words = command.split()[2:]
+    if "--epochs" in words:
+        del words[words.index("--epochs") : words.index("--epochs") + 2]
+    main(["train", *words, "--epochs", "1", "--data-dir", str(mnist_dir), "--out", str(tmp_path)])
+    captured = capsys.readouterr()
+    assert re.search(printed, captured.out + captured.err), captured.out + captured.err
+
+
+@pytest.mark.parametrize("command", list(PICTURES))
+def test_each_picture_command_prints_its_figures(command, mnist_dir, monkeypatch, tmp_path, capsys):
+    import importlib.util
+
+    figures, printed = PICTURES[command]
+    assert command in readme_commands()
+    for figure in figures:
+        assert figure in paragraph_of(command), f"README: {figure} is not beside {command}"
+    spec = importlib.util.spec_from_file_location("experiments", ROOT / "docs" / "experiments.py")
+    experiments = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(experiments)
+    monkeypatch.setenv("MNIST_DATA_DIR", str(mnist_dir))
+    name = command.split()[-1]
+    experiments.main([name, "--limit", "3000", "--out", str(tmp_path)])
+    assert re.search(printed, capsys.readouterr().out)
+    assert (ROOT / "docs" / f"{name.replace('-', '_')}.png").exists()  # the README shows it

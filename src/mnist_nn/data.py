@@ -43,11 +43,6 @@ class Dataset:
     class_names: list | None = None  # what each label stands for, when not the digits 0-9
 
 
-def one_hot(labels: np.ndarray, num_classes: int = 10, dtype="float32") -> np.ndarray:
-    """Digits (N,) -> one-hot rows (N, C): 5 -> [0,0,0,0,0,1,0,0,0,0]."""
-    return np.eye(num_classes, dtype=dtype)[labels]
-
-
 def load_digits_arrays() -> tuple[dict[str, np.ndarray], str]:
     """scikit-learn's 1,797 bundled 8x8 digits, framed like MNIST, split 80/20 with a fixed seed."""
     from sklearn.datasets import load_digits

@@ -65,7 +65,7 @@ def check_network(network: Network, x: np.ndarray, targets: np.ndarray) -> list[
 def check_combinations(activations, losses, dropout: float = 0.0, seed: int = 0):
     """For a small float64 network [12, 7, 5, 10] of each activation and loss:
     ((activation, loss), [(parameter name, relative error), ...])."""
-    from mnist_nn.data import one_hot
+    from mnist_nn.losses import one_hot
     from mnist_nn.network import build_network
 
     results = []

@@ -12,6 +12,12 @@ import numpy as np
 from mnist_nn.layers import Buffers, Sigmoid
 
 
+def one_hot(labels: np.ndarray, num_classes: int = 10, dtype="float32") -> np.ndarray:
+    """The targets y a loss compares with: digits (N,) -> one-hot rows (N, C),
+    5 -> [0,0,0,0,0,1,0,0,0,0]."""
+    return np.eye(num_classes, dtype=dtype)[labels]
+
+
 class MeanSquaredError:
     """The seed's loss: squared distance between the sigmoid outputs a2 and the one-hot targets y.
 

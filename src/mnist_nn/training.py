@@ -29,9 +29,10 @@ from mnist_nn.advice import one_change, used
 from mnist_nn.augment import augment
 from mnist_nn.callbacks import EarlyStopping, History, Saturation
 from mnist_nn.config import TrainConfig
-from mnist_nn.data import Dataset, Split, one_hot
+from mnist_nn.data import Dataset, Split
 from mnist_nn.errors import UserError, named
 from mnist_nn.layers import Buffers
+from mnist_nn.losses import one_hot
 from mnist_nn.network import Network, build_network
 from mnist_nn.optimizers import SCHEDULES, make_optimizer
 
