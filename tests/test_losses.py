@@ -3,9 +3,8 @@
 import numpy as np
 import pytest
 
-from mnist_nn.losses import one_hot
 from mnist_nn.gradcheck import numerical_gradient, relative_error
-from mnist_nn.losses import LOSSES, MeanSquaredError, SoftmaxCrossEntropy
+from mnist_nn.losses import LOSSES, MeanSquaredError, SoftmaxCrossEntropy, one_hot
 
 
 @pytest.mark.parametrize("name", list(LOSSES))

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from mnist_nn.losses import one_hot
 from mnist_nn.gradcheck import check_network
+from mnist_nn.losses import one_hot
 from mnist_nn.network import build_network
 from mnist_nn.optimizers import SGD
 
