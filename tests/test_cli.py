@@ -11,6 +11,8 @@ from PIL import Image
 
 from mnist_nn.cli import build_parser, main
 from mnist_nn.commands import config_from_arguments
+from mnist_nn.layers import ACTIVATIONS
+from mnist_nn.losses import LOSSES
 from mnist_nn.presets import PRESETS
 
 
@@ -44,7 +46,7 @@ def test_flags_override_the_preset():
         (["--augment-rotation", "1e308"], "1e+308 is not a number from 0 to 180"),
         (["--hidden", "100000", "100000"], "100000 is not a whole number from 1 to 8,192"),
         (["--dtype", "float16"], "invalid choice: 'float16'"),
-        (["--activation", "gelu"], "invalid choice: 'gelu' (choose from 'sigmoid', 'tanh'"),
+        (["--activation", "no-such"], "invalid choice: 'no-such' (choose from 'sigmoid', 'tanh'"),
         (["--val-size", "-5"], "--val-size: -5 is not a whole number from 0 to 10,000,000"),
     ],
 )
@@ -99,7 +101,9 @@ def test_explicit_mnist_offline_exits_non_zero_with_one_clear_line(tmp_path, off
 def test_gradcheck_command(capsys):
     assert main(["gradcheck", "--dropout", "0.5"]) == 0
     out = capsys.readouterr().out
-    assert "all 36 gradients agree" in out and "WRONG" not in out
+    # Every activation with every loss, each network 3 dense layers (a W and a b each).
+    checked = len(ACTIVATIONS) * len(LOSSES) * 3 * 2
+    assert f"all {checked} gradients agree" in out and "WRONG" not in out
     assert "relu       cross_entropy  W1" in out and "ε = 1e-6" in out
 
 

@@ -5,6 +5,7 @@ import pytest
 
 from mnist_nn.gradcheck import check_combinations, numerical_gradient, relative_error
 from mnist_nn.layers import ACTIVATIONS, Dense, Dropout, he_normal
+from mnist_nn.losses import LOSSES
 
 
 @pytest.mark.parametrize("layer_class", [*ACTIVATIONS.values()], ids=list(ACTIVATIONS))
@@ -36,8 +37,8 @@ def test_dense_backward_matches_central_differences():
 
 @pytest.mark.parametrize("dropout", [0.0, 0.5])
 def test_every_activation_and_loss_combination_backpropagates_correctly(dropout):
-    results = check_combinations(["sigmoid", "tanh", "relu"], ["mse", "cross_entropy"], dropout)
-    assert len(results) == 6
+    results = check_combinations(list(ACTIVATIONS), list(LOSSES), dropout)
+    assert len(results) == len(ACTIVATIONS) * len(LOSSES)
     for combination, errors in results:
         for name, error in errors:
             assert error < 1e-6, f"{combination} {name}: relative error {error:.1e}"

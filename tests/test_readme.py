@@ -111,6 +111,11 @@ TRAINING = {  # command: (figures the README quotes beside it, what a shortened 
         r"test accuracy: \d+\.\d\d%",
     ),
     "python main.py --loss cross_entropy": (["97.89%"], r"test accuracy: \d+\.\d\d%"),
+    "python main.py --plots": (
+        [],
+        r"(?=.*weights\.png)(?=.*curves\.png)(?=.*activations\.png)"
+        r"(?=.*confusion\.png)(?=.*mistakes\.png)",
+    ),
 }
 PICTURES = {  # command: (figures the README quotes beside it, what its shortened run prints)
     "python docs/experiments.py learning-rates": (

@@ -394,8 +394,14 @@ def flag_table(options=None) -> str:
     for option in settings("cli", options).values():
         meta, shown = option.metadata, metavar(option)
         usage = f"{flag(option)} {shown}" + (f" [{shown} ...]" if meta["max_count"] else "")
-        if meta["choices"] is not None:
-            values = "one of " + ", ".join(f"`{name}`" for name in meta["choices"])
+        choices = meta["choices"]
+        if isinstance(choices, Table):  # grows with the math modules: named, not copied here
+            values = (
+                f"a name in [`{choices.module}.{choices.table}`](../src/mnist_nn/"
+                f"{choices.module}.py) (`mnist-nn train --help` lists them)"
+            )
+        elif choices is not None:
+            values = "one of " + ", ".join(f"`{name}`" for name in choices)
         else:
             values = describe_limits(option)
         rows.append(f"| `{usage}` | {default_text(option)} | {meta['help']}; {values} |")

@@ -42,20 +42,23 @@ def plot_predictions(images: np.ndarray, labels, predicted, title: str = "", pat
 
 def plot_comparison(rows: list[dict], path=None):
     """Final validation and test accuracy of each variant of an ablation run, as bars."""
-    figure = _figure(figsize=(8, 0.45 * len(rows) + 1.4), layout="constrained")
+    figure = _figure(figsize=(8, 0.5 * len(rows) + 1.8), layout="constrained")
     ax = figure.subplots()
     positions = np.arange(len(rows))[::-1]  # the first variant on top
     validation = [100 * row["val_accuracy"] for row in rows]
     test = [100 * row["test_accuracy"] for row in rows]
     ax.barh(positions + 0.2, validation, height=0.4, label="validation", color="#2563eb")
     ax.barh(positions - 0.2, test, height=0.4, label="test (measured once)", color="#f59e0b")
-    for y, value in zip(positions, validation, strict=True):
-        ax.text(value + 0.05, y + 0.2, f"{value:.2f}%", va="center", fontsize=8)
+    for offset, values in ((0.2, validation), (-0.2, test)):
+        for y, value in zip(positions, values, strict=True):
+            ax.text(value + 0.05, y + offset, f"{value:.2f}%", va="center", fontsize=7.5)
     ax.set_yticks(positions, [row["name"] for row in rows])
     low = min(validation + test)
-    ax.set_xlim(max(0, np.floor(low) - 1), 100)  # the differences live in the last points
+    # The differences live in the last points; room on the right for the numbers.
+    ax.set_xlim(max(0, np.floor(low) - 1), 100.8)
     ax.set_xlabel("accuracy (%)")
-    ax.legend(fontsize=8, loc="lower left")
+    # Below the axes, where it can cover no bar.
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=2, frameon=False)
     ax.set_title("Each extension of the seed network, one at a time")
     return _finish(figure, path)
 
