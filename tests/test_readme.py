@@ -42,9 +42,9 @@ def readme_code_blocks(heading: str) -> list[str]:
 
 
 def test_the_add_your_own_examples_gradcheck_and_train(capsys):
-    from mnist_nn import layers, losses
-    from mnist_nn.cli import main
-    from mnist_nn.config import TrainConfig
+    from mnist_nn import MLPClassifier, layers, losses
+    from mnist_nn.cli import build_parser, main
+    from mnist_nn.config import TrainConfig, form_settings
     from mnist_nn.gradcheck import check_combinations
     from mnist_nn.training import train
 
@@ -62,6 +62,12 @@ def test_the_add_your_own_examples_gradcheck_and_train(capsys):
         result = train(config, tiny_dataset())
         assert result.test_accuracy > 0.6  # chance is 0.1
         assert result.history[-1]["train_loss"] < result.history[0]["train_loss"] / 2
+        # Added to its table and nowhere else, it is a choice at every door.
+        form = {entry["name"]: entry for entry in form_settings()}
+        assert "leaky_relu" in form["activation"]["choices"]
+        assert "binary_cross_entropy" in form["loss"]["choices"]
+        assert build_parser().parse_args(["train", "--activation", "leaky_relu"]).activation
+        assert MLPClassifier(activation="leaky_relu")._config(False).activation == "leaky_relu"
     finally:
         layers.ACTIVATIONS.pop("leaky_relu", None)
         losses.LOSSES.pop("binary_cross_entropy", None)
