@@ -204,3 +204,42 @@ def test_each_picture_command_prints_its_figures(command, mnist_dir, monkeypatch
     experiments.main([name, "--limit", "3000", "--out", str(tmp_path)])
     assert re.search(printed, capsys.readouterr().out)
     assert (ROOT / "docs" / f"{name.replace('-', '_')}.png").exists()  # the README shows it
+
+
+# The README's tables of measured figures are copies of what these commands write.
+WRITTEN_BY = {
+    "python -m benchmarks.numbers": "benchmarks/numbers.md",
+    "python -m benchmarks.real_handwriting": "benchmarks/handwriting.md",
+    "python -m benchmarks.sklearn_compare": "benchmarks/sklearn_comparison.md",
+}
+
+
+def tables_after(text: str, command: str) -> list[str]:
+    """The data rows of the tables in the README section where `command` is first shown."""
+    start = text.index(f"`{command}`")
+    end = text.find("\n## ", start)
+    section = text[start : len(text) if end < 0 else end]
+    rows = [line for line in section.splitlines() if line.startswith("| ")]
+    return [row for row in rows if not row.startswith("|---")]
+
+
+@pytest.mark.parametrize("command", list(WRITTEN_BY))
+def test_each_benchmark_table_of_the_readme_is_what_its_command_wrote(command):
+    text = (ROOT / "README.md").read_text()
+    written = (ROOT / WRITTEN_BY[command]).read_text().splitlines()
+    rows = tables_after(text, command)
+    assert rows, f"no table after {command}"
+    missing = [row for row in rows if row not in written and not row.startswith("| model |")]
+    assert not missing, f"README rows not in {WRITTEN_BY[command]}: {missing}"
+
+
+def test_the_compare_table_has_the_form_and_variants_compare_prints():
+    from mnist_nn.compare import markdown_table, variants
+
+    text = (ROOT / "README.md").read_text()
+    header, *rows = tables_after(text, "mnist-nn compare")[:10]
+    assert header == markdown_table([]).splitlines()[0]
+    shown = [row.split(" | ")[:2] for row in rows]
+    assert shown == [[f"| {v.name}", v.what] for v in variants(15, 5000)]
+    for row in rows:
+        assert re.fullmatch(r"\| .+ \| .+ \| \d+\.\d\d% \| \d+\.\d\d% \| \d+\.\d \|", row), row
