@@ -76,7 +76,7 @@ def test_the_flag_table_of_the_docs_is_the_config():
     start = reference.index("<!-- training flags -->")
     end = reference.index("<!-- end of flags -->")
     assert reference[start:end].strip().splitlines()[1:] == flag_table().splitlines(), (
-        "docs/cli.md's flag table differs from TrainConfig: paste `python -m mnist_nn.config` there"
+        "docs/cli.md's flag table differs from TrainConfig: `python -m mnist_nn.config --write`"
     )
 
 

@@ -455,5 +455,23 @@ def _check(option, value, door: str) -> str | None:
     return None
 
 
+def write_flag_table(reference) -> None:
+    """Put the flag table into the docs page `reference` (docs/cli.md), between its markers."""
+    text = reference.read_text()
+    start, end = text.index(TABLE_START), text.index(TABLE_END)
+    reference.write_text(f"{text[:start]}{TABLE_START}\n{flag_table()}\n{text[end:]}")
+
+
+TABLE_START, TABLE_END = "<!-- training flags -->", "<!-- end of flags -->"
+
+
 if __name__ == "__main__":
-    print(flag_table())
+    # `python -m mnist_nn.config` prints the docs' flag table; with --write (in a checkout) it
+    # puts it into docs/cli.md, so a new setting's docs follow with one command.
+    import sys
+    from pathlib import Path
+
+    if sys.argv[1:] == ["--write"]:
+        write_flag_table(Path(__file__).resolve().parents[2] / "docs" / "cli.md")
+    else:
+        print(flag_table())
