@@ -96,6 +96,8 @@ def test_a_run_pauses_steps_changes_its_learning_rate_resumes_and_stops(client):
     assert wait_until(client, "paused")["batch"] == paused["batch"] + 1  # exactly one batch
     answer = client.patch("/api/train", json={"learning_rate": 0.005, "momentum": 0.5})
     assert answer.status_code == 200
+    paused_now = client.get("/api/train").json()  # shown at once, though applied on resuming
+    assert (paused_now["learning_rate"], paused_now["momentum"]) == (0.005, 0.5)
     assert client.patch("/api/train", json={"momentum": 1.5}).status_code == 400
     assert client.patch("/api/train", json={"epochs": 3}).status_code == 400
     client.post("/api/train/resume")
