@@ -314,3 +314,41 @@ def test_a_letter_on_the_pad_is_said_not_to_be_a_digit(page):
     assert "doesn't look like a digit" in page.text_content("#verdict")
     assert page.text_content("#digit") == "✗"
     assert page.eval_on_selector("#bars", "bars => bars.classList.contains('greyed')")
+
+
+FOREIGN_PAGE = """<!doctype html><html><body>
+<form id="form" method="POST" action="{target}api/train/stop" enctype="text/plain">
+  <input name='{{"preset": "quick", "x": "' value='"}}'>
+</form>
+<script>
+  const target = "{target}";
+  // A fetch no page may send without asking first (text/plain: no preflight) ...
+  fetch(target + "api/train", {{method: "POST", mode: "no-cors",
+    headers: {{"Content-Type": "text/plain"}}, body: '{{"preset": "quick"}}'}})
+    .finally(() => fetch(target + "api/train/use", {{method: "POST", mode: "no-cors"}}))
+    .finally(() => {{ document.title = "sent"; }});
+</script>
+</body></html>"""
+
+
+def test_a_page_of_another_site_cannot_drive_the_server(browser, server):
+    """A real page on another port fetches and posts a form to the server: all refused."""
+    import urllib.request
+
+    from starlette.applications import Starlette
+    from starlette.responses import HTMLResponse
+    from starlette.routing import Route
+
+    foreign = Starlette(routes=[Route("/", lambda request: HTMLResponse(
+        FOREIGN_PAGE.format(target=server)))])  # fmt: skip
+    before = json.load(urllib.request.urlopen(server + "api/train"))
+    for address in serve(foreign):
+        page = browser.new_page()
+        page.goto(address)
+        page.wait_for_function("document.title === 'sent'")
+        with page.expect_navigation():
+            page.evaluate("document.getElementById('form').submit()")  # a plain HTML form
+        assert "another site" in page.content()  # the server's one-line refusal
+        page.close()
+    assert json.load(urllib.request.urlopen(server + "api/train")) == before  # nothing started
+    assert urllib.request.urlopen(server + "api/model").status == 200  # nor swapped

@@ -185,3 +185,43 @@ def test_the_quick_preset_on_mnist_reaches_97_percent_held_out(mnist_dir, tmp_pa
         (tmp_path / "model.npz").write_bytes(client.get("/api/train/model.npz").content)
     argv = ["evaluate", str(tmp_path / "model.npz"), "--data-dir", str(mnist_dir), "--json"]
     assert main(argv) == 0
+
+
+@pytest.mark.parametrize(
+    "headers, status",
+    [
+        ({"Origin": "https://evil.example"}, 403),  # a page of another site
+        ({"Origin": "http://testserver:8001"}, 403),  # another port is another origin
+        ({"Sec-Fetch-Site": "cross-site"}, 403),
+        ({"Sec-Fetch-Site": "same-site"}, 403),  # e.g. another port of localhost
+        ({"Content-Type": "text/plain"}, 415),  # what a page may send without asking first
+        ({"Origin": "http://testserver", "Sec-Fetch-Site": "same-origin"}, 202),  # the page
+    ],
+)
+def test_only_the_page_itself_and_scripts_may_drive_training(client, headers, status):
+    headers = {"Content-Type": "application/json", **headers}
+    answer = client.post("/api/train", content=b'{"preset": "quick"}', headers=headers)
+    assert answer.status_code == status, answer.text
+    assert "\n" not in answer.json()["error" if status >= 400 else "state"]
+    if status != 202:
+        assert client.get("/api/train").json() == {"state": "none"}  # nothing started
+    if status == 403:  # nor can another site stop a run or swap the served model
+        for command in ("stop", "use"):
+            assert client.post(f"/api/train/{command}", headers=headers).status_code == 403
+
+
+def test_beyond_localhost_every_request_needs_the_token(offline):
+    with TestClient(create_app(None, dataset="digits", token="s3cret")) as client:
+        refused = client.get("/api/presets")
+        assert refused.status_code == 403 and "token" in refused.json()["error"]
+        assert (
+            client.get("/api/presets", headers={"Authorization": "token wrong"}).status_code == 403
+        )
+        assert (
+            client.get("/api/presets", headers={"Authorization": "token s3cret"}).status_code == 200
+        )
+        page = client.get("/?token=s3cret")  # the address `serve` prints
+        assert page.status_code == 200 and "SameSite=Strict" in page.headers["set-cookie"]
+        assert client.get("/api/presets").status_code == 200  # the page's cookie now carries it
+        client.cookies.clear()
+        assert client.get("/static/app.js").status_code == 403

@@ -250,6 +250,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="address to listen on (default: 127.0.0.1, this computer only)",
     )
     serve.add_argument("--port", type=_port, default=8000, help="port (default: 8000)")
+    serve.add_argument(
+        "--token",
+        help="a secret every request must carry (?token= once in the page's address, or an "
+        "Authorization: token header); default: none on localhost, a new random one printed at "
+        "start for any other --host",
+    )
     _add_data_arguments(serve, own_data=False)  # what the Train panel trains on
     serve.set_defaults(run=commands.command_serve)
 

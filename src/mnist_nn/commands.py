@@ -6,6 +6,7 @@ matplotlib, scikit-learn) happen inside the commands, so `--help` stays fast.
 
 import argparse
 import json
+import secrets
 import sys
 from contextlib import nullcontext
 from pathlib import Path
@@ -369,13 +370,16 @@ def command_serve(args: argparse.Namespace) -> int:
     model = find_model(args.model)
     local = {"127.0.0.1", "localhost", "::1"}
     hosts = None if args.host in ("0.0.0.0", "::") else local | {args.host}  # any: no check
-    app = create_app(model, args.dataset, args.data_dir, allowed_hosts=hosts)
+    # Beyond this computer, only those given the token may use the server (as Jupyter does).
+    token = args.token or (None if args.host in local else secrets.token_urlsafe(24))
+    app = create_app(model, args.dataset, args.data_dir, allowed_hosts=hosts, token=token)
     what = model if model is not None else "no model yet (no model.npz here): train one on the page"
-    print(f"serving {what} at http://{args.host}:{args.port}/  (Ctrl-C stops)", flush=True)
+    address = f"http://{args.host}:{args.port}/" + (f"?token={token}" if token else "")
+    print(f"serving {what} at {address}  (Ctrl-C stops)", flush=True)
     if args.host not in local:
         print(
-            f"warning: listening on {args.host}: other computers can reach this server, read "
-            "with its model and start training runs on it",
+            f"note: listening on {args.host}: other computers can reach this server; only "
+            "requests with its token are answered (the address above has it)",
             file=sys.stderr,
         )
     run(app, args.host, args.port)

@@ -21,8 +21,15 @@ def add_training_routes(app: FastAPI, session: TrainingSession, served: dict, ma
     `make_predictor(network, metadata, test_split)` in `served`."""
 
     async def json_body(request: Request):
+        body = await request.body()
+        media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if body and media_type != "application/json":
+            # A page of another site can send text/plain without asking; JSON it must ask for.
+            raise HTTPException(
+                415, "send the settings as JSON, with Content-Type: application/json"
+            )
         try:
-            return json.loads(await request.body() or b"{}")
+            return json.loads(body or b"{}")
         except (ValueError, RecursionError):
             raise HTTPException(400, "the body is not valid JSON") from None
 
