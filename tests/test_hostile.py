@@ -463,15 +463,23 @@ def test_a_missing_test_set_is_a_503_without_server_paths(tmp_path, offline):
         assert str(tmp_path) not in answer.text and "/" not in answer.json()["error"]
 
 
-def test_listening_beyond_this_computer_warns(monkeypatch, tmp_path, offline, capsys):
+def test_listening_beyond_this_computer_needs_a_token(monkeypatch, tmp_path, offline, capsys):
+    from fastapi.testclient import TestClient
+
     from mnist_nn.web import server
 
+    served = {}
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(server, "run", lambda app, host, port: None)
+    monkeypatch.setattr(server, "run", lambda app, host, port: served.update(app=app))
     assert main(["serve", "--host", "0.0.0.0", "--dataset", "digits"]) == 0
-    assert "warning: listening on 0.0.0.0: other computers can reach this server" in (
-        capsys.readouterr().err
-    )
+    out, err = capsys.readouterr()
+    assert "note: listening on 0.0.0.0: other computers can reach this server" in err
+    token = out.split("?token=")[1].split()[0]  # printed once, in the address to open
+    client = TestClient(served["app"])
+    assert client.get("/api/presets").status_code == 403
+    assert client.get(f"/?token={token}").status_code == 200
+    assert main(["serve", "--dataset", "digits"]) == 0  # localhost: no token
+    assert "token" not in capsys.readouterr().out
 
 
 def test_the_decoded_cache_is_verified_and_pruned(tmp_path, offline, fake_checksums):
