@@ -499,3 +499,89 @@ def test_the_decoded_cache_is_verified_and_pruned(tmp_path, offline, fake_checks
     (directory / "t10k-labels-idx1-ubyte.gz").touch()  # a newer file: a new cache entry...
     sources.load_mnist_arrays(directory)
     assert len(list(decoded.glob("t10k-labels*.npy"))) == 1  # ...and the old one is gone
+
+
+def test_unused_members_of_a_model_or_data_file_are_never_read(tmp_path):
+    """A 2 MB file whose extra member inflates to 1.9 GB: the model and the data still load,
+    in bounded memory, because only the arrays they hold are read."""
+    import zipfile
+
+    import numpy as np
+
+    assert main(["train", "--dataset", "digits", "--epochs", "1", "--out", str(tmp_path)]) == 0
+    huge = np.lib.format.header_data_from_array_1_0(np.zeros(1, np.float32))
+    huge["shape"] = (475_000_000,)  # 1.9 GB of zeros, compressed to about 2 MB
+    for name in ("model.npz", "data.npz"):
+        path = tmp_path / name
+        if name == "data.npz":
+            rng = np.random.default_rng(0)
+            np.savez(path, x_train=rng.random((40, 4)), y_train=np.arange(40) % 2)
+        with (
+            zipfile.ZipFile(path, "a", zipfile.ZIP_DEFLATED) as archive,
+            archive.open("unused.npy", "w", force_zip64=True) as member,
+        ):
+            np.lib.format.write_array_header_1_0(member, huge)
+            zeros = bytes(1 << 24)
+            for _ in range(475_000_000 * 4 // len(zeros)):
+                member.write(zeros)
+        assert path.stat().st_size < 5_000_000
+    code = (
+        "from mnist_nn.persistence import load_model; from mnist_nn.own_data import "
+        "read_data_file; import sys; "
+        f"load_model({str(tmp_path / 'model.npz')!r}); "
+        f"read_data_file({str(tmp_path / 'data.npz')!r})"
+    )
+    megabytes, exit_code, err = peak_megabytes(code)
+    assert exit_code == 0, err
+    assert megabytes < 500
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (b"label,a\n1,\xff\xfe\n2,3\n", "not UTF-8 text (byte 10); save the CSV as UTF-8"),
+        (b"label,a\n1," + b"9" * 200_000 + b"\n2,3\n", "line 2: field larger than field limit"),
+    ],
+)
+def test_csv_files_that_broke_the_reader_are_one_line(tmp_path, capsys, content, message):
+    (tmp_path / "data.csv").write_bytes(content)
+    assert main(["train", "--data", str(tmp_path / "data.csv"), "--out", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
+
+
+def test_labels_are_checked_before_training_not_after(tmp_path, capsys):
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    cases = {
+        "bytes": np.array([b"cat", b"dog"] * 20),
+        "dates": np.array(["2020-01-01", "2021-01-01"] * 20, dtype="datetime64[D]"),
+        "many": np.arange(1001).repeat(2)[:2002],
+    }
+    for name, labels in cases.items():
+        np.savez(tmp_path / f"{name}.npz", x_train=rng.random((len(labels), 4)), y_train=labels)
+        argv = ["train", "--data", str(tmp_path / f"{name}.npz"), "--out", str(tmp_path / name)]
+        assert main(argv) == 1
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and not (tmp_path / name / "model.npz").exists(), err
+    assert "over the limit of 1,000 classes" in err  # the last: 1,001 distinct labels
+    long_label = "9" * 5000  # more digits than Python turns into an int: kept as text
+    (tmp_path / "long.csv").write_text(f"label,a\n{long_label},1\n2,3\n{long_label},2\n2,1\n")
+    argv = ["train", "--data", str(tmp_path / "long.csv"), "--epochs", "1"]
+    assert main([*argv, "--out", str(tmp_path / "long")]) == 0
+
+
+def test_a_npz_with_a_negative_shape_is_damaged_in_one_line(tmp_path, capsys):
+    import io
+    import zipfile
+
+    import numpy as np
+
+    buffer = io.BytesIO()
+    np.save(buffer, np.zeros((4, 3)))
+    with zipfile.ZipFile(tmp_path / "neg.npz", "w") as archive:
+        archive.writestr("x_train.npy", buffer.getvalue().replace(b"(4, 3)", b"(-4, 3)"))
+        archive.writestr("y_train.npy", buffer.getvalue())
+    assert main(["train", "--data", str(tmp_path / "neg.npz"), "--out", str(tmp_path)]) == 1
+    assert "impossible shape (-4, 3)" in capsys.readouterr().err

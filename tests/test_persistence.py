@@ -75,7 +75,7 @@ def metadata_with(path, **changes):
             "layer2.weight is not finite float32",
         ),
         (
-            lambda p: rewrite(p, **{"evil": np.array([{"run": "code"}], dtype=object)}),
+            lambda p: rewrite(p, **{"layer1.bias": np.array([{"run": "code"}], dtype=object)}),
             "refused, it holds pickled Python objects",
         ),
         (

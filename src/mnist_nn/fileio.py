@@ -17,7 +17,7 @@ import numpy as np
 
 from mnist_nn.errors import UserError
 
-MAX_ARRAY_BYTES = 1 << 30  # 1 GiB per array: MNIST's training set as float32 is 188 MB
+MAX_ARRAY_BYTES = 1 << 30  # 1 GiB per file: MNIST's training set as float32 is 188 MB
 
 
 def atomic_write(path, write, check=None) -> None:
@@ -78,24 +78,32 @@ class PickledArray(UserError):
     """An archive member holds Python objects, which only unpickling (running code) could read."""
 
 
-def read_npz(path, max_bytes: int = MAX_ARRAY_BYTES) -> dict[str, np.ndarray]:
-    """Every array of a NumPy `.npz` archive at `path`, with bounded memory.
+def read_npz(path, max_bytes: int = MAX_ARRAY_BYTES, wanted=None) -> dict[str, np.ndarray]:
+    """The arrays of a NumPy `.npz` archive at `path` (those `wanted(name)` accepts, when
+    given), with bounded memory.
 
-    Each member's `.npy` header is read first: its shape and dtype must fit in the size the zip
-    directory gives for the member, and in `max_bytes`, before anything is allocated; then exactly
-    that many bytes are read (a zip member never yields more than its stated size). So a
-    decompression bomb or a lying header is refused in one line instead of filling the memory.
-    Raises UserError (PickledArray for object arrays); zipfile/OS errors pass through.
+    The zip directory is read first: the members wanted must add up to at most `max_bytes`
+    together, and the others are not read at all. Each member's `.npy` header is read next: its
+    shape and dtype must fit in the size the zip directory gives for the member before anything
+    is allocated; then exactly that many bytes are read (a zip member never yields more than its
+    stated size). So a decompression bomb, a lying header or a thousand big members are refused
+    in one line instead of filling the memory. Raises UserError (PickledArray for object
+    arrays); zipfile/OS errors pass through.
     """
     arrays = {}
     with zipfile.ZipFile(path) as archive:
-        for info in archive.infolist():
+        members = [
+            info
+            for info in archive.infolist()
+            if wanted is None or wanted(info.filename.removesuffix(".npy"))
+        ]
+        total = sum(info.file_size for info in members)
+        if total > max_bytes + 4096 * len(members):
+            raise UserError(
+                f"{path}: its arrays would take {total:,} bytes, over the limit of {max_bytes:,}"
+            )
+        for info in members:
             name = info.filename.removesuffix(".npy")
-            if info.file_size > max_bytes + 4096:
-                raise UserError(
-                    f"{path}: array {name!r} would take {info.file_size:,} bytes, over the limit "
-                    f"of {max_bytes:,}"
-                )
             with archive.open(info) as member:
                 arrays[name] = _read_npy(path, name, member, info.file_size)
     return arrays
@@ -111,6 +119,8 @@ def _read_npy(path, name: str, member, member_size: int) -> np.ndarray:
         raise UserError(f"{path}: array {name!r} is not a readable .npy ({error})") from None
     if dtype.hasobject:
         raise PickledArray(f"{path}: array {name!r} holds Python objects")
+    if any(not isinstance(length, int) or length < 0 for length in shape):
+        raise UserError(f"{path}: array {name!r} has an impossible shape {shape}; it is damaged")
     size = math.prod(shape) * dtype.itemsize
     if size > member_size:
         raise UserError(

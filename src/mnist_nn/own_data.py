@@ -22,6 +22,8 @@ from mnist_nn.errors import UserError
 from mnist_nn.fileio import PickledArray, read_npz
 
 MAX_CSV_BYTES = 256 << 20  # parsed rows take several times the file's size in memory
+MAX_CLASSES = 1000  # one-hot targets take examples × classes floats: 60,000 × 1,000 is 240 MB
+DATA_ARRAYS = ("x_train", "y_train", "x_test", "y_test")
 
 
 def read_data_file(path) -> tuple[dict[str, np.ndarray], list]:
@@ -42,7 +44,7 @@ def read_data_file(path) -> tuple[dict[str, np.ndarray], list]:
 
 def _read_npz(path: Path) -> dict[str, np.ndarray]:
     try:
-        arrays = read_npz(path)
+        arrays = read_npz(path, wanted=DATA_ARRAYS.__contains__)  # nothing else is read
     except PickledArray:
         raise UserError(f"--data {path}: refused, it holds pickled Python objects") from None
     except (OSError, EOFError, zipfile.BadZipFile, zlib.error) as error:
@@ -64,32 +66,49 @@ def _read_csv(path: Path) -> dict[str, np.ndarray]:
         raise UserError(
             f"--data {path}: a CSV over {MAX_CSV_BYTES >> 20} MB; save big data as an .npz"
         )
-    with open(path, newline="", encoding="utf-8-sig") as file:
-        rows = csv.reader(file)
-        header = next(rows, None)
-        if not header or "label" not in header:
-            raise UserError(f"--data {path}: the first row must name the columns, one `label`")
-        label_column = header.index("label")
-        labels, features = [], []
-        for number, row in enumerate(rows, start=2):
-            if not row:
-                continue
-            if len(row) != len(header):
-                raise UserError(
-                    f"--data {path}: line {number} has {len(row)} values, the header {len(header)}"
-                )
-            labels.append(row[label_column].strip())
-            try:
-                features.append([float(v) for i, v in enumerate(row) if i != label_column])
-            except ValueError as error:
-                raise UserError(f"--data {path}: line {number}: {error}") from None
+    try:
+        labels, features = _csv_rows(path)
+    except UnicodeDecodeError as error:
+        raise UserError(
+            f"--data {path}: not UTF-8 text (byte {error.start}); save the CSV as UTF-8"
+        ) from None
     if not labels:
         raise UserError(f"--data {path}: no examples below the header")
     y = np.array(labels)
-    if all(label.lstrip("-").isdigit() for label in labels):
-        with contextlib.suppress(OverflowError):  # numeric labels stay numbers: 10 after 9
+    if all(label.lstrip("-").isascii() and label.lstrip("-").isdigit() for label in labels):
+        # Numeric labels stay numbers (10 after 9), unless too long for int64: then words.
+        with contextlib.suppress(OverflowError, ValueError):
             y = y.astype(np.int64)
     return {"x_train": np.array(features, dtype=np.float64), "y_train": y}
+
+
+def _csv_rows(path: Path) -> tuple[list[str], list[list[float]]]:
+    """The labels and feature rows of a CSV with a header naming a `label` column."""
+    with open(path, newline="", encoding="utf-8-sig") as file:
+        rows = csv.reader(file)
+        number = 1
+        try:
+            header = next(rows, None)
+            if not header or "label" not in header:
+                raise UserError(f"--data {path}: the first row must name the columns, one `label`")
+            label_column = header.index("label")
+            labels, features = [], []
+            for number, row in enumerate(rows, start=2):
+                if not row:
+                    continue
+                if len(row) != len(header):
+                    raise UserError(
+                        f"--data {path}: line {number} has {len(row)} values, the header "
+                        f"{len(header)}"
+                    )
+                labels.append(row[label_column].strip())
+                try:
+                    features.append([float(v) for i, v in enumerate(row) if i != label_column])
+                except ValueError as error:
+                    raise UserError(f"--data {path}: line {number}: {error}") from None
+        except csv.Error as error:  # e.g. a field over the csv module's 131,072 characters
+            raise UserError(f"--data {path}: line {number + 1}: {error}") from None
+    return labels, features
 
 
 def _checked(path: Path, arrays: dict) -> tuple[dict[str, np.ndarray], list]:
@@ -108,8 +127,18 @@ def _checked(path: Path, arrays: dict) -> tuple[dict[str, np.ndarray], list]:
             )
         if x.dtype.kind not in "biuf" or not np.all(np.isfinite(x)):
             raise UserError(f"--data {path}: x_{part} must hold finite numbers (no NaN or inf)")
+        if y.dtype.kind not in "biuU" and not (y.dtype.kind == "f" and np.all(np.isfinite(y))):
+            raise UserError(
+                f"--data {path}: y_{part} holds {y.dtype} values; labels must be whole numbers, "
+                "finite numbers or text"
+            )
         checked[f"x_{part}"], checked[f"y_{part}"] = x, y
     classes = np.unique(checked["y_train"])
+    if len(classes) > MAX_CLASSES:
+        raise UserError(
+            f"--data {path}: y_train has {len(classes):,} distinct labels, over the limit of "
+            f"{MAX_CLASSES:,} classes (is the label column the right one?)"
+        )
     if len(classes) < 2:
         raise UserError(f"--data {path}: y_train has one class ({classes[0]}); give two or more")
     if "x_test" in checked:

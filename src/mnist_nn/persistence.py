@@ -11,6 +11,7 @@ a file; loading reads with `allow_pickle=False` and checks everything before bui
 import io
 import json
 import math
+import re
 import zipfile
 import zlib
 from pathlib import Path
@@ -69,8 +70,12 @@ def write_model(network: Network, metadata: dict, extra_arrays=None, *, to) -> N
     to(lambda file: np.savez(file, **arrays))
 
 
-def read_arrays(path) -> dict[str, np.ndarray]:
-    """Every array of an .npz file, refusing anything that is not a plain NumPy archive."""
+MODEL_ARRAY = re.compile(r"metadata|layer\d+\.(weight|bias)")  # what a model file holds
+
+
+def read_arrays(path, wanted=None) -> dict[str, np.ndarray]:
+    """The arrays of an .npz file (those `wanted(name)` accepts, when given; the others are not
+    read), refusing anything that is not a plain NumPy archive."""
     path = Path(path)
     if not path.is_file():
         raise UserError(f"{path}: no such model file; train one first (python main.py writes one)")
@@ -78,7 +83,7 @@ def read_arrays(path) -> dict[str, np.ndarray]:
         if file.read(4) != ZIP_MAGIC:
             raise UserError(f"{path}: not a model file (an mnist-nn model is a NumPy .npz archive)")
     try:
-        return read_npz(path)
+        return read_npz(path, wanted=wanted)
     except PickledArray:
         raise UserError(
             f"{path}: refused, it holds pickled Python objects (which can run code); "
@@ -127,7 +132,7 @@ def _checked_architecture(path, metadata: dict) -> dict:
 
 def load_model(path) -> tuple[Network, dict]:
     """The network stored in `path` and its metadata; any problem is one clear UserError."""
-    return model_from_arrays(path, read_arrays(path))
+    return model_from_arrays(path, read_arrays(path, MODEL_ARRAY.fullmatch))
 
 
 def model_from_arrays(path, arrays: dict) -> tuple[Network, dict]:
