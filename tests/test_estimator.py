@@ -1,6 +1,8 @@
 """MLPClassifier: a scikit-learn estimator over the library's own network and loop."""
 
 import hashlib
+import json
+import re
 
 import numpy as np
 import pytest
@@ -11,6 +13,7 @@ from sklearn.preprocessing import MinMaxScaler, StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from mnist_nn import MLPClassifier
+from mnist_nn.errors import UserError
 
 from helpers import SEED_WEIGHTS_SHA256
 
@@ -126,6 +129,39 @@ def test_saves_and_loads_through_the_model_format(tmp_path, digits):
     np.testing.assert_array_equal(loaded.predict_proba(X_test), model.predict_proba(X_test))
     assert list(loaded.predict(X_test[:5])) == list(model.predict(X_test[:5]))
     assert loaded.get_params() == {**model.get_params(), "hidden_layer_sizes": (128,)}
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda stored: stored.update(params=["x"]), "its parameters are not MLPClassifier's"),
+        (lambda stored: stored["params"].update(colour="red"), "not MLPClassifier's"),
+        (lambda stored: stored.update(classes=[1, 2]), "10 outputs, but not as many classes"),
+        (lambda stored: stored["params"].update(hidden_layer_sizes=[64]), "do not match"),
+        (lambda stored: stored["params"].update(hidden_layer_sizes=None), "hidden_layer_sizes"),
+        (lambda stored: stored["params"].update(learning_rate=-1), "learning_rate: -1"),
+    ],
+)
+def test_a_crafted_estimator_file_is_refused_in_one_line(tmp_path, digits, change, message):
+    from mnist_nn.persistence import read_arrays
+
+    X_train, _, y_train, _ = digits
+    MLPClassifier(**FAST, random_state=0, epochs=1).fit(X_train, y_train).save(tmp_path / "m.npz")
+    arrays = read_arrays(tmp_path / "m.npz")
+    metadata = json.loads(str(arrays["metadata"]))
+    change(metadata["estimator"])
+    arrays["metadata"] = np.array(json.dumps(metadata))
+    np.savez(tmp_path / "m.npz", **arrays)
+    with pytest.raises(UserError, match=re.escape(message)) as refused:
+        MLPClassifier.load(tmp_path / "m.npz")
+    assert "\n" not in str(refused.value)
+
+
+def test_hidden_layer_sizes_of_the_wrong_kind_is_a_value_error(digits):
+    X_train, _, y_train, _ = digits
+    for sizes in (None, "128", 1.5, True):
+        with pytest.raises(ValueError, match="is not a number of units or a list of them"):
+            MLPClassifier(hidden_layer_sizes=sizes).fit(X_train, y_train)
 
 
 def test_ends_at_exactly_the_weights_python_main_py_writes(mnist_dir, monkeypatch):

@@ -43,6 +43,8 @@ def wait_until(client, *states, seconds=60):
         ({"hidden_sizes": [64] * 5}, "hidden_sizes: 5 values, where 1 to 4 are allowed on the web"),
         ({"hidden_sizes": [4096]}, "4096 is not a whole number from 1 to 2,048 on the web page"),
         ({"hidden_sizes": 128}, "hidden_sizes: a list of layer sizes"),
+        ({"preset": []}, "preset [] is not one of seed, quick, best"),
+        ({"learning_rate": 10**400}, "learning_rate: inf is not a number above 0"),
         ({"learning_rate": -1}, "learning_rate: -1.0 is not a number above 0"),
         ({"learning_rate": "fast"}, "learning_rate: 'fast' is not a number"),
         ({"activation": "no-such-activation"}, "activation: 'no-such-activation' is not one"),
@@ -225,3 +227,8 @@ def test_beyond_localhost_every_request_needs_the_token(offline):
         assert client.get("/api/presets").status_code == 200  # the page's cookie now carries it
         client.cookies.clear()
         assert client.get("/static/app.js").status_code == 403
+
+
+def test_a_last_event_id_that_is_not_ascii_digits_starts_from_the_beginning(client):
+    answer = client.get("/api/train/events", headers={"Last-Event-ID": "²".encode()})
+    assert answer.status_code == 200 and "event: progress" in answer.text

@@ -289,7 +289,10 @@ def setting_value(name: str, value):
     if isinstance(value, list) and option.metadata["max_count"]:
         return tuple(value)
     if isinstance(value, int) and not isinstance(value, bool) and option.type is float:
-        return float(value)
+        try:
+            return float(value)
+        except OverflowError:  # an integer of 400 digits: beyond any limit, as infinity is
+            return math.inf
     return value
 
 

@@ -90,7 +90,16 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
     def _config(self, early_stopping: bool) -> TrainConfig:
         """The library's TrainConfig for these parameters, checked (a ValueError if not)."""
         sizes = self.hidden_layer_sizes
-        hidden = (sizes,) if isinstance(sizes, int | np.integer) else tuple(sizes)
+        if isinstance(sizes, int | np.integer) and not isinstance(sizes, bool):
+            sizes = (sizes,)
+        if not isinstance(sizes, list | tuple | np.ndarray) or not all(
+            isinstance(size, int | np.integer) and not isinstance(size, bool) for size in sizes
+        ):
+            raise ValueError(
+                f"hidden_layer_sizes: {sizes!r} is not a number of units or a list of them, "
+                "e.g. 128 or (512, 256)"
+            )
+        hidden = tuple(sizes)
         if isinstance(self.random_state, int | np.integer):
             seed = int(self.random_state)  # random_state=0 is the seed run's --seed 0
         else:
@@ -244,15 +253,27 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         stored = metadata.get("estimator")
         if not isinstance(stored, dict):
             raise UserError(f"{path}: a model file, but not one written by MLPClassifier.save")
-        params = stored["params"]
-        params["hidden_layer_sizes"] = tuple(params["hidden_layer_sizes"])
-        estimator = cls(**params)
-        estimator.classes_ = np.asarray(stored["classes"])
-        estimator.n_features_in_ = network.sizes[0]
-        estimator._start(network.sizes[0])
-        for (parameter, _), (saved, _) in zip(
-            estimator._trainer.network.parameters(), network.parameters(), strict=True
-        ):
+        params, classes = stored.get("params"), stored.get("classes")
+        known = set(SIGNATURE.parameters) - {"self"}
+        damaged = f"{path}: damaged estimator metadata"
+        if not isinstance(params, dict) or not set(params) <= known:
+            raise UserError(f"{damaged} (its parameters are not MLPClassifier's)")
+        if not isinstance(classes, list) or len(classes) != network.sizes[-1]:
+            raise UserError(f"{damaged} ({network.sizes[-1]} outputs, but not as many classes)")
+        if isinstance(params.get("hidden_layer_sizes"), list):
+            params["hidden_layer_sizes"] = tuple(params["hidden_layer_sizes"])
+        try:
+            estimator = cls(**params)
+            estimator.classes_ = np.asarray(classes)
+            estimator.n_features_in_ = network.sizes[0]
+            estimator._start(network.sizes[0])
+        except (ValueError, TypeError) as error:
+            raise UserError(f"{damaged} ({error})") from None
+        mine, saved = estimator._trainer.network.parameters(), network.parameters()
+        pairs = list(zip(mine, saved, strict=False))
+        if len(mine) != len(saved) or any(a.shape != b.shape for (a, _), (b, _) in pairs):
+            raise UserError(f"{damaged} (its hidden_layer_sizes do not match the weights)")
+        for (parameter, _), (saved, _) in pairs:
             parameter[...] = saved
         estimator._trainer.state.history = list(metadata.get("history") or [])
         estimator._set_learned_attributes()

@@ -93,7 +93,8 @@ def add_training_routes(app: FastAPI, session: TrainingSession, served: dict, ma
     @app.get("/api/train/events")
     async def events(request: Request):
         resume_from = request.headers.get("last-event-id", "0")
-        start = int(resume_from) if resume_from.isdigit() else 0
+        # isdigit() alone takes "²" (a digit int() refuses); a resumed count is ASCII digits.
+        start = int(resume_from) if resume_from.isascii() and resume_from.isdigit() else 0
         return StreamingResponse(
             event_stream(session, request, start),
             media_type="text/event-stream",

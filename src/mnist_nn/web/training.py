@@ -34,7 +34,7 @@ def config_from_settings(payload) -> tuple[str, TrainConfig]:
     if not isinstance(payload, dict):
         raise UserError('send the settings as a JSON object, e.g. {"preset": "quick"}')
     preset = payload.get("preset", "seed")
-    if preset not in PRESETS:
+    if not isinstance(preset, str) or preset not in PRESETS:
         raise UserError(f"preset {preset!r} is not one of {', '.join(PRESETS)}")
     given = {key: value for key, value in payload.items() if key != "preset"}
     unknown = sorted(set(given) - set(WEB_SETTINGS))
