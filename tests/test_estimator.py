@@ -201,3 +201,11 @@ def test_it_reads_images_of_digits_and_numbers_as_predict_does(tmp_path, offline
     small = MLPClassifier(epochs=1).fit(digits.train.images[:, :64], digits.train.labels)
     with pytest.raises(ValueError, match="cannot read images"):
         small.read_number(tmp_path / "11.png")
+
+
+def test_too_many_classes_or_weights_for_the_data_are_value_errors():
+    rng = np.random.default_rng(0)
+    with pytest.raises(ValueError, match="20,000 classes, over the limit of 1,000"):
+        MLPClassifier().fit(rng.random((20_000, 3)), np.arange(20_000))
+    with pytest.raises(ValueError, match="weights, over the limit of 100,000,000"):
+        MLPClassifier(hidden_layer_sizes=(8000,)).fit(rng.random((4, 20_000)), [0, 1, 0, 1])

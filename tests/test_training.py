@@ -192,3 +192,21 @@ def test_run_control_pauses_steps_resumes_and_stops_from_another_thread():
     thread.join(timeout=10)
     assert not thread.is_alive() and trainer.stop_requested
     assert 20 <= len(batches) < 50 * 10
+
+
+def test_a_run_beyond_the_machines_available_memory_is_refused_before_it_allocates(monkeypatch):
+    from mnist_nn import memory
+
+    monkeypatch.setattr(memory, "available_bytes", lambda: 100 << 20)  # a machine with 100 MB
+    config = TrainConfig(**{**CONFIG.to_dict(), "hidden_sizes": (4096, 4096)})
+    with pytest.raises(UserError, match="over this machine's available memory") as refused:
+        train(config, tiny_dataset())
+    assert "--batch-size or fewer, smaller --hidden" in refused.value.worded("cli")
+
+
+def test_the_weight_limit_counts_the_datas_own_inputs_and_classes():
+    config = TrainConfig(hidden_sizes=(2000,))  # 784 inputs: 1.6 M weights, fine
+    with pytest.raises(UserError, match="a 200000-2000-10 network has 400,020,000 weights"):
+        Trainer(config, inputs=200_000)
+    with pytest.raises(UserError, match="20,000 classes, over the limit of 1,000"):
+        Trainer(TrainConfig(), classes=20_000)

@@ -78,7 +78,8 @@ def test_presets_give_the_panel_its_defaults_and_the_declared_settings(client):
 
 
 def test_not_json_and_commands_without_a_run(client):
-    assert client.post("/api/train", content=b"{oops").status_code == 400
+    json_type = {"Content-Type": "application/json"}
+    assert client.post("/api/train", content=b"{oops", headers=json_type).status_code == 400
     for command in ("pause", "resume", "step", "stop", "use"):
         answer = client.post(f"/api/train/{command}")
         assert answer.status_code == 409 and "no training run yet" in answer.json()["error"]
@@ -232,3 +233,42 @@ def test_beyond_localhost_every_request_needs_the_token(offline):
 def test_a_last_event_id_that_is_not_ascii_digits_starts_from_the_beginning(client):
     answer = client.get("/api/train/events", headers={"Last-Event-ID": "²".encode()})
     assert answer.status_code == 200 and "event: progress" in answer.text
+
+
+def test_a_run_over_the_memory_budget_is_refused_before_it_starts(mnist_dir):
+    """Within the page's caps, 4 layers of 2,048 units and batches of 65,536 on MNIST would
+    hold about 12 GB: refused in one line, naming what to change, and nothing is allocated."""
+    client = TestClient(create_app(None, dataset="mnist", data_dir=mnist_dir))
+    settings = {"hidden_sizes": [2048] * 4, "batch_size": 65536}
+    answer = client.post("/api/train", json=settings)
+    assert answer.status_code == 400
+    error = answer.json()["error"]
+    assert "over this server's memory budget (serve --memory-budget) (2.0 GB)" in error
+    assert "smaller batch_size or fewer, smaller hidden_sizes" in error
+    assert client.get("/api/train").json() == {"state": "none"}
+
+
+def test_validation_splits_are_views_of_one_cached_copy_of_the_data(offline):
+    from mnist_nn.web.app import cached_loader
+
+    load = cached_loader("digits", None)
+    first = load(100, "float32")
+    for val_size in (1, 2, 3, 500):
+        again = load(val_size, "float32")
+        assert np.shares_memory(again.train.images, first.train.images)
+        assert len(again.validation) == val_size
+    assert load(0, "float64").train.images.dtype == np.float64  # replaces the float32 copy
+
+
+def test_a_finished_run_lets_go_of_its_working_memory(offline):
+    from mnist_nn.web.app import cached_loader
+    from mnist_nn.web.training import TrainingSession
+
+    session = TrainingSession(cached_loader("digits", None), memory_budget=2 << 30)
+    run = session.start({"preset": "quick", "epochs": 1, "val_size": 200})
+    run.thread.join(timeout=60)
+    assert run.state == "finished"
+    network = run.trainer.network
+    held = [part.buffers.arrays for part in network.layers if hasattr(part, "buffers")]
+    assert not any(held) and run.trainer.optimizer.state == [] and run.trainer.dataset is None
+    assert np.all(np.isfinite(network.dense_layers()[0].weight))  # the model itself is kept

@@ -111,6 +111,12 @@ def _add_data_arguments(parser: argparse.ArgumentParser, own_data: bool = True) 
     )
 
 
+def _megabytes(text: str) -> int:
+    if not text.isascii() or not text.isdigit() or not 64 <= int(text) <= 1 << 20:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of MB from 64 up")
+    return int(text)
+
+
 def _port(text: str) -> int:
     if not text.isdigit() or not 1 <= int(text) <= 65535:
         raise argparse.ArgumentTypeError(f"{text!r} is not a port number from 1 to 65535")
@@ -250,6 +256,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="address to listen on (default: 127.0.0.1, this computer only)",
     )
     serve.add_argument("--port", type=_port, default=8000, help="port (default: 8000)")
+    serve.add_argument(
+        "--memory-budget",
+        type=_megabytes,
+        default=2048,
+        metavar="MB",
+        help="memory a training run started from the page may hold besides its data; a run "
+        "that would need more is refused before it starts (default: 2048)",
+    )
     serve.add_argument(
         "--token",
         help="a secret every request must carry (?token= once in the page's address, or an "

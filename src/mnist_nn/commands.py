@@ -372,7 +372,10 @@ def command_serve(args: argparse.Namespace) -> int:
     hosts = None if args.host in ("0.0.0.0", "::") else local | {args.host}  # any: no check
     # Beyond this computer, only those given the token may use the server (as Jupyter does).
     token = args.token or (None if args.host in local else secrets.token_urlsafe(24))
-    app = create_app(model, args.dataset, args.data_dir, allowed_hosts=hosts, token=token)
+    budget = args.memory_budget << 20
+    app = create_app(
+        model, args.dataset, args.data_dir, allowed_hosts=hosts, token=token, memory_budget=budget
+    )
     what = model if model is not None else "no model yet (no model.npz here): train one on the page"
     address = f"http://{args.host}:{args.port}/" + (f"?token={token}" if token else "")
     print(f"serving {what} at {address}  (Ctrl-C stops)", flush=True)

@@ -20,9 +20,9 @@ import numpy as np
 
 from mnist_nn.errors import UserError
 from mnist_nn.fileio import PickledArray, read_npz
+from mnist_nn.memory import MAX_CLASSES
 
 MAX_CSV_BYTES = 256 << 20  # parsed rows take several times the file's size in memory
-MAX_CLASSES = 1000  # one-hot targets take examples × classes floats: 60,000 × 1,000 is 240 MB
 DATA_ARRAYS = ("x_train", "y_train", "x_test", "y_test")
 
 

@@ -28,11 +28,12 @@ import numpy as np
 from mnist_nn.advice import one_change, used
 from mnist_nn.augment import augment
 from mnist_nn.callbacks import EarlyStopping, History, Saturation
-from mnist_nn.config import TrainConfig
+from mnist_nn.config import MAX_WEIGHTS, TrainConfig
 from mnist_nn.data import Dataset, Split
 from mnist_nn.errors import UserError, named
 from mnist_nn.layers import Buffers
 from mnist_nn.losses import one_hot
+from mnist_nn.memory import MAX_CLASSES, check_training_memory
 from mnist_nn.network import Network, build_network
 from mnist_nn.optimizers import SCHEDULES, make_optimizer
 
@@ -108,12 +109,23 @@ class Trainer:
     """One training run: the network a config describes, its optimizer, the random generator,
     and where the run stands (`state`). `fit` runs the loop; callbacks watch and steer it."""
 
-    def __init__(self, config: TrainConfig, inputs: int = 784, classes: int = 10, callbacks=()):
+    def __init__(
+        self,
+        config: TrainConfig,
+        inputs: int = 784,
+        classes: int = 10,
+        callbacks=(),
+        memory_budget: int | None = None,
+    ):
+        """`memory_budget`: the bytes a run may hold besides its data (default: what the machine
+        has available); a run that would need more is refused before it allocates."""
         if augmenting(config) and inputs != 28 * 28:
             raise UserError(
                 "augmentation moves the pixels of 28x28 images, so X needs 784 values per "
                 f"example (these have {inputs}); leave the augment settings at 0 for other data"
             )
+        check_size(config, inputs, classes)
+        self.memory_budget = memory_budget
         self.config = config
         self.rng = np.random.default_rng(config.seed)
         self.network = build_network(
@@ -153,6 +165,14 @@ class Trainer:
             raise UserError(
                 f"{named('early_stopping')} needs a validation split: add {named('val_size', 'N')}"
             )
+        check_training_memory(
+            self.config,
+            len(dataset.train),
+            self.network.sizes[0],
+            self.network.sizes[-1],
+            self.memory_budget,
+            "this server's memory budget" if self.memory_budget else "",
+        )
         self.dataset, self.stop_requested = dataset, False
         targets = one_hot(dataset.train.labels, self.network.sizes[-1], self.config.dtype)
         self._call("on_train_begin")
@@ -242,6 +262,23 @@ class Trainer:
     def _call(self, hook: str, *arguments) -> None:
         for callback in self.callbacks:
             getattr(callback, hook)(self, *arguments)
+
+
+def check_size(config: TrainConfig, inputs: int, classes: int) -> None:
+    """The network's weights counted with the data's own inputs and classes (the config's own
+    check assumes MNIST's 784 and 10): a UserError beyond MAX_WEIGHTS or MAX_CLASSES."""
+    if classes > MAX_CLASSES:
+        raise UserError(
+            f"{classes:,} classes, over the limit of {MAX_CLASSES:,} (each example's one-hot "
+            "target holds one number per class); are these the right labels?"
+        )
+    sizes = (inputs, *config.hidden_sizes, classes)
+    weights = sum(n_in * n_out for n_in, n_out in zip(sizes[:-1], sizes[1:], strict=True))
+    if weights > MAX_WEIGHTS:
+        raise UserError(
+            f"a {'-'.join(map(str, sizes))} network has {weights:,} weights, over the limit of "
+            f"{MAX_WEIGHTS:,}; choose fewer or smaller {named('hidden_sizes')}, or fewer features"
+        )
 
 
 def augmenting(config: TrainConfig) -> bool:

@@ -27,6 +27,7 @@ import io
 import json
 import math
 import threading
+from dataclasses import replace
 from pathlib import Path
 from urllib.parse import parse_qs
 
@@ -48,6 +49,7 @@ from mnist_nn.web.training import RunConflict, TrainingSession
 STATIC = Path(__file__).parent / "static"
 MAX_BODY_BYTES = 5 * 1024 * 1024  # an upload larger than this is refused (413)
 EXAMPLES_SHOWN = 12
+MEMORY_BUDGET = 2 << 30  # bytes a training run started from the page may hold besides the data
 
 
 class BodyTooLarge(HTTPException):
@@ -260,28 +262,40 @@ def read_digit(reader: Reader, pixels: np.ndarray) -> dict:
 
 
 def cached_loader(dataset_name, data_dir):
-    """(val_size, dtype) -> the dataset to train on, loaded once per combination."""
-    from mnist_nn.data import load_dataset
+    """(val_size, dtype) -> the dataset to train on. One copy of the data is kept, of the last
+    float type asked for (another float type replaces it); each validation split is a view of
+    it, so no request can make the server hold a second copy."""
+    from mnist_nn.data import hold_out, load_dataset
 
     cache = {}
+    lock = threading.Lock()
 
     def load(val_size: int, dtype: str):
-        key = (val_size, dtype)
-        if key not in cache:
-            cache[key] = load_dataset(dataset_name, data_dir, dtype, val_size)
-        return cache[key]
+        with lock:
+            if cache.get("dtype") != dtype:
+                cache.clear()  # free the old copy before loading the new one
+                cache.update(dtype=dtype, data=load_dataset(dataset_name, data_dir, dtype, 0))
+            data = cache["data"]
+        train, validation = hold_out(data.train, val_size, data.name)  # views, not copies
+        return replace(data, train=train, validation=validation)
 
     return load
 
 
 def create_app(
-    model_path=None, dataset: str | None = None, data_dir=None, allowed_hosts=None, token=None
+    model_path=None,
+    dataset: str | None = None,
+    data_dir=None,
+    allowed_hosts=None,
+    token=None,
+    memory_budget: int | None = MEMORY_BUDGET,
 ):
     """The app, serving `model_path` (or no model until one is trained on the page), answering
     only for `allowed_hosts` when given (`mnist-nn serve` gives them), and only to requests
-    that carry `token` when given (`serve` beyond localhost)."""
+    that carry `token` when given (`serve` beyond localhost). A training run may hold at most
+    `memory_budget` bytes besides the data (None: what the machine has available)."""
     served = {"predictor": Predictor.from_file(Path(model_path)) if model_path else None}
-    session = TrainingSession(cached_loader(dataset, data_dir))
+    session = TrainingSession(cached_loader(dataset, data_dir), memory_budget)
     app = FastAPI(title="mnist-nn", docs_url=None, redoc_url=None, openapi_url=None)
 
     def predictor() -> Predictor:

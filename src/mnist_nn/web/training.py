@@ -16,6 +16,7 @@ from mnist_nn.callbacks import Callback, RunControl
 from mnist_nn.config import TrainConfig, check, setting_value, settings, with_settings
 from mnist_nn.errors import UserError
 from mnist_nn.evaluation import confusion_matrix
+from mnist_nn.memory import check_training_memory
 from mnist_nn.network import Network, build_network
 from mnist_nn.presets import PRESETS
 from mnist_nn.training import Trainer
@@ -130,11 +131,15 @@ class LiveView(Callback):
 class Run:
     """One training run started from the page: its thread, its controls, what it has shown."""
 
-    def __init__(self, preset: str, config: TrainConfig, dataset):
+    def __init__(self, preset: str, config: TrainConfig, dataset, memory_budget=None):
         self.preset, self.config, self.dataset = preset, config, dataset
         self.control, self.live = RunControl(), LiveView()
-        inputs = dataset.train.images.shape[1]
-        self.trainer = Trainer(config, inputs, dataset.classes, [self.control, self.live])
+        inputs, budget = dataset.train.images.shape[1], memory_budget
+        # Checked here, in the request: a run over the budget is a 400, not a failed run.
+        where = "this server's memory budget (serve --memory-budget)"
+        check_training_memory(config, len(dataset.train), inputs, dataset.classes, budget, where)
+        callbacks = [self.control, self.live]
+        self.trainer = Trainer(config, inputs, dataset.classes, callbacks, budget)
         self.twin = inference_twin(self.trainer.network)
         self.result, self.error = None, None
         self.started = self.ended = None  # time.perf_counter() at the start and end of training
@@ -150,6 +155,7 @@ class Run:
             self.error = f"training failed: {type(error).__name__}"
         finally:
             self.ended = time.perf_counter()
+            release_working_memory(self.trainer)
 
     @property
     def state(self) -> str:
@@ -199,11 +205,25 @@ class Run:
         return {"preset": self.preset, **self.config.to_dict(), "dataset": self.dataset.name}
 
 
+def release_working_memory(trainer: Trainer) -> None:
+    """After a run: free what only training needed (each layer's batch arrays, the optimizer's
+    state, the data), keeping the weights that the page may still use or download."""
+    network = trainer.network
+    for part in [*network.layers, network.loss]:
+        buffers = getattr(part, "buffers", None)
+        if buffers is not None:
+            buffers.arrays.clear()
+    trainer.optimizer.state, trainer.optimizer.scratch = [], {}
+    trainer.state.best_weights = None
+    trainer.dataset = None
+
+
 class TrainingSession:
     """The server's one training run at a time (409 for a second), and the data it trains on."""
 
-    def __init__(self, load_dataset):
+    def __init__(self, load_dataset, memory_budget: int | None = None):
         self.load_dataset = load_dataset  # (val_size, dtype) -> Dataset, cached by the caller
+        self.memory_budget = memory_budget  # bytes a run may hold besides the data
         self.lock = threading.Lock()
         self.run: Run | None = None
 
@@ -213,7 +233,8 @@ class TrainingSession:
             if self.run is not None and self.run.active:
                 raise RunConflict("a training run is already going: stop it first")
             dataset = self.load_dataset(config.val_size, config.dtype)
-            self.run = Run(preset, config, dataset)
+            self.run = None  # the last run's model goes (it was used or downloaded, or not)
+            self.run = Run(preset, config, dataset, self.memory_budget)
             self.run.thread.start()
             return self.run
 
