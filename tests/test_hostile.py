@@ -127,7 +127,7 @@ def test_six_80_megapixel_uploads_at_once_keep_the_server_small(served, tmp_path
     with ThreadPoolExecutor(6) as pool:
         answers = list(pool.map(upload, range(6)))
     assert {answer.status_code for answer in answers} == {400}
-    assert "over the limit of 40 megapixels" in answers[0].json()["error"]
+    assert "over the limit of 16 megapixels for PNG" in answers[0].json()["error"]
     status = Path(f"/proc/{pid}/status").read_text()
     peak_kb = int(next(line for line in status.splitlines() if line.startswith("VmHWM")).split()[1])
     assert peak_kb < 500_000, f"serve peaked at {peak_kb // 1024} MB"
@@ -164,7 +164,7 @@ def test_a_small_png_of_80_megapixels_is_refused_before_decoding(tmp_path):
     )
     megabytes, exit_code, err = peak_megabytes(code)
     assert exit_code == 1 and "81000000" not in err
-    assert "9000x9000 pixels is over the limit of 40 megapixels" in err
+    assert "9000x9000 pixels is over the limit of 16 megapixels for PNG" in err
     assert megabytes < 500
 
 
@@ -585,3 +585,30 @@ def test_a_npz_with_a_negative_shape_is_damaged_in_one_line(tmp_path, capsys):
         archive.writestr("y_train.npy", buffer.getvalue())
     assert main(["train", "--data", str(tmp_path / "neg.npz"), "--out", str(tmp_path)]) == 1
     assert "impossible shape (-4, 3)" in capsys.readouterr().err
+
+
+def test_many_large_uploads_of_every_format_at_once_share_one_decode_budget(served):
+    """Eight small WebP files of 40 megapixels (which cannot be decoded reduced) are refused
+    before decoding; eight 15-megapixel PNGs at once are read, one decode budget between them,
+    and the server's peak memory stays under 500 MB."""
+    from PIL import Image
+
+    base, _, _, pid = served
+    webp, png = io.BytesIO(), io.BytesIO()
+    Image.new("RGB", (8000, 4999), "white").save(webp, format="WEBP", quality=10)
+    picture = Image.new("RGBA", (3870, 3870), (255, 255, 255, 255))
+    picture.paste((0, 0, 0, 255), (1800, 1000, 2000, 2900))  # a thick 1
+    picture.save(png, format="PNG", optimize=True)
+    assert len(webp.getvalue()) < 300_000 and len(png.getvalue()) < 1_000_000
+
+    def upload(data):
+        return httpx.post(f"{base}/api/predict", files={"file": ("x", data)}, timeout=120)
+
+    with ThreadPoolExecutor(16) as pool:
+        answers = list(pool.map(upload, [webp.getvalue()] * 8 + [png.getvalue()] * 8))
+    assert {answer.status_code for answer in answers[:8]} == {400}
+    assert "over the limit of 16 megapixels for WEBP" in answers[0].json()["error"]
+    assert {answer.status_code for answer in answers[8:]} == {200}
+    status = Path(f"/proc/{pid}/status").read_text()
+    peak_kb = int(next(line for line in status.splitlines() if line.startswith("VmHWM")).split()[1])
+    assert peak_kb < 500_000, f"serve peaked at {peak_kb // 1024} MB"
