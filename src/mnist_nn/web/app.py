@@ -38,6 +38,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from mnist_nn.errors import UserError
 from mnist_nn.images import read_digit_and_number
@@ -124,7 +125,10 @@ def guard(app, allowed_hosts=None, token: str | None = None):
                 message = {**message, "headers": headers}
             await send(message)
 
-        return await app(scope, counted_receive, send_with_cookie if given else send)
+        try:
+            return await app(scope, counted_receive, send_with_cookie if given else send)
+        except ClientDisconnect:  # gone, or closed to make room for others: no one to answer
+            return None
 
     return middleware
 

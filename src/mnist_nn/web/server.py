@@ -7,13 +7,19 @@ What uvicorn has no setting for, this module adds to its h11 protocol (the one i
 httptools):
 - a deadline for each request to arrive whole: headers within HEADER_SECONDS of the connection
   (or of the previous response), the body within BODY_SECONDS, else the connection is closed;
-- a cap on open connections: at the cap, the oldest connection still waiting for its request
-  is closed to make room, so clients that send nothing cannot crowd out those that do.
-And the process's open-file limit is raised to its hard limit, so the cap is what binds.
+- a cap on open connections, sized from the open-file limit: at the cap, the oldest connection
+  whose request has not fully arrived (headers or body still coming) is closed to make room, so
+  clients that send half a request cannot crowd out those that send whole ones;
+- a small accept backlog, so that a burst of connections is accepted a few at a time and the cap
+  closes the extra ones before the process runs out of file descriptors;
+- one line, at most every LOG_SECONDS, where asyncio would log a traceback for each refused
+  accept() ("Too many open files").
+And the process's open-file limit is raised to its hard limit first.
 """
 
 import asyncio
 import contextlib
+import logging
 import resource
 import time
 
@@ -21,8 +27,10 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 
 HEADER_SECONDS = 5.0  # a request's headers must arrive within this
 BODY_SECONDS = 30.0  # and its body (at most 5 MB) within this
-MAX_CONNECTIONS = 256  # open connections at once (so, requests being answered at once)
+MAX_CONNECTIONS = 256  # open connections at once, at most (fewer if the open-file limit is low)
+BACKLOG = 64  # connections accepted in one go: the cap closes extras before more are taken
 KEEP_ALIVE_SECONDS = 5
+LOG_SECONDS = 10.0  # at most one line per this long about refused connections
 
 
 class GuardedH11Protocol(H11Protocol):
@@ -30,7 +38,7 @@ class GuardedH11Protocol(H11Protocol):
 
     def connection_made(self, transport: asyncio.Transport) -> None:
         super().connection_made(transport)
-        if len(self.connections) > MAX_CONNECTIONS:
+        if len(self.connections) > connection_cap():
             self._evict_one()
         self._arm(HEADER_SECONDS)
 
@@ -71,13 +79,16 @@ class GuardedH11Protocol(H11Protocol):
         super().connection_lost(exc)
 
     def _evict_one(self) -> None:
-        """Close the connection that has waited longest for a request that never came."""
+        """Close the connection that has waited longest for a request that has not fully come."""
         waiting = [
             connection
             for connection in self.connections
             if connection is not self
             and isinstance(connection, GuardedH11Protocol)
-            and connection.cycle is None
+            and connection._still_arriving()
+            # Closing already (it leaves the set a moment later): a burst of new connections
+            # must each close another one, not the same one again.
+            and not connection.transport.is_closing()
         ]
         if waiting:
             min(waiting, key=lambda connection: connection.waiting_since).transport.close()
@@ -94,15 +105,50 @@ def raise_open_file_limit() -> None:
             resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
 
 
+def connection_cap() -> int:
+    """MAX_CONNECTIONS, or fewer where the open-file limit leaves less room (files, the model,
+    the backlog's sockets and a margin need descriptors too)."""
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY:
+        return MAX_CONNECTIONS
+    return max(16, min(MAX_CONNECTIONS, soft - BACKLOG - 128))
+
+
+class OneLinePerInterval(logging.Filter):
+    """asyncio logs a traceback for every accept() refused for want of file descriptors: keep
+    one line per LOG_SECONDS instead (the log of a server under a flood stays small)."""
+
+    def __init__(self):
+        super().__init__()
+        self.last = -LOG_SECONDS
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if "accept" not in str(record.msg):
+            return True
+        now = time.monotonic()
+        if now - self.last < LOG_SECONDS:
+            return False
+        self.last = now
+        record.msg, record.args, record.exc_info, record.exc_text = (
+            f"too many connections at once: new ones wait (logged once per {LOG_SECONDS:.0f} s)",
+            (),
+            None,
+            None,
+        )
+        return True
+
+
 def run(app, host: str, port: int) -> None:
     import uvicorn
 
     raise_open_file_limit()
+    logging.getLogger("asyncio").addFilter(OneLinePerInterval())
     uvicorn.run(
         app,
         host=host,
         port=port,
         http=GuardedH11Protocol,
         timeout_keep_alive=KEEP_ALIVE_SECONDS,
+        backlog=BACKLOG,
         log_level="warning",
     )
