@@ -660,3 +660,50 @@ def test_many_large_uploads_of_every_format_at_once_share_one_decode_budget(serv
     status = Path(f"/proc/{pid}/status").read_text()
     peak_kb = int(next(line for line in status.splitlines() if line.startswith("VmHWM")).split()[1])
     assert peak_kb < 500_000, f"serve peaked at {peak_kb // 1024} MB"
+
+
+def test_watchers_that_never_read_are_capped_and_sigterm_stops_everything(tmp_path):
+    """40 event streams opened while a run trains and never read: 32 are served, the rest get a
+    503, the run's Stop still answers; then SIGTERM while they watch ends the run, the streams
+    and the server within a few seconds."""
+    import signal
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [sys.executable, "-m", "mnist_nn", "serve", "--port", str(port), "--dataset", "digits"],
+        cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        env={**os.environ, "MNIST_NN_OFFLINE": "1"},
+    )  # fmt: skip
+    base, watchers = f"http://127.0.0.1:{port}", []
+    try:
+        for _ in range(200):
+            try:
+                httpx.get(f"{base}/api/train", timeout=1)
+                break
+            except httpx.TransportError:
+                time.sleep(0.05)
+        settings = {"preset": "quick", "epochs": 200, "val_size": 100}
+        assert httpx.post(f"{base}/api/train", json=settings, timeout=30).status_code == 202
+        request = b"GET /api/train/events HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+        for _ in range(40):
+            watcher = socket.create_connection(("127.0.0.1", port))
+            watcher.sendall(request)
+            watchers.append(watcher)
+        time.sleep(1)
+        statuses = []
+        for watcher in watchers:
+            watcher.settimeout(5)
+            statuses.append(watcher.recv(64).split(b" ")[1])
+        assert statuses.count(b"200") == 32 and statuses.count(b"503") == 8
+        assert httpx.get(f"{base}/api/train", timeout=5).json()["state"] == "running"
+        server.send_signal(signal.SIGTERM)  # while 32 pages watch and the run trains
+        server.wait(timeout=5)  # uvicorn ends by the signal it caught, once all has closed
+        assert server.returncode in (0, -signal.SIGTERM)
+        assert b"Traceback" not in server.stderr.read()
+    finally:
+        for watcher in watchers:
+            watcher.close()
+        if server.poll() is None:
+            server.kill()

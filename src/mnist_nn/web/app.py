@@ -44,7 +44,7 @@ from mnist_nn.errors import UserError
 from mnist_nn.images import read_digit_and_number
 from mnist_nn.persistence import load_model
 from mnist_nn.reading import Reader
-from mnist_nn.web.train_api import add_training_routes
+from mnist_nn.web.train_api import Streams, add_training_routes
 from mnist_nn.web.training import RunConflict, TrainingSession
 
 STATIC = Path(__file__).parent / "static"
@@ -395,9 +395,19 @@ def create_app(
             ],
         }
 
-    add_training_routes(app, session, served, Predictor)
+    streams = Streams()
+    add_training_routes(app, session, served, Predictor, streams)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    return guard(app, allowed_hosts, token)
+    guarded = guard(app, allowed_hosts, token)
+
+    def begin_shutdown() -> None:
+        """The server is stopping (SIGTERM, Ctrl-C): stop the run, end every event stream."""
+        streams.closing = True
+        if session.run is not None and session.run.active:
+            session.run.control.stop()
+
+    guarded.begin_shutdown = begin_shutdown  # called by server.run on the first signal
+    return guarded
 
 
 def find_model(model: Path | None) -> Path | None:

@@ -141,9 +141,18 @@ class OneLinePerInterval(logging.Filter):
 def run(app, host: str, port: int) -> None:
     import uvicorn
 
+    class Server(uvicorn.Server):
+        """uvicorn's server, which on SIGTERM or Ctrl-C first tells the app (it stops the run
+        and ends its event streams: uvicorn waits for open responses to end)."""
+
+        def handle_exit(self, sig, frame) -> None:
+            if hasattr(app, "begin_shutdown"):
+                app.begin_shutdown()
+            super().handle_exit(sig, frame)
+
     raise_open_file_limit()
     logging.getLogger("asyncio").addFilter(OneLinePerInterval())
-    uvicorn.run(
+    config = uvicorn.Config(
         app,
         host=host,
         port=port,
@@ -152,3 +161,4 @@ def run(app, host: str, port: int) -> None:
         backlog=BACKLOG,
         log_level="warning",
     )
+    Server(config).run()

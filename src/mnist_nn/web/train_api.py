@@ -14,9 +14,22 @@ from mnist_nn.persistence import model_bytes, run_record
 from mnist_nn.web.training import TrainingSession
 
 EVENT_SECONDS = 0.2  # progress events five times a second while a run trains
+MAX_STREAMS = 32  # event streams open at once; beyond, 503 (the run's controls stay reachable)
+SEND_SECONDS = 10.0  # a client that has not taken an event after this long is dropped
 
 
-def add_training_routes(app: FastAPI, session: TrainingSession, served: dict, make_predictor):
+class Streams:
+    """The open event streams, and whether the server is shutting down (then every stream
+    ends at once, so that the server can stop)."""
+
+    def __init__(self):
+        self.open = 0
+        self.closing = False
+
+
+def add_training_routes(
+    app: FastAPI, session: TrainingSession, served: dict, make_predictor, streams: Streams
+):
     """The Train panel's API: start, watch, steer, then use or download the model; "use" puts
     `make_predictor(network, metadata, test_split)` in `served`."""
 
@@ -92,23 +105,46 @@ def add_training_routes(app: FastAPI, session: TrainingSession, served: dict, ma
 
     @app.get("/api/train/events")
     async def events(request: Request):
+        if streams.open >= MAX_STREAMS:
+            raise HTTPException(503, f"{MAX_STREAMS} pages are watching already: try again later")
         resume_from = request.headers.get("last-event-id", "0")
         # isdigit() alone takes "²" (a digit int() refuses); a resumed count is ASCII digits.
         start = int(resume_from) if resume_from.isascii() and resume_from.isdigit() else 0
-        return StreamingResponse(
-            event_stream(session, request, start),
-            media_type="text/event-stream",
-            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-        )
+        return EventStreamResponse(event_stream(session, request, streams, start), streams)
 
 
-async def event_stream(session: TrainingSession, request: Request, points_sent: int = 0):
+class EventStreamResponse(StreamingResponse):
+    """Server-Sent Events, counted against MAX_STREAMS while open. Each event must be taken by
+    the client within SEND_SECONDS, else the client is dropped: a page that stopped reading
+    holds one event's worth of memory, and only for that long."""
+
+    def __init__(self, content, streams: Streams):
+        headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+        super().__init__(content, media_type="text/event-stream", headers=headers)
+        self.streams = streams
+
+    async def __call__(self, scope, receive, send):
+        async def send_in_time(message):
+            await asyncio.wait_for(send(message), SEND_SECONDS)
+
+        self.streams.open += 1
+        try:
+            await super().__call__(scope, receive, send_in_time)
+        except TimeoutError:
+            return  # dropped: uvicorn closes a connection whose response did not end
+        finally:
+            self.streams.open -= 1
+
+
+async def event_stream(
+    session: TrainingSession, request: Request, streams: Streams, points_sent: int = 0
+):
     """Server-Sent Events for the page: a `progress` event five times a second while the run
     trains (new curve points only: `id` counts them, so a reconnecting page resumes), an `epoch`
     event when an epoch ends (history, held-out confusion matrix) and `weights` when the first
     layer's weights were sampled again. Ends once the run has ended and all has been sent."""
     versions = {"epoch": -1, "weights": -1}
-    while not await request.is_disconnected():
+    while not streams.closing and not await request.is_disconnected():
         run = session.run
         if run is None:
             yield sse("progress", {"state": "none"}, points_sent)
