@@ -243,3 +243,43 @@ def test_the_compare_table_has_the_form_and_variants_compare_prints():
     assert shown == [[f"| {v.name}", v.what] for v in variants(15, 5000)]
     for row in rows:
         assert re.fullmatch(r"\| .+ \| .+ \| \d+\.\d\d% \| \d+\.\d\d% \| \d+\.\d \|", row), row
+
+
+def test_the_limits_table_says_what_the_code_does():
+    """Each figure of the README's Limits table, against the constant that enforces it."""
+    from mnist_nn import config, fileio, idx, images, memory, numbers, own_data
+    from mnist_nn.web import app, server, train_api
+
+    text = (ROOT / "README.md").read_text()
+    table = text[text.index("## Limits") : text.index("## Reference")]
+    rows = {row.split(" | ")[0].lstrip("| "): row for row in table.splitlines()[4:]}
+    web_epochs = config.SETTINGS["epochs"].metadata["web_high"]
+    hidden = config.SETTINGS["hidden_sizes"].metadata
+    expected = {
+        "image files read": [f"a JPEG at most {images.MAX_PIXELS // 10**6} megapixels",
+                             f"the others at most {images.MAX_FULL_PIXELS // 10**6} megapixels",
+                             f"share {images.DECODE_BUDGET >> 20} MB",
+                             f"working size of {images.WORKING_SIDE} px"],
+        "web request body": [f"{app.MAX_BODY_BYTES >> 20} MB"],
+        "web connections": [f"{server.MAX_CONNECTIONS} open at once",
+                            f"within {server.HEADER_SECONDS:.0f} s",
+                            f"body within {server.BODY_SECONDS:.0f} s",
+                            f"per {server.LOG_SECONDS:.0f} s"],
+        "event streams": [f"{train_api.MAX_STREAMS} open at once",
+                          f"within {train_api.SEND_SECONDS:.0f} s"],
+        "training settings": [f"{hidden['max_count']} layers of {hidden['high']:,} units",
+                              f"{config.MAX_WEIGHTS // 10**6} million weights",
+                              f"at most {memory.MAX_CLASSES:,} classes",
+                              f"at most {web_epochs} epochs",
+                              f"{hidden['web_max_count']} layers of {hidden['web_high']:,}"],
+        "memory of a training run": [f"{app.MEMORY_BUDGET >> 20} MB by default"],
+        "a written number": [f"at most {numbers.MAX_DIGITS} digits",
+                             f"at most {2 * numbers.MAX_DIGITS} separate marks"],
+        "MNIST IDX files": [f"{idx.MAX_DATA_BYTES // 10**6} MB of data"],
+        "`.npz` files": [f"{fileio.MAX_ARRAY_BYTES >> 30} GiB for the arrays read"],
+        "CSV for `--data`": [f"{own_data.MAX_CSV_BYTES >> 20} MB"],
+    }  # fmt: skip
+    for what, figures in expected.items():
+        [row] = [row for name, row in rows.items() if name.startswith(what)]
+        for figure in figures:
+            assert figure in row, f"Limits table, {what}: {figure!r} not in {row!r}"
