@@ -272,3 +272,11 @@ def test_a_finished_run_lets_go_of_its_working_memory(offline):
     held = [part.buffers.arrays for part in network.layers if hasattr(part, "buffers")]
     assert not any(held) and run.trainer.optimizer.state == [] and run.trainer.dataset is None
     assert np.all(np.isfinite(network.dense_layers()[0].weight))  # the model itself is kept
+
+
+def test_the_start_button_waits_for_the_presets(client):
+    """Start is disabled in the page as served; train.js enables it once the presets and the
+    settings have loaded (before, it would send a preset of '')."""
+    page = client.get("/").text
+    assert '<button type="submit" id="start" disabled>' in page
+    assert "buttons.start.disabled = false" in client.get("/static/train.js").text
