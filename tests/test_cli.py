@@ -11,6 +11,7 @@ from PIL import Image
 
 from mnist_nn.cli import build_parser, main
 from mnist_nn.commands import config_from_arguments
+from mnist_nn.gradcheck import check_image_layers
 from mnist_nn.layers import ACTIVATIONS
 from mnist_nn.losses import LOSSES
 from mnist_nn.presets import PRESETS
@@ -101,8 +102,10 @@ def test_explicit_mnist_offline_exits_non_zero_with_one_clear_line(tmp_path, off
 def test_gradcheck_command(capsys):
     assert main(["gradcheck", "--dropout", "0.5"]) == 0
     out = capsys.readouterr().out
-    # Every activation with every loss, each network 3 dense layers (a W and a b each).
-    checked = len(ACTIVATIONS) * len(LOSSES) * 3 * 2
+    # Every activation with every loss, each network 3 dense layers (a W and a b each), and the
+    # image layers alone.
+    image_checks = sum(len(pairs) for _, pairs in check_image_layers())
+    checked = len(ACTIVATIONS) * len(LOSSES) * 3 * 2 + image_checks
     assert f"all {checked} gradients agree" in out and "WRONG" not in out
     assert "relu       cross_entropy  W1" in out and "ε = 1e-6" in out
 

@@ -302,11 +302,12 @@ def _save_inputs(path, images: list, folder: Path, taken: set):
 
 
 def command_gradcheck(args: argparse.Namespace) -> int:
-    from mnist_nn.gradcheck import check_combinations, report
+    from mnist_nn.gradcheck import check_combinations, check_image_layers, report
 
     activations = args.activations or list(setting_choices("activation"))
     losses = args.losses or list(setting_choices("loss"))
-    lines, agree = report(check_combinations(activations, losses, dropout=args.dropout))
+    results = check_combinations(activations, losses, dropout=args.dropout)
+    lines, agree = report([*results, *check_image_layers()])
     print("\n".join(lines))
     return 0 if agree else 1
 

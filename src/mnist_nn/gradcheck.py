@@ -81,6 +81,39 @@ def check_combinations(activations, losses, dropout: float = 0.0, seed: int = 0)
     return results
 
 
+def check_layer(layer, x: np.ndarray, rng) -> list[tuple[str, float]]:
+    """(name, relative error) for each parameter of one layer and for its input gradient,
+    against the objective Σ dout·layer(x) for a fixed random dout (any layer, alone)."""
+    dout = rng.standard_normal(layer.forward(x).shape)
+    dx = layer.backward(dout)
+
+    def objective() -> float:
+        return float(np.sum(dout * layer.forward(x)))
+
+    errors = [
+        (name, relative_error(gradient, numerical_gradient(objective, parameter)))
+        for name, (parameter, gradient) in zip(("W", "b"), layer.parameters(), strict=False)
+    ]
+    return [*errors, ("dx", relative_error(dx, numerical_gradient(objective, x)))]
+
+
+def check_image_layers(seed: int = 0):
+    """The convolution (with and without padding) and the pooling layer, each alone on a small
+    float64 batch of 2 images of 2 channels, 6x5: ((layer, "alone"), [(name, error), ...])."""
+    from mnist_nn.convolution import Conv2D, MaxPool2D
+
+    rng = np.random.default_rng(seed)
+    layers = {
+        "conv3x3": Conv2D(2, 3, 3, rng, dtype="float64"),
+        "conv3x3+p": Conv2D(2, 3, 3, rng, padding=1, dtype="float64"),
+        "maxpool": MaxPool2D(),
+    }
+    return [
+        ((name, "(alone)"), check_layer(layer, rng.random((2, 2, 6, 5)), rng))
+        for name, layer in layers.items()
+    ]
+
+
 def report(results) -> tuple[list[str], bool]:
     """The lines `mnist-nn gradcheck` prints for `check_combinations`'s results, and whether every
     gradient agrees with its numerical estimate."""
@@ -91,6 +124,8 @@ def report(results) -> tuple[list[str], bool]:
         "dL/dθ ≈ (L(θ + ε) − L(θ − ε)) / 2ε, and that is compared with backprop's gradient by",
         "relative error ‖backprop − estimate‖ / (‖backprop‖ + ‖estimate‖). Right: about 1e-9;",
         f"a bug (a sign, a missing σ'): about 1e-1. Below {TOLERANCE:g} counts as agreeing.",
+        "The image layers (convolution, max pooling) are checked alone, on 2 images of 2x6x5:",
+        "their W and b, and dx, the gradient they send back to the layer below.",
         "",
         f"{'activation':<10} {'loss':<14} {'parameter':<10} relative error",
     ]

@@ -36,7 +36,8 @@ class Layer(Protocol):
 
 class Buffers:
     """A layer's reusable output arrays: `get(name, rows, columns, dtype)` returns the first `rows`
-    rows of an array kept between calls (grown when a larger batch comes)."""
+    rows of an array kept between calls (grown when a larger batch comes). Images work the same
+    way: `get(name, N, C, H, W, dtype)`."""
 
     def __init__(self):
         self.arrays = {}
@@ -44,16 +45,18 @@ class Buffers:
     def __getstate__(self) -> dict:
         return {"arrays": {}}  # scratch space: a pickled or copied layer makes its own
 
-    def get(self, name: str, rows: int, columns: int, dtype) -> np.ndarray:
-        """(rows, columns) of `dtype`: a view of the kept array, valid until the next `get`."""
+    def get(self, name: str, rows: int, *shape_and_dtype) -> np.ndarray:
+        """(rows, ...) of `dtype` (the last argument): a view of the kept array, valid until the
+        next `get`."""
+        *shape, dtype = shape_and_dtype
         array = self.arrays.get(name)
         if (
             array is None
             or len(array) < rows
-            or array.shape[1:] != (columns,)
+            or array.shape[1:] != tuple(shape)
             or array.dtype != dtype
         ):
-            array = self.arrays[name] = np.empty((rows, columns), dtype=dtype)
+            array = self.arrays[name] = np.empty((rows, *shape), dtype=dtype)
         return array[:rows]
 
 
