@@ -117,7 +117,7 @@ def test_every_estimator_parameter_reaches_the_training_settings():
     assert {name: p.default for name, p in signature.parameters.items()} == (estimator_parameters())
     others = {"hidden_layer_sizes": (7, 5), "random_state": 3, "activation": "relu",
               "loss": "cross_entropy", "optimizer": "adam", "lr_schedule": "cosine",
-              "dtype": "float64"}  # fmt: skip
+              "dtype": "float64", "layers": "conv4x3 pool"}  # fmt: skip
     for name, option in settings("estimator").items():
         parameter = SCIKIT_LEARN_NAMES.get(name, name)
         value = others.get(parameter)

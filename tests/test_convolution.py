@@ -11,30 +11,33 @@ from mnist_nn.gradcheck import TOLERANCE, check_image_layers, check_layer
 
 
 def slow_convolution(x, weight, bias, kernel, padding):
-    """The definition, six loops deep: out[n, f, i, j] = Σ_c,a,b x[n, c, i+a, j+b]·w[f, c, a, b]."""
-    n, c, h, w = x.shape
-    filters = weight.reshape(c, kernel, kernel, -1)  # the layer's (C·k·k, F), unrolled
+    """The definition, loops deep: out[f, n, i, j] = Σ_a,b,c x[c, n, i+a, j+b]·w[a, b, c, f] + b."""
+    c, n, h, w = x.shape
+    filters = weight.reshape(kernel, kernel, c, -1)  # the layer's (k·k·C, F), unrolled
     padded = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
     ho, wo = h + 2 * padding - kernel + 1, w + 2 * padding - kernel + 1
-    out = np.zeros((n, filters.shape[-1], ho, wo))
+    out = np.zeros((filters.shape[-1], n, ho, wo))
     for image in range(n):
         for f in range(filters.shape[-1]):
             for i in range(ho):
                 for j in range(wo):
-                    patch = padded[image, :, i : i + kernel, j : j + kernel]
-                    out[image, f, i, j] = np.sum(patch * filters[..., f]) + bias[f]
+                    patch = padded[:, image, i : i + kernel, j : j + kernel]  # (C, k, k)
+                    out[f, image, i, j] = np.sum(patch.transpose(1, 2, 0) * filters[..., f])
+                    out[f, image, i, j] += bias[f]
     return out
 
 
 def slow_col2im(dcols, shape, kernel, padding):
-    """Each patch's gradient added back where the patch was, one position at a time."""
-    n, c, h, w = shape
-    dpadded = np.zeros((n, c, h + 2 * padding, w + 2 * padding))
-    ho, wo = dcols.shape[1:3]
+    """Each patch's gradient (k, k, C) added back where the patch was, one position at a time.
+    `dcols` is (k, k, C, N, Ho, Wo)."""
+    c, n, h, w = shape
+    dpadded = np.zeros((c, n, h + 2 * padding, w + 2 * padding))
+    ho, wo = dcols.shape[4:]
     for image in range(n):
         for i in range(ho):
             for j in range(wo):
-                dpadded[image, :, i : i + kernel, j : j + kernel] += dcols[image, i, j]
+                patch = dcols[:, :, :, image, i, j].transpose(2, 0, 1)  # (C, k, k)
+                dpadded[:, image, i : i + kernel, j : j + kernel] += patch
     return dpadded[:, :, padding : padding + h, padding : padding + w]
 
 
@@ -43,9 +46,9 @@ def test_forward_is_the_definition_and_the_shapes_follow_the_padding(kernel, pad
     rng = np.random.default_rng(kernel + padding)
     conv = Conv2D(3, 4, kernel, rng, padding=padding, dtype="float64")
     conv.bias[:] = rng.standard_normal(4)
-    x = rng.random((2, 3, 9, 7))
+    x = rng.random((3, 2, 9, 7))  # (C, N, H, W)
     out = conv.forward(x)
-    assert out.shape == (2, 4, 9 + 2 * padding - kernel + 1, 7 + 2 * padding - kernel + 1)
+    assert out.shape == (4, 2, 9 + 2 * padding - kernel + 1, 7 + 2 * padding - kernel + 1)
     np.testing.assert_allclose(out, slow_convolution(x, conv.weight, conv.bias, kernel, padding))
     if padding == kernel // 2:
         assert out.shape[2:] == x.shape[2:]  # "same": the image keeps its size
@@ -58,19 +61,18 @@ def test_col2im_sums_overlapping_patches_as_a_loop_does(kernel, padding):
     x = rng.random((2, 2, 8, 6))
     dout = rng.standard_normal(conv.forward(x).shape)
     dx = conv.backward(dout)
-    n, f, ho, wo = dout.shape
-    dcols = (dout.transpose(0, 2, 3, 1).reshape(-1, f) @ conv.weight.T).reshape(
-        n, ho, wo, 2, kernel, kernel
-    )
+    f, n, ho, wo = dout.shape
+    dcols = (conv.weight @ dout.reshape(f, -1)).reshape(kernel, kernel, 2, n, ho, wo)
     np.testing.assert_allclose(dx, slow_col2im(dcols, x.shape, kernel, padding))
 
 
 def test_max_pooling_halves_the_image_and_sends_the_gradient_to_one_of_equal_maxima():
-    x = np.array([[[[1.0, 5.0, 2.0, 2.0, 9.0],
-                    [3.0, 4.0, 2.0, 2.0, 9.0],
-                    [0.0, 0.0, 7.0, 1.0, 9.0]]]])  # fmt: skip
+    image = np.array([[1.0, 5.0, 2.0, 2.0, 9.0],
+                      [3.0, 4.0, 2.0, 2.0, 9.0],
+                      [0.0, 0.0, 7.0, 1.0, 9.0]])  # fmt: skip
+    x = image[None, None]  # (C, N, H, W) = (1, 1, 3, 5)
     pool = MaxPool2D()
-    np.testing.assert_array_equal(pool.forward(x), [[[[5.0, 2.0]]]])  # odd row, column dropped
+    np.testing.assert_array_equal(pool.forward(x)[0, 0], [[5.0, 2.0]])  # odd edge dropped
     dx = pool.backward(np.array([[[[10.0, 20.0]]]]))
     expected = np.zeros_like(x)
     expected[0, 0, 0, 1] = 10.0  # the 5
@@ -81,11 +83,11 @@ def test_max_pooling_halves_the_image_and_sends_the_gradient_to_one_of_equal_max
 
 def test_flatten_and_reshape_are_each_others_inverse():
     x = np.arange(2 * 784, dtype=np.float64).reshape(2, 784)
-    images = Reshape((1, 28, 28)).forward(x)
-    assert images.shape == (2, 1, 28, 28)
+    images = Reshape(28).forward(x)
+    assert images.shape == (1, 2, 28, 28)  # one channel of two images
     flatten = Flatten()
     np.testing.assert_array_equal(flatten.forward(images), x)
-    assert flatten.backward(x).shape == (2, 1, 28, 28)
+    assert flatten.backward(x).shape == (1, 2, 28, 28)
 
 
 def test_every_gradient_of_the_image_layers_agrees_with_calculus():
@@ -99,7 +101,7 @@ def test_every_gradient_of_the_image_layers_agrees_with_calculus():
 def test_a_conv_pool_stack_backpropagates_through_every_layer():
     rng = np.random.default_rng(1)
     conv = Conv2D(1, 2, 3, rng, padding=1, dtype="float64")
-    x = rng.random((2, 1, 6, 6))
+    x = rng.random((1, 2, 6, 6))
 
     pool, flatten = MaxPool2D(), Flatten()
     stack = SimpleNamespace(  # conv → pool → flatten, checked as one layer
@@ -109,3 +111,64 @@ def test_a_conv_pool_stack_backpropagates_through_every_layer():
     )
     for name, error in check_layer(stack, x, rng):
         assert error < TOLERANCE, f"{name}: {error:.1e}"
+
+
+def test_a_stack_of_words_builds_trains_saves_and_loads(tmp_path, offline):
+    """`layers` through the one training loop, on the offline digits (8x8 images): the model
+    file keeps the stack, and the loaded network reads exactly as the trained one."""
+    from mnist_nn.config import TrainConfig
+    from mnist_nn.data import load_dataset
+    from mnist_nn.persistence import load_model, save_model
+    from mnist_nn.training import train
+
+    dataset = load_dataset("digits", val_size=200)
+    config = TrainConfig(
+        layers="conv8x3 pool dense32",
+        activation="relu",
+        loss="cross_entropy",
+        optimizer="adam",
+        learning_rate=0.003,
+        epochs=8,
+        batch_size=32,
+    )
+    result = train(config.validated(), dataset)
+    assert result.test_accuracy > 0.85  # chance is 0.1
+    assert [type(layer).__name__ for layer in result.network.layers][:4] == [
+        "Reshape",
+        "Conv2D",
+        "ReLU",
+        "MaxPool2D",
+    ]
+    save_model(tmp_path / "cnn.npz", result.network, {"dataset": "digits"})
+    loaded, metadata = load_model(tmp_path / "cnn.npz")
+    assert metadata["architecture"]["layers"] == "conv8x3 pool dense32"
+    np.testing.assert_array_equal(
+        loaded.scores(dataset.test.images), result.network.scores(dataset.test.images)
+    )
+
+
+@pytest.mark.parametrize(
+    "spec, message",
+    [
+        ("conv8x4", "odd size"),
+        ("dense64 conv8x3", "image layers come first"),
+        ("pool pool pool pool pool", "too small to halve"),
+        ("conv999x3", "1 to 256 filters"),
+        ("linear12", "is not convFxK, pool or denseN"),
+    ],
+)
+def test_a_stack_that_cannot_be_built_is_refused_in_one_line(spec, message):
+    from mnist_nn.config import TrainConfig
+    from mnist_nn.errors import UserError
+
+    with pytest.raises(UserError, match=message):
+        TrainConfig(layers=spec).validated()
+
+
+def test_image_layers_need_square_images():
+    from mnist_nn.config import TrainConfig
+    from mnist_nn.errors import UserError
+    from mnist_nn.training import Trainer
+
+    with pytest.raises(UserError, match="30 values per example are not a square image"):
+        Trainer(TrainConfig(layers="conv4x3"), inputs=30)

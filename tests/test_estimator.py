@@ -209,3 +209,14 @@ def test_too_many_classes_or_weights_for_the_data_are_value_errors():
         MLPClassifier().fit(rng.random((20_000, 3)), np.arange(20_000))
     with pytest.raises(ValueError, match="weights, over the limit of 100,000,000"):
         MLPClassifier(hidden_layer_sizes=(8000,)).fit(rng.random((4, 20_000)), [0, 1, 0, 1])
+
+
+def test_the_layers_parameter_builds_a_convolutional_classifier(digits):
+    X_train, X_test, y_train, y_test = digits
+    model = MLPClassifier(layers="conv8x3 pool dense32", activation="relu", loss="cross_entropy",
+                          optimizer="adam", learning_rate=0.003, epochs=8, batch_size=32,
+                          random_state=0).fit(X_train, y_train)  # fmt: skip
+    assert model.score(X_test, y_test) > 0.85
+    assert [coef.shape for coef in model.coefs_] == [(9, 8), (72, 32), (32, 10)]
+    with pytest.raises(ValueError, match="not a square image"):
+        MLPClassifier(layers="conv4x3").fit(X_train[:, :30], y_train)

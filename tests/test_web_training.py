@@ -280,3 +280,26 @@ def test_the_start_button_waits_for_the_presets(client):
     page = client.get("/").text
     assert '<button type="submit" id="start" disabled>' in page
     assert "buttons.start.disabled = false" in client.get("/static/train.js").text
+
+
+def test_the_panel_trains_image_layers_and_shows_their_filters(client):
+    """The same panel, with the declared `layers` setting: a small conv net on the offline
+    digits (framed like MNIST, 28x28); the live weights are the first convolution's filters;
+    the model then serves the drawing pad."""
+    settings = {"preset": "quick", "layers": "conv8x3 pool dense32", "epochs": 2, "val_size": 200}
+    assert client.post("/api/train", json=settings).status_code == 202
+    finished = wait_until(client, "finished", "failed")
+    assert finished["state"] == "finished", finished
+    weights = [
+        json.loads(line[len("data: ") :])
+        for block in client.get("/api/train/events").text.split("\n\n")
+        if "event: weights" in block
+        for line in block.splitlines()
+        if line.startswith("data: ")
+    ]
+    assert weights and weights[-1]["side"] == 3  # 3x3 filters, not 28x28 images
+    assert client.post("/api/train/use").status_code == 200
+    drawn = client.post("/api/predict", json={"pixels": [0.0] * 783 + [1.0]})
+    assert drawn.status_code == 200 and len(drawn.json()["probabilities"]) == 10
+    bad = client.post("/api/train", json={"layers": "conv8x4"})
+    assert bad.status_code == 400 and "odd size" in bad.json()["error"]

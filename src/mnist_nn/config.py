@@ -57,6 +57,7 @@ def setting(
     web_max_count=None,
     live=False,
     doors=DOORS,
+    validate=None,
 ):
     """A TrainConfig field: its default, its help text and what values it takes.
 
@@ -65,6 +66,7 @@ def setting(
     `label` names it on the web page's form (default: from the name); `web_high` and
     `web_max_count` are tighter caps for a request to the web server, which anyone on the page
     can send; `live` settings may change while a run trains; `doors` are where it can be set.
+    A text setting without choices is checked by `validate(value)`: None, or what is wrong.
     """
     limits = {"low": low, "high": high, "open_low": open_low, "open_high": open_high}
     metadata = {"help": help, "flag": flag, "choices": choices, "metavar": metavar, **limits}
@@ -81,6 +83,7 @@ def setting(
             "web_max_count": web_max_count,
             "live": live,
             "doors": tuple(doors),
+            "validate": validate,
         },
     )
 
@@ -116,6 +119,15 @@ class TrainConfig:
         label="Hidden layers",
         web_high=2048,
         web_max_count=4,
+    )
+    layers: str = setting(
+        "",
+        "image layers instead of --hidden, e.g. 'conv8x5 pool conv16x5 pool dense128': convFxK "
+        "is F filters of KxK (the image shrinks by K-1), pool halves it, denseN is N units, "
+        "each followed by the activation (empty: the fully-connected --hidden layers)",
+        metavar="STACK",
+        label="Image layers",
+        validate=lambda value: stack_problem(value),
     )
     activation: str = setting(
         "sigmoid", "activation of the hidden layers", choices=Table("layers", "ACTIVATIONS")
@@ -246,8 +258,7 @@ class TrainConfig:
             problem = check(option, getattr(self, option.name), door)
             if problem:
                 raise UserError(f"{named(option.name)}: {problem}")
-        sizes = (784, *self.hidden_sizes, 10)
-        weights = sum(n_in * n_out for n_in, n_out in zip(sizes[:-1], sizes[1:], strict=True))
+        weights = count_weights(self, 784, 10)
         if weights > MAX_WEIGHTS:
             raise UserError(
                 f"{named('hidden_sizes', self.hidden_sizes)}: {weights:,} weights, "
@@ -267,6 +278,8 @@ class TrainConfig:
     def describe(self, inputs: int = 784, classes: int = 10) -> str:
         """One readable line: the architecture, then each setting that differs from the seed's."""
         layers = "-".join(map(str, (inputs, *self.hidden_sizes, classes)))
+        if self.layers:
+            layers = f"{inputs} → {self.layers} → {classes}"
         seed = TrainConfig()
         changed = [
             change for change in self.changes_from(seed) if change.split("=")[0] not in SHOWN_FIRST
@@ -279,7 +292,32 @@ class TrainConfig:
 
 
 MAX_WEIGHTS = 100_000_000  # 400 MB of float32 weights, about 1.6 GB with gradients and Adam's state
-SHOWN_FIRST = ("hidden_sizes", "activation", "loss", "optimizer", "learning_rate")  # by describe()
+SHOWN_FIRST = ("hidden_sizes", "layers", "activation", "loss", "optimizer", "learning_rate")
+
+
+def count_weights(config: TrainConfig, inputs: int, classes: int) -> int:
+    """The weights of the network `config` describes, for `inputs` and `classes`."""
+    if config.layers:
+        from mnist_nn.convolution import plan_stack  # NumPy: not needed for --help
+
+        return plan_stack(config.layers, inputs, classes)["weights"]
+    sizes = (inputs, *config.hidden_sizes, classes)
+    return sum(n_in * n_out for n_in, n_out in zip(sizes[:-1], sizes[1:], strict=True))
+
+
+def stack_problem(value) -> str | None:
+    """What is wrong with a --layers stack (None if nothing)."""
+    if not isinstance(value, str):
+        return f"{value!r} is not text such as 'conv8x5 pool dense128'"
+    if not value.strip():
+        return None  # empty: the fully-connected --hidden layers
+    from mnist_nn.convolution import plan_stack
+
+    try:
+        plan_stack(value)
+    except ValueError as error:
+        return str(error)
+    return None
 
 
 def setting_value(name: str, value):
@@ -356,6 +394,8 @@ def form_settings(options=None) -> list[dict]:
         }
         if meta["choices"] is not None:
             entry["choices"] = list(meta["choices"])
+        elif meta["validate"] is not None:
+            entry["limits"] = "checked by the server"  # text, e.g. a stack of layers
         else:
             entry.update(
                 low=meta["low"],
@@ -387,6 +427,8 @@ def metavar(option) -> str:
 def default_text(option) -> str:
     """The field's default as typed on the command line: 128, or 512 256 for a tuple."""
     default = option.default
+    if default == "":
+        return "none"
     return " ".join(map(str, default)) if isinstance(default, tuple) else str(default)
 
 
@@ -405,6 +447,8 @@ def flag_table(options=None) -> str:
             )
         elif choices is not None:
             values = "one of " + ", ".join(f"`{name}`" for name in choices)
+        elif meta["validate"] is not None:
+            values = "text"
         else:
             values = describe_limits(option)
         rows.append(f"| `{usage}` | {default_text(option)} | {meta['help']}; {values} |")
@@ -438,6 +482,8 @@ def check(option, value, door: str = "cli") -> str | None:
 
 def _check(option, value, door: str) -> str | None:
     meta = option.metadata
+    if meta["validate"] is not None:
+        return meta["validate"](value)
     if meta["choices"] is not None:
         choices = tuple(meta["choices"])
         return None if value in choices else f"{value!r} is not one of {', '.join(choices)}"

@@ -1,36 +1,40 @@
 """Convolution and pooling: the layers of an image network, forward and backward side by side.
 
-Shape key: N batch size, C channels in, F filters (channels out), H×W an image, k×k a kernel,
-Ho×Wo the output. Images are (N, C, H, W), as in every framework; a Flatten layer turns the last
-feature maps into the (N, C·H·W) rows a Dense layer takes.
+Shape key: N batch size, H×W an image, C channels in, F filters (channels out), k×k a kernel,
+Ho×Wo the output. Images between these layers are (C, N, H, W): channels first, then the batch.
+That order makes every step below a copy or a sum of whole contiguous blocks (about 10x faster
+than (N, H, W, C) here); `Reshape` makes (1, N, 28, 28) of the (N, 784) rows the data comes in,
+and `Flatten` makes the (N, C·H·W) rows a Dense layer takes of the last feature maps.
 
 A convolution slides each of F small k×k×C filters over the image and takes, at every position,
 the dot product of the filter with the patch under it (the cross-correlation every library calls
 convolution). Written out position by position that is six nested loops; written as **im2col** it
-is one matrix product: copy every k×k×C patch into a row of a matrix `cols` (N·Ho·Wo, C·k·k),
-keep the filters as the columns of W (C·k·k, F), and
-    forward    z = cols·W + b                          (N·Ho·Wo, F), then back to (N, F, Ho, Wo)
-    backward   dW = colsᵀ·dz,  db = Σ dz,  dcols = dz·Wᵀ, and dx = col2im(dcols)
+is one matrix product: gather every k×k×C patch into a column of a matrix `cols`
+(k·k·C, N·Ho·Wo), keep the filters as the columns of W (k·k·C, F), and
+    forward    z = Wᵀ·cols + b                   (F, N·Ho·Wo), which is (F, N, Ho, Wo)
+    backward   dW = cols·dzᵀ,  db = Σ dz,  dcols = W·dz,  dx = col2im(dcols)
 which is exactly a Dense layer's math applied to every patch at once: the same W at every
-position (weights shared across the image) is what makes it a convolution. col2im adds each
-patch's gradient back where the patch came from; patches overlap, so it sums (k·k slice additions,
-one per kernel offset, rather than np.add.at's slow scatter).
+position (weights shared across the image) is what makes it a convolution. im2col fills `cols`
+with one block copy per kernel offset (i, j), the image shifted by (i, j); col2im adds each
+offset's block of dcols back where it came from (patches overlap, so it sums), k·k slice
+additions rather than np.add.at's slow scatter.
 """
 
+import re
+
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 
 from mnist_nn.layers import Buffers, he_normal
 
 
 class Conv2D:
     """F filters of k×k over C channels, stride 1, `padding` zeros around the image (k // 2
-    keeps its size: "same"). He-initialised, as the ReLU after it needs."""
+    keeps its size: "same"). Initialised as the activation after it asks (He for ReLU)."""
 
-    def __init__(self, channels: int, filters: int, kernel: int, rng, padding=0, dtype="float32"):
-        fan_in = channels * kernel * kernel
-        # Each column is one filter, unrolled in the order of a patch row of `cols`: (C, k, k).
-        self.weight = he_normal(fan_in, filters, rng).astype(dtype)  # (C·k·k, F)
+    def __init__(self, channels, filters, kernel, rng, padding=0, dtype="float32", init=he_normal):
+        fan_in = kernel * kernel * channels
+        # Each column is one filter, unrolled in the order of a column of `cols`: (k, k, C).
+        self.weight = init(fan_in, filters, rng).astype(dtype)  # (k·k·C, F)
         self.bias = np.zeros(filters, dtype=dtype)  # (F,)
         self.dweight = np.zeros_like(self.weight)
         self.dbias = np.zeros_like(self.bias)
@@ -42,40 +46,47 @@ class Conv2D:
         return height + 2 * p - k + 1, width + 2 * p - k + 1
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
-        n, c, h, w = x.shape  # (N, C, H, W)
+        c, n, h, w = x.shape  # (C, N, H, W)
         k, p = self.kernel, self.padding
         ho, wo = self.output_shape(h, w)
         self.input_shape = x.shape
         padded = np.pad(x, ((0, 0), (0, 0), (p, p), (p, p))) if p else x
-        # Every k×k patch, as a view: (N, C, Ho, Wo, k, k); then copied into rows (im2col).
-        windows = sliding_window_view(padded, (k, k), axis=(2, 3))
-        cols = self.buffers.get("cols", n * ho * wo, c * k * k, x.dtype)
-        np.copyto(cols.reshape(n, ho, wo, c, k, k), windows.transpose(0, 2, 3, 1, 4, 5))
-        self.cols = cols  # (N·Ho·Wo, C·k·k), kept: dW = colsᵀ·dz
-        z = self.buffers.get("z", n * ho * wo, self.filters, x.dtype)
-        np.matmul(cols, self.weight, out=z)  # z = cols·W  (N·Ho·Wo, F)
-        z += self.bias  # + b, the same for every position
-        return z.reshape(n, ho, wo, self.filters).transpose(0, 3, 1, 2)  # (N, F, Ho, Wo)
-
-    def backward(self, dout: np.ndarray, input_gradient: bool = True) -> np.ndarray | None:
-        n, c, h, w = self.input_shape
-        k, p = self.kernel, self.padding
-        _, f, ho, wo = dout.shape  # (N, F, Ho, Wo)
-        dz = dout.transpose(0, 2, 3, 1).reshape(n * ho * wo, f)  # one row per position
-        np.matmul(self.cols.T, dz, out=self.dweight)  # dW = colsᵀ·dz  (C·k·k, F)
-        np.sum(dz, axis=0, out=self.dbias)  # db = Σ dz over batch and positions  (F,)
-        if not input_gradient:
-            return None  # the first layer: nothing below it learns
-        dcols = (dz @ self.weight.T).reshape(n, ho, wo, c, k, k)  # dcols = dz·Wᵀ
-        # col2im: each patch's gradient goes back where the patch was, overlaps summed; one
-        # slice addition per kernel offset (i, j) covers every position at once.
-        dpadded = np.zeros((n, c, h + 2 * p, w + 2 * p), dtype=dout.dtype)
+        # im2col: for each kernel offset (i, j), the image shifted by (i, j) is one block of
+        # rows of `cols`, (k, k, C, N, Ho, Wo) as a whole.
+        cols = self.buffers.get("cols", k * k * c, n * ho * wo, x.dtype)
+        blocks = cols.reshape(k, k, c, n, ho, wo)
         for i in range(k):
             for j in range(k):
-                dpadded[:, :, i : i + ho, j : j + wo] += dcols[:, :, :, :, i, j].transpose(
-                    0, 3, 1, 2
-                )
-        return dpadded[:, :, p : p + h, p : p + w] if p else dpadded  # (N, C, H, W)
+                blocks[i, j] = padded[:, :, i : i + ho, j : j + wo]
+        self.cols = cols  # (k·k·C, N·Ho·Wo), kept: dW = cols·dzᵀ
+        z = self.buffers.get("z", self.filters, n * ho * wo, x.dtype)
+        np.matmul(self.weight.T, cols, out=z)  # z = Wᵀ·cols  (F, N·Ho·Wo)
+        z += self.bias[:, None]  # + b, the same at every position
+        return z.reshape(self.filters, n, ho, wo)  # (F, N, Ho, Wo)
+
+    def backward(self, dout: np.ndarray, input_gradient: bool = True) -> np.ndarray | None:
+        c, n, h, w = self.input_shape
+        k, p = self.kernel, self.padding
+        f, _, ho, wo = dout.shape  # (F, N, Ho, Wo)
+        dz = np.ascontiguousarray(dout).reshape(f, n * ho * wo)
+        np.matmul(self.cols, dz.T, out=self.dweight)  # dW = cols·dzᵀ  (k·k·C, F)
+        np.sum(dz, axis=1, out=self.dbias)  # db = Σ dz over batch and positions  (F,)
+        if not input_gradient:
+            return None  # the first layer: nothing below it learns
+        dcols = self.buffers.get("dcols", k * k * c, n * ho * wo, dout.dtype)
+        np.matmul(self.weight, dz, out=dcols)  # dcols = W·dz  (k·k·C, N·Ho·Wo)
+        blocks = dcols.reshape(k, k, c, n, ho, wo)
+        # col2im: each offset's block goes back where im2col took it from, overlaps summed.
+        dpadded = np.zeros((c, n, h + 2 * p, w + 2 * p), dtype=dout.dtype)
+        for i in range(k):
+            for j in range(k):
+                dpadded[:, :, i : i + ho, j : j + wo] += blocks[i, j]
+        return dpadded[:, :, p : p + h, p : p + w] if p else dpadded  # (C, N, H, W)
+
+    def filters_as_images(self) -> np.ndarray:
+        """(F, C, k, k): each filter as k×k images, one per input channel (for pictures)."""
+        k, c = self.kernel, self.channels
+        return self.weight.T.reshape(self.filters, k, k, c).transpose(0, 3, 1, 2)
 
     def parameters(self) -> list[tuple[np.ndarray, np.ndarray]]:
         return [(self.weight, self.dweight), (self.bias, self.dbias)]
@@ -85,25 +96,31 @@ class Conv2D:
 
 
 class MaxPool2D:
-    """The largest value of each 2×2 block: half the height and width, a little shift-tolerance.
-    The gradient goes to the one input that was the largest (the first of equals, as a
-    max's subgradient must pick one); an odd last row or column is dropped."""
+    """The largest value of each 2×2 block: half the height and width, a little tolerance of
+    shifts. The gradient goes to the one input that was the largest (the first of equals, in
+    reading order: a max's subgradient must pick one); an odd last row or column is dropped."""
+
+    OFFSETS = ((0, 0), (0, 1), (1, 0), (1, 1))  # the corners of a block, in reading order
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
-        n, c, h, w = x.shape
-        self.input_shape = x.shape
-        blocks = x[:, :, : h // 2 * 2, : w // 2 * 2].reshape(n, c, h // 2, 2, w // 2, 2)
-        blocks = blocks.transpose(0, 1, 2, 4, 3, 5).reshape(n, c, h // 2, w // 2, 4)
-        self.chosen = blocks.argmax(axis=-1)[..., None]  # which of the 4: (N, C, H/2, W/2, 1)
-        return np.take_along_axis(blocks, self.chosen, axis=-1)[..., 0]  # (N, C, H/2, W/2)
+        self.input_shape = x.shape  # (C, N, H, W)
+        h2, w2 = x.shape[2] // 2 * 2, x.shape[3] // 2 * 2
+        # The four corners of every block, as strided views: (C, N, H/2, W/2) each.
+        self.corners = [x[:, :, i:h2:2, j:w2:2] for i, j in self.OFFSETS]
+        out = np.maximum(self.corners[0], self.corners[1])
+        np.maximum(out, self.corners[2], out=out)
+        np.maximum(out, self.corners[3], out=out)
+        self.out = out
+        return out  # (C, N, H/2, W/2)
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
-        n, c, h, w = self.input_shape
-        dblocks = np.zeros((*dout.shape, 4), dtype=dout.dtype)
-        np.put_along_axis(dblocks, self.chosen, dout[..., None], axis=-1)  # to the max only
-        dblocks = dblocks.reshape(n, c, h // 2, w // 2, 2, 2).transpose(0, 1, 2, 4, 3, 5)
+        h2, w2 = self.input_shape[2] // 2 * 2, self.input_shape[3] // 2 * 2
         dx = np.zeros(self.input_shape, dtype=dout.dtype)
-        dx[:, :, : h // 2 * 2, : w // 2 * 2] = dblocks.reshape(n, c, h // 2 * 2, w // 2 * 2)
+        taken = np.zeros(self.out.shape, dtype=bool)  # blocks whose max has had its gradient
+        for (i, j), corner in zip(self.OFFSETS, self.corners, strict=True):
+            chosen = (corner == self.out) & ~taken  # this corner is the block's first max
+            dx[:, :, i:h2:2, j:w2:2] = dout * chosen
+            taken |= chosen
         return dx
 
     def parameters(self) -> list:
@@ -114,15 +131,16 @@ class MaxPool2D:
 
 
 class Flatten:
-    """(N, C, H, W) feature maps -> (N, C·H·W) rows for a Dense layer; and back, for the
+    """(C, N, H, W) feature maps -> (N, C·H·W) rows for a Dense layer; and back, for the
     gradient. (The first layer of an image network does the opposite: see `Reshape`.)"""
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         self.input_shape = x.shape
-        return x.reshape(len(x), -1)
+        return x.transpose(1, 0, 2, 3).reshape(x.shape[1], -1)
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
-        return dout.reshape(self.input_shape)
+        c, n, h, w = self.input_shape
+        return dout.reshape(n, c, h, w).transpose(1, 0, 2, 3)
 
     def parameters(self) -> list:
         return []
@@ -132,14 +150,14 @@ class Flatten:
 
 
 class Reshape:
-    """(N, 784) rows, as the data comes, -> (N, 1, 28, 28) images for the first convolution."""
+    """(N, 784) rows, as the data comes, -> (1, N, 28, 28): one channel of N images."""
 
-    def __init__(self, shape: tuple[int, ...]):
-        self.shape = shape
+    def __init__(self, side: int):
+        self.side = side
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         self.input_shape = x.shape
-        return x.reshape(len(x), *self.shape)
+        return x.reshape(1, len(x), self.side, self.side)
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
         return dout.reshape(self.input_shape)
@@ -148,4 +166,110 @@ class Reshape:
         return []
 
     def __repr__(self) -> str:
-        return f"Reshape({self.shape})"
+        return f"Reshape({self.side}x{self.side})"
+
+
+# --- a stack of image layers, written as words -------------------------------------------------
+# "conv8x5 pool conv16x5 pool dense128": 8 filters of 5x5 (each followed by the activation; the
+# image shrinks by 4: 28 → 24), a 2x2 max pool (→ 12), 16 filters of 5x5 (→ 8), a pool (→ 4), a
+# dense layer of 128 units; the output layer comes after.
+
+WORD = re.compile(r"conv(?P<filters>\d+)x(?P<kernel>\d+)|pool|dense(?P<units>\d+)")
+MAX_WORDS, MAX_FILTERS, MAX_KERNEL, MAX_UNITS = 12, 256, 9, 8192
+EXAMPLE = "conv8x5 pool conv16x5 pool dense128"
+
+
+def parse_stack(spec: str) -> list[tuple]:
+    """The words of a stack, checked: [("conv", filters, kernel), ("pool",), ("dense", units)].
+    A ValueError says what is wrong with it."""
+    words = spec.split()
+    if not words or len(words) > MAX_WORDS:
+        raise ValueError(
+            f"{len(words)} layers, where 1 to {MAX_WORDS} are allowed (e.g. {EXAMPLE})"
+        )
+    stack, dense_seen = [], False
+    for word in words:
+        match = WORD.fullmatch(word)
+        if match is None:
+            raise ValueError(f"{word!r} is not convFxK, pool or denseN (e.g. {EXAMPLE})")
+        if match["filters"]:
+            filters, kernel = int(match["filters"]), int(match["kernel"])
+            if dense_seen:
+                raise ValueError(f"{word!r} after a dense layer: image layers come first")
+            if not (1 <= filters <= MAX_FILTERS and 1 <= kernel <= MAX_KERNEL and kernel % 2):
+                raise ValueError(
+                    f"{word!r}: 1 to {MAX_FILTERS} filters of an odd size from 1 to {MAX_KERNEL}"
+                )
+            stack.append(("conv", filters, kernel))
+        elif word == "pool":
+            if dense_seen:
+                raise ValueError("pool after a dense layer: image layers come first")
+            stack.append(("pool",))
+        else:
+            units = int(match["units"])
+            if not 1 <= units <= MAX_UNITS:
+                raise ValueError(f"{word!r}: 1 to {MAX_UNITS} units")
+            dense_seen = True
+            stack.append(("dense", units))
+    return stack
+
+
+def image_side(inputs: int) -> int:
+    """The side of the square images that `inputs` values per example make (784: 28)."""
+    side = round(inputs**0.5)
+    if side * side != inputs:
+        raise ValueError(f"{inputs} values per example are not a square image (784 is 28x28)")
+    return side
+
+
+def plan_stack(spec: str, inputs: int = 784, classes: int = 10) -> dict:
+    """What the stack will hold, before anything is built: its parameters ("weights"), the
+    values one example passes through ("units", every layer's output) and the widest im2col
+    row set ("patches"); a ValueError if the image shrinks to nothing on the way."""
+    side = image_side(inputs)
+    channels, height, width = 1, side, side
+    weights = units = patches = 0
+    flat = None  # the number of inputs of the next dense layer, once flattened
+    for layer in parse_stack(spec):
+        if layer[0] == "conv":
+            _, filters, kernel = layer
+            if kernel > min(height, width):
+                raise ValueError(f"conv{filters}x{kernel} on a {height}x{width} image: too small")
+            height, width = height - kernel + 1, width - kernel + 1  # no padding, as LeNet
+            weights += (channels * kernel * kernel + 1) * filters
+            patches = max(patches, height * width * channels * kernel * kernel)
+            channels = filters
+            units += 2 * channels * height * width  # z and the activation
+        elif layer[0] == "pool":
+            if height < 2 or width < 2:
+                raise ValueError(f"pool on a {height}x{width} image: too small to halve")
+            height, width = height // 2, width // 2
+            units += channels * height * width
+        else:
+            n_in = flat if flat is not None else channels * height * width
+            weights += (n_in + 1) * layer[1]
+            units += 2 * layer[1]
+            flat = layer[1]
+    n_in = flat if flat is not None else channels * height * width
+    weights += (n_in + 1) * classes
+    return {"weights": weights, "units": units + 2 * classes, "patches": patches}
+
+
+def stack_shapes(spec: str, inputs: int, classes: int) -> list[tuple[tuple, tuple]]:
+    """(weight shape, bias shape) of each layer with parameters, in order, without building
+    anything (a model file's arrays are checked against these before any is used)."""
+    side = image_side(inputs)
+    channels, height, width, flat, shapes = 1, side, side, None, []
+    for layer in parse_stack(spec):
+        if layer[0] == "conv":
+            _, filters, kernel = layer
+            shapes.append(((kernel * kernel * channels, filters), (filters,)))
+            channels, height, width = filters, height - kernel + 1, width - kernel + 1
+        elif layer[0] == "pool":
+            height, width = height // 2, width // 2
+        else:
+            n_in = flat if flat is not None else channels * height * width
+            shapes.append(((n_in, layer[1]), (layer[1],)))
+            flat = layer[1]
+    n_in = flat if flat is not None else channels * height * width
+    return [*shapes, ((n_in, classes), (classes,))]

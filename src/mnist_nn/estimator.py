@@ -165,7 +165,7 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
 
     def _set_learned_attributes(self) -> None:
         """The public learned attributes, from the trainer's state and network."""
-        state, dense = self._trainer.state, self._trainer.network.dense_layers()
+        state, dense = self._trainer.state, self._trainer.network.weighted_layers()
         self.history_, self.n_iter_ = state.history, len(state.history)
         self.loss_curve_ = [record["train_loss"] for record in state.history]
         scores = [record["val_accuracy"] for record in state.history if "val_accuracy" in record]

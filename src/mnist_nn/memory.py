@@ -15,17 +15,26 @@ MAX_CLASSES = 1000  # one-hot targets: 60,000 examples × 1,000 classes is 240 M
 OPTIMIZER_SLOTS = {"sgd": 0, "momentum": 1, "nesterov": 1, "adam": 2}  # state arrays per weight
 ARRAYS_PER_UNIT = 6  # per example and unit in a batch: z, a, dz, dx, a dropout mask, spare
 EVALUATION_BATCH = 2048  # held-out images are read this many at a time (Network.scores)
+IMAGE_BATCH = 256  # and this many through image layers
 
 
 def training_bytes(config: TrainConfig, examples: int, features: int, classes: int) -> int:
     """Bytes a run of `config` on `examples` × `features` data will hold besides the data."""
     item = 4 if config.dtype == "float32" else 8
-    sizes = [features, *config.hidden_sizes, classes]
-    weights = sum((n_in + 1) * n_out for n_in, n_out in zip(sizes[:-1], sizes[1:], strict=True))
+    if config.layers:  # image layers: their outputs and the im2col patches of one example
+        from mnist_nn.convolution import plan_stack
+
+        plan = plan_stack(config.layers, features, classes)
+        weights, units = plan["weights"], features + plan["units"] + 2 * plan["patches"]
+    else:
+        sizes = [features, *config.hidden_sizes, classes]
+        pairs = zip(sizes[:-1], sizes[1:], strict=True)
+        weights, units = sum((n_in + 1) * n_out for n_in, n_out in pairs), sum(sizes)
     # weights, gradients, optimizer state, a scratch array per weight
     parameters = weights * (3 + OPTIMIZER_SLOTS.get(config.optimizer, 2)) * item
-    batch = max(min(config.batch_size, examples), min(EVALUATION_BATCH, examples))
-    activations = batch * sum(sizes) * ARRAYS_PER_UNIT * item
+    evaluation = IMAGE_BATCH if config.layers else EVALUATION_BATCH  # see Network.scores
+    batch = max(min(config.batch_size, examples), min(evaluation, examples))
+    activations = batch * units * ARRAYS_PER_UNIT * item
     augmented = batch * features * 4 * item  # the warped copies of a batch's images
     targets = examples * classes * item  # one-hot
     return parameters + activations + augmented + targets

@@ -11,8 +11,11 @@ import threading
 
 import numpy as np
 
+from mnist_nn.convolution import Conv2D, Flatten, MaxPool2D, Reshape, image_side, parse_stack
 from mnist_nn.layers import ACTIVATIONS, Dense, Dropout
 from mnist_nn.losses import LOSSES
+
+IMAGE_BATCH = 256  # images at a time through image layers when only reading them
 
 
 class Network:
@@ -21,8 +24,8 @@ class Network:
         self.loss = loss
         self.architecture = architecture or {}  # what build_network was given, to rebuild it
         self.lock = threading.Lock()
-        # Below the first dense layer nothing learns (at most an input dropout).
-        self.first_dense = next(i for i, layer in enumerate(layers) if isinstance(layer, Dense))
+        # Below the first layer with weights nothing learns (an input dropout, a reshape).
+        self.first_learning = next(i for i, layer in enumerate(layers) if layer.parameters())
 
     def __getstate__(self) -> dict:
         # A lock cannot be pickled (scikit-learn pickles estimators): a copy gets a new one.
@@ -40,10 +43,10 @@ class Network:
 
     def backward(self, doutput: np.ndarray) -> None:
         """From dL/d(output) back to the first layer; each layer stores its own gradients."""
-        for layer in reversed(self.layers[self.first_dense + 1 :]):
+        for layer in reversed(self.layers[self.first_learning + 1 :]):
             doutput = layer.backward(doutput)
-        # Nothing below the first dense layer learns: skip dL/dX, a third of its backward cost.
-        self.layers[self.first_dense].backward(doutput, input_gradient=False)
+        # Nothing below the first layer with weights learns: skip dL/dX, a third of its cost.
+        self.layers[self.first_learning].backward(doutput, input_gradient=False)
 
     def parameters(self) -> list[tuple[np.ndarray, np.ndarray]]:
         """Every (parameter, gradient) pair, first layer first."""
@@ -57,9 +60,12 @@ class Network:
         optimizer.step(self.parameters())
         return loss, output
 
-    def scores(self, x: np.ndarray, batch_size: int = 2048) -> np.ndarray:
-        """(N, D) images -> (N, C) class scores (the loss's reading of the output), in batches."""
-        scores = np.empty((len(x), self.sizes[-1]), dtype=self.dense_layers()[0].weight.dtype)
+    def scores(self, x: np.ndarray, batch_size: int | None = None) -> np.ndarray:
+        """(N, D) images -> (N, C) class scores (the loss's reading of the output), in batches
+        (of 2048 rows, or 256 images through image layers, whose patches take 25-200 values
+        per pixel)."""
+        batch_size = batch_size or (IMAGE_BATCH if self.architecture.get("layers") else 2048)
+        scores = np.empty((len(x), self.sizes[-1]), dtype=self.dtype)
         with self.lock:  # the layers' buffers serve one caller at a time (e.g. a web server's)
             for start in range(0, len(x), batch_size):
                 output = self.forward(x[start : start + batch_size])
@@ -70,11 +76,12 @@ class Network:
         """(N, D) images -> their (N, C) scores and every hidden activation layer's output
         (copies, safe to keep): what the network "sees" on the way to its answer."""
         last_dense = max(i for i, layer in enumerate(self.layers) if isinstance(layer, Dense))
-        hidden = []
+        activations, hidden = tuple(ACTIVATIONS.values()), []
         with self.lock:
             for i, layer in enumerate(self.layers):
                 x = layer.forward(x)
-                if i < last_dense and isinstance(layer, tuple(ACTIVATIONS.values())):
+                hidden_units = x.ndim == 2  # a dense layer's (image layers' maps are 4-D)
+                if i < last_dense and hidden_units and isinstance(layer, activations):
                     hidden.append(x.copy())
             scores = self.loss.scores(x).copy()
         return scores, hidden
@@ -86,9 +93,20 @@ class Network:
     def dense_layers(self) -> list[Dense]:
         return [layer for layer in self.layers if isinstance(layer, Dense)]
 
+    def weighted_layers(self) -> list:
+        """The layers with weights (dense and convolution), first first."""
+        return [layer for layer in self.layers if layer.parameters()]
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.weighted_layers()[0].weight.dtype
+
     @property
     def sizes(self) -> list[int]:
-        """Units per layer, inputs first: [784, 128, 10] for the seed."""
+        """Units per layer, inputs first: [784, 128, 10] for the seed; for a network with image
+        layers, the inputs and the outputs: [784, 10]."""
+        if self.architecture.get("layers"):
+            return [self.architecture["sizes"][0], self.architecture["sizes"][-1]]
         dense = self.dense_layers()
         return [dense[0].weight.shape[0]] + [layer.weight.shape[1] for layer in dense]
 
@@ -104,24 +122,34 @@ def build_network(
     loss: str = "mse",
     dropout: float = 0.0,
     input_dropout: float = 0.0,
+    layers: str = "",
 ) -> Network:
-    """A network from inputs to outputs: `sizes` such as [784, 128, 10].
+    """A network from inputs to outputs: `sizes` such as [784, 128, 10], or, with `layers` such
+    as "conv8x5 pool dense128", that stack between sizes[0] (a square image) and sizes[-1].
 
     Each hidden layer is Dense → activation (→ Dropout), its weights initialised the way the
-    activation asks (Glorot for sigmoid and tanh, He for ReLU). The output stage is a Dense layer
-    followed by whatever the loss declares: a Sigmoid for MSE (the seed's a2 = σ(z2)), nothing for
-    cross-entropy (whose softmax lives in the loss).
+    activation asks (Glorot for sigmoid and tanh, He for ReLU); a convolution is followed by the
+    activation too. The output stage is a Dense layer followed by whatever the loss declares: a
+    Sigmoid for MSE (the seed's a2 = σ(z2)), nothing for cross-entropy (whose softmax lives in
+    the loss).
     """
     hidden_activation, loss_function = ACTIVATIONS[activation], LOSSES[loss]()
-    layers = [Dropout(input_dropout, rng)] if input_dropout else []
-    for n_in, n_out in zip(sizes[:-2], sizes[1:-1], strict=True):
-        dense = Dense.initialised(n_in, n_out, rng, dtype, hidden_activation.weight_init)
-        layers += [dense, hidden_activation()]
-        if dropout:
-            layers.append(Dropout(dropout, rng))
-    layers.append(Dense.initialised(sizes[-2], sizes[-1], rng, dtype))  # Glorot: sigmoid/softmax
+    stack = [Dropout(input_dropout, rng)] if input_dropout else []
+    if layers:
+        image_layers, n_in = build_stack(layers, sizes[0], rng, dtype, hidden_activation, dropout)
+        stack += image_layers
+        sizes = [sizes[0], sizes[-1]]
+    else:
+        n_in = sizes[0]
+        for n_out in sizes[1:-1]:
+            dense = Dense.initialised(n_in, n_out, rng, dtype, hidden_activation.weight_init)
+            stack += [dense, hidden_activation()]
+            if dropout:
+                stack.append(Dropout(dropout, rng))
+            n_in = n_out
+    stack.append(Dense.initialised(n_in, sizes[-1], rng, dtype))  # Glorot: sigmoid/softmax
     if loss_function.output_activation is not None:
-        layers.append(loss_function.output_activation())
+        stack.append(loss_function.output_activation())
     architecture = {
         "sizes": list(sizes),
         "activation": activation,
@@ -129,4 +157,41 @@ def build_network(
         "dropout": dropout,
         "input_dropout": input_dropout,
     }
-    return Network(layers, loss_function, architecture)
+    if layers:
+        architecture["layers"] = layers
+    return Network(stack, loss_function, architecture)
+
+
+def build_stack(spec: str, inputs: int, rng, dtype, activation, dropout: float):
+    """The layers a stack such as "conv8x5 pool conv16x5 pool dense128" names, from (N, inputs)
+    rows to (N, units) rows, and that number of units (the output layer's inputs).
+
+    (N, 784) rows become (1, N, 28, 28), one channel of N images; each convolution, followed by
+    the activation, shrinks it by k − 1 (no padding, as LeNet: 28 → 24 for 5x5); each pool
+    halves it; the first dense layer flattens the feature maps into rows.
+    """
+    side = image_side(inputs)
+    layers, channels, height, width = [Reshape(side)], 1, side, side
+    units = None  # set once flattened
+    for word in parse_stack(spec):
+        if word[0] == "conv":
+            _, filters, kernel = word
+            init = activation.weight_init
+            layers += [Conv2D(channels, filters, kernel, rng, 0, dtype, init), activation()]
+            channels, height, width = filters, height - kernel + 1, width - kernel + 1
+        elif word[0] == "pool":
+            layers.append(MaxPool2D())
+            height, width = height // 2, width // 2
+        else:
+            if units is None:
+                layers.append(Flatten())
+                units = channels * height * width
+            layers += [Dense.initialised(units, word[1], rng, dtype, activation.weight_init),
+                       activation()]  # fmt: skip
+            if dropout:
+                layers.append(Dropout(dropout, rng))
+            units = word[1]
+    if units is None:
+        layers.append(Flatten())
+        units = channels * height * width
+    return layers, units

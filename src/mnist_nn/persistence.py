@@ -19,6 +19,8 @@ from pathlib import Path
 import numpy as np
 
 from mnist_nn import __version__
+from mnist_nn.config import stack_problem
+from mnist_nn.convolution import stack_shapes
 from mnist_nn.errors import UserError
 from mnist_nn.fileio import PickledArray, atomic_write, read_npz
 from mnist_nn.layers import ACTIVATIONS
@@ -54,7 +56,7 @@ def write_model(network: Network, metadata: dict, extra_arrays=None, *, to) -> N
             "the network's weights are not finite (NaN or infinity: the run diverged), so no "
             "model was written; train again with a smaller learning rate"
         )
-    for i, layer in enumerate(network.dense_layers()):
+    for i, layer in enumerate(network.weighted_layers()):  # dense and convolution, in order
         arrays[f"layer{i}.weight"] = layer.weight
         arrays[f"layer{i}.bias"] = layer.bias
     description = {
@@ -63,7 +65,7 @@ def write_model(network: Network, metadata: dict, extra_arrays=None, *, to) -> N
         "package_version": __version__,
         "architecture": network.architecture,
         "layers": [repr(layer) for layer in network.layers],
-        "dtype": str(network.dense_layers()[0].weight.dtype),
+        "dtype": str(network.dtype),
         "input": INPUT_NORMALISATION,
     }
     arrays["metadata"] = np.array(json.dumps({**description, **metadata}))
@@ -124,6 +126,7 @@ def _checked_architecture(path, metadata: dict) -> dict:
         and architecture.get("activation") in ACTIVATIONS
         and architecture.get("loss") in LOSSES
         and metadata.get("dtype") in ("float32", "float64")
+        and (not architecture.get("layers") or stack_problem(architecture["layers"]) is None)
     )
     if not valid:
         raise UserError(f"{path}: the model's metadata describes no network this version builds")
@@ -143,10 +146,15 @@ def model_from_arrays(path, arrays: dict) -> tuple[Network, dict]:
     """
     metadata = _metadata(path, arrays)
     architecture = _checked_architecture(path, metadata)
-    sizes, dtype = architecture["sizes"], metadata["dtype"]
+    sizes, dtype, stack = architecture["sizes"], metadata["dtype"], architecture.get("layers", "")
+    if stack:
+        shapes = stack_shapes(stack, sizes[0], sizes[-1])
+    else:
+        pairs = zip(sizes[:-1], sizes[1:], strict=True)
+        shapes = [((n_in, n_out), (n_out,)) for n_in, n_out in pairs]
     stored = {}
-    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
-        for name, expected in (("weight", (n_in, n_out)), ("bias", (n_out,))):
+    for i, (weight_shape, bias_shape) in enumerate(shapes):
+        for name, expected in (("weight", weight_shape), ("bias", bias_shape)):
             key = f"layer{i}.{name}"
             array = arrays.get(key)
             if array is None or array.shape != expected:
@@ -166,8 +174,9 @@ def model_from_arrays(path, arrays: dict) -> tuple[Network, dict]:
         loss=architecture["loss"],
         dropout=architecture.get("dropout", 0.0),
         input_dropout=architecture.get("input_dropout", 0.0),
+        layers=stack,
     )
-    for i, layer in enumerate(network.dense_layers()):
+    for i, layer in enumerate(network.weighted_layers()):
         layer.weight, layer.bias = stored[f"layer{i}.weight"], stored[f"layer{i}.bias"]
     return network, metadata
 
@@ -176,6 +185,10 @@ def describe_model(metadata: dict) -> str:
     """One line about a loaded model: architecture, dataset and its test accuracy."""
     architecture = metadata["architecture"]
     sizes = "-".join(map(str, architecture["sizes"]))
+    if architecture.get("layers"):
+        sizes = (
+            f"{architecture['sizes'][0]} → {architecture['layers']} → {architecture['sizes'][-1]}"
+        )
     accuracy = metadata.get("test_accuracy")
     shown = "" if accuracy is None or math.isnan(accuracy) else f", test accuracy {accuracy:.2%}"
     return (

@@ -147,7 +147,10 @@ def plot_activations(hidden: np.ndarray, title: str = "", path=None):
 
 def plot_first_layer_weights(weight: np.ndarray, count: int = 64, path=None):
     """What the first hidden units look for: each unit's 784 incoming weights as a 28x28 image,
-    each scaled to its own largest |w|. `weight` is (784, H)."""
+    each scaled to its own largest |w|. `weight` is (784, H); or a first convolution's (k·k, F)
+    filters, each a k×k image."""
+    side = round(weight.shape[0] ** 0.5)
+    what = "hidden units" if side == 28 else f"{side}x{side} filters of the first convolution"
     count = min(count, weight.shape[1])
     columns = int(np.ceil(np.sqrt(count)))
     rows = -(-count // columns)
@@ -156,14 +159,14 @@ def plot_first_layer_weights(weight: np.ndarray, count: int = 64, path=None):
     for unit, ax in enumerate(axes.ravel()):
         ax.axis("off")
         if unit < count:
-            unit_weights = weight[:, unit].reshape(28, 28)
+            unit_weights = weight[:, unit].reshape(side, side)
             limit = np.abs(unit_weights).max() or 1.0
             shown = ax.imshow(unit_weights / limit, cmap="coolwarm", vmin=-1, vmax=1)
     bar = figure.colorbar(shown, ax=axes, shrink=0.6)
     bar.set_ticks([-1, 0, 1], labels=["inhibits", "0", "excites"])
     bar.set_label("weight, relative to the unit's largest")
     figure.suptitle(
-        f"Incoming weights of the first {count} hidden units: red pixels excite a unit, "
+        f"Incoming weights of the first {count} {what}: red pixels excite a unit, "
         "blue ones inhibit it",
         fontsize=10,
     )
@@ -215,7 +218,7 @@ def save_evaluation_pictures(out, network, history, split, results, batch_losses
         path=out / "mistakes.png",
     )
     written = ["confusion.png", "mistakes.png", "weights.png"]
-    plot_first_layer_weights(network.dense_layers()[0].weight, path=out / "weights.png")
+    plot_first_layer_weights(network.weighted_layers()[0].weight, path=out / "weights.png")
     if history:
         plot_curves(history, batch_losses, path=out / "curves.png")
         written.append("curves.png")

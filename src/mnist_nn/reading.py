@@ -84,7 +84,7 @@ class Reader:
         return softmax(logits(self.network, images), self.temperature)
 
     def read(self, images: np.ndarray) -> list[Reading]:
-        images = np.asarray(images, dtype=self.network.dense_layers()[0].weight.dtype)
+        images = np.asarray(images, dtype=self.network.dtype)
         probabilities = self.probabilities(images)
         if self.detector:
             from mnist_nn.detector import not_digit_probability

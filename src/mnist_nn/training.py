@@ -28,7 +28,7 @@ import numpy as np
 from mnist_nn.advice import one_change, used
 from mnist_nn.augment import augment
 from mnist_nn.callbacks import EarlyStopping, History, Saturation
-from mnist_nn.config import MAX_WEIGHTS, TrainConfig
+from mnist_nn.config import MAX_WEIGHTS, TrainConfig, count_weights
 from mnist_nn.data import Dataset, Split
 from mnist_nn.errors import UserError, named
 from mnist_nn.layers import Buffers
@@ -136,6 +136,7 @@ class Trainer:
             loss=config.loss,
             dropout=config.dropout,
             input_dropout=config.input_dropout,
+            layers=config.layers,
         )
         self.optimizer = make_optimizer(config.optimizer, **config.to_dict())
         self.learning_rate = config.learning_rate  # the base rate: a callback may change it
@@ -272,12 +273,15 @@ def check_size(config: TrainConfig, inputs: int, classes: int) -> None:
             f"{classes:,} classes, over the limit of {MAX_CLASSES:,} (each example's one-hot "
             "target holds one number per class); are these the right labels?"
         )
-    sizes = (inputs, *config.hidden_sizes, classes)
-    weights = sum(n_in * n_out for n_in, n_out in zip(sizes[:-1], sizes[1:], strict=True))
+    try:
+        weights = count_weights(config, inputs, classes)
+    except ValueError as error:  # e.g. image layers for inputs that are not a square image
+        raise UserError(f"{named('layers')}: {error}") from None
     if weights > MAX_WEIGHTS:
+        shape = config.layers or "-".join(map(str, (inputs, *config.hidden_sizes, classes)))
         raise UserError(
-            f"a {'-'.join(map(str, sizes))} network has {weights:,} weights, over the limit of "
-            f"{MAX_WEIGHTS:,}; choose fewer or smaller {named('hidden_sizes')}, or fewer features"
+            f"a {shape} network has {weights:,} weights, over the limit of {MAX_WEIGHTS:,}; "
+            f"choose fewer or smaller {named('hidden_sizes')}, or fewer features"
         )
 
 

@@ -252,7 +252,7 @@ def read_digit(reader: Reader, pixels: np.ndarray) -> dict:
     """What the page shows for one (784,) input: the verdict and the digit, the ten calibrated
     probabilities, the input itself and the first hidden layer's activations."""
     network = reader.network
-    pixels = pixels.astype(network.dense_layers()[0].weight.dtype)
+    pixels = pixels.astype(network.dtype)
     reading = reader.read(pixels[None, :])[0]
     probabilities = reading.probabilities
     _, hidden = network.explain(pixels[None, :])

@@ -159,7 +159,8 @@ async def event_stream(
             yield sse("epoch", epoch, points_sent)
         if live.weights_version != versions["weights"]:
             versions["weights"] = live.weights_version
-            yield sse("weights", {"units": 16, "pixels": live.weights}, points_sent)
+            weights = {"units": 16, "side": live.weights_side, "pixels": live.weights}
+            yield sse("weights", weights, points_sent)
         if not active:
             return
         await asyncio.sleep(EVENT_SECONDS)

@@ -53,11 +53,12 @@ def inference_twin(network: Network) -> Network:
     twin = build_network(
         architecture["sizes"],
         np.random.default_rng(0),
-        str(network.dense_layers()[0].weight.dtype),
+        str(network.dtype),
         activation=architecture["activation"],
         loss=architecture["loss"],
+        layers=architecture.get("layers", ""),
     )
-    for mine, theirs in zip(twin.dense_layers(), network.dense_layers(), strict=True):
+    for mine, theirs in zip(twin.weighted_layers(), network.weighted_layers(), strict=True):
         mine.weight, mine.bias = theirs.weight, theirs.bias
     return twin
 
@@ -79,7 +80,7 @@ class LiveView(Callback):
         self.points = []  # {"batch", "epoch", "loss", "accuracy", "learning_rate", ...}
         self.gradient_norms = []  # per dense layer, at the last point
         self.confusion = None  # held-out, after the last epoch
-        self.weights, self.weights_version = None, 0
+        self.weights, self.weights_version, self.weights_side = None, 0, 28
         self.epoch_version = 0
         self.examples_per_second, self.batches_per_epoch = 0.0, 1
         self._pending = []  # (loss, accuracy) of the mini-batches since the last point
@@ -99,7 +100,7 @@ class LiveView(Callback):
             loss, accuracy = np.mean(self._pending, axis=0)  # smoothed over the last few batches
             state = trainer.state
             self.gradient_norms = [
-                float(np.linalg.norm(layer.dweight)) for layer in trainer.network.dense_layers()
+                float(np.linalg.norm(layer.dweight)) for layer in trainer.network.weighted_layers()
             ]
             self.points.append({
                 "batch": state.batches_done,
@@ -123,7 +124,9 @@ class LiveView(Callback):
         self.epoch_version += 1
 
     def _sample_weights(self, trainer):
-        self.weights = weight_images(trainer.network.dense_layers()[0].weight)
+        first = trainer.network.weighted_layers()[0].weight  # (784, H), or (k·k, F) filters
+        self.weights_side = round(first.shape[0] ** 0.5)
+        self.weights = weight_images(first)
         self.weights_version += 1
         self._last_weights = time.perf_counter()
 

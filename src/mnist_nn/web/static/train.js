@@ -68,6 +68,11 @@ function inputFor(setting, name) {
   }
   const input = document.createElement("input");
   if (name) input.name = name;
+  if (setting.type === "str") { // text the server checks, e.g. image layers "conv8x5 pool"
+    input.type = "text";
+    input.placeholder = "none";
+    return input;
+  }
   if (setting.max_count) { // several numbers, e.g. hidden layers "512 256"
     input.inputMode = "numeric";
     input.pattern = "[0-9 ]+";
@@ -81,7 +86,7 @@ function inputFor(setting, name) {
 }
 
 function valueOf(setting, input) {
-  if (setting.choices) return input.value;
+  if (setting.choices || setting.type === "str") return input.value.trim();
   if (setting.max_count) return input.value.trim().split(/\s+/).map(Number);
   return Number(input.value);
 }
@@ -324,17 +329,19 @@ function drawNorms() {
     names.map((name, i) => `<span style="color:${LAYER_COLOURS[i % LAYER_COLOURS.length]};font-weight:700">${name}</span>`).join(" ");
 }
 
-// 16 units' weights (bytes, 128 = zero) as 28x28 tiles in a 4x4 grid: red +, blue −.
+// 16 units' weights (bytes, 128 = zero) as side x side tiles in a 4x4 grid: red +, blue −.
+// A dense first layer's units are 28x28 images; a convolution's filters are k x k.
 function drawWeights(data) {
   const bytes = Uint8Array.from(atob(data.pixels), (c) => c.charCodeAt(0));
   const canvas = document.getElementById("weights");
-  const side = 28, columns = 4, gap = 1;
+  const side = data.side || 28, columns = 4, gap = 1;
   const size = columns * side + (columns - 1) * gap;
   const small = document.createElement("canvas");
   small.width = size;
   small.height = size;
   const image = small.getContext("2d").createImageData(size, size);
-  for (let unit = 0; unit < data.units; unit++) {
+  const units = Math.min(data.units, Math.floor(bytes.length / (side * side)));
+  for (let unit = 0; unit < units; unit++) {
     const ox = (unit % columns) * (side + gap), oy = Math.floor(unit / columns) * (side + gap);
     for (let i = 0; i < side * side; i++) {
       const w = (bytes[unit * side * side + i] - 127.5) / 127.5;
