@@ -2,6 +2,7 @@
 
 import ast
 import re
+import shlex
 from dataclasses import replace
 from pathlib import Path
 
@@ -104,6 +105,10 @@ def test_every_relative_link_of_the_readme_and_docs_leads_somewhere():
 COMMAND = re.compile(
     r"`((?:python main\.py|mnist-nn|python docs/experiments\.py|python -m benchmarks\.\w+)[^`]*)`"
 )
+CONV_COMMAND = (
+    'python main.py --layers "conv8x5 pool conv16x5 pool dense128" --activation relu --loss '
+    "cross_entropy --optimizer adam --lr 0.001 --lr-schedule cosine --epochs 5 --val-size 5000"
+)
 TRAINING = {  # command: (figures the README quotes beside it, what a shortened run prints)
     "python main.py": (["95.62%"], r"test accuracy: \d+\.\d\d%"),
     "python main.py --lr 0.1": ([], "training stopped learning in epoch 1 with --lr 0.1 .* Try "),
@@ -117,6 +122,7 @@ TRAINING = {  # command: (figures the README quotes beside it, what a shortened 
         r"test accuracy: \d+\.\d\d%",
     ),
     "python main.py --loss cross_entropy": (["97.89%"], r"test accuracy: \d+\.\d\d%"),
+    CONV_COMMAND: (["98.51%"], r"test accuracy: \d+\.\d\d%"),
     "python main.py --plots": (
         [],
         r"(?=.*weights\.png)(?=.*curves\.png)(?=.*activations\.png)"
@@ -180,7 +186,7 @@ def test_each_training_command_prints_what_the_readme_says(command, mnist_dir, t
     assert command in readme_commands()
     for figure in figures:
         assert figure in paragraph_of(command), f"README: {figure} is not beside {command}"
-    words = command.split()[2:]
+    words = shlex.split(command)[2:]
     if "--epochs" in words:
         del words[words.index("--epochs") : words.index("--epochs") + 2]
     main(["train", *words, "--epochs", "1", "--data-dir", str(mnist_dir), "--out", str(tmp_path)])
@@ -283,3 +289,20 @@ def test_the_limits_table_says_what_the_code_does():
         [row] = [row for name, row in rows.items() if name.startswith(what)]
         for figure in figures:
             assert figure in row, f"Limits table, {what}: {figure!r} not in {row!r}"
+
+
+def test_the_calibration_figures_are_what_evaluate_prints(mnist_dir, tmp_path, capsys):
+    """The README quotes `mnist-nn evaluate` on `python main.py`'s model; a shortened run (one
+    epoch) prints the same figures in the same form."""
+    from mnist_nn.cli import main
+
+    paragraph = paragraph_of("mnist-nn evaluate")
+    for figure in ("3.84%", "0.48%", "T = 1.13"):
+        assert figure in paragraph, f"README: {figure} is not beside mnist-nn evaluate"
+    argv = ["train", "--epochs", "1", "--data-dir", str(mnist_dir), "--out", str(tmp_path)]
+    assert main(argv) == 0
+    capsys.readouterr()
+    assert main(["evaluate", str(tmp_path / "model.npz"), "--data-dir", str(mnist_dir)]) == 0
+    printed = capsys.readouterr().out
+    form = r"calibration error \(ECE\): \d+\.\d\d% for the network's own scores, \d+\.\d\d% "
+    assert re.search(form + r"calibrated \(temperature \d\.\d+\)", printed), printed

@@ -78,7 +78,7 @@ class LiveView(Callback):
 
     def __init__(self):
         self.points = []  # {"batch", "epoch", "loss", "accuracy", "learning_rate", ...}
-        self.gradient_norms = []  # per dense layer, at the last point
+        self.gradient_norms = []  # per layer with weights, at the last point
         self.confusion = None  # held-out, after the last epoch
         self.weights, self.weights_version, self.weights_side = None, 0, 28
         self.epoch_version = 0
@@ -236,8 +236,8 @@ class TrainingSession:
             if self.run is not None and self.run.active:
                 raise RunConflict("a training run is already going: stop it first")
             dataset = self.load_dataset(config.val_size, config.dtype)
-            self.run = None  # the last run's model goes (it was used or downloaded, or not)
-            self.run = Run(preset, config, dataset, self.memory_budget)
+            run = Run(preset, config, dataset, self.memory_budget)  # a refused one loses nothing
+            self.run = run
             self.run.thread.start()
             return self.run
 
