@@ -303,3 +303,33 @@ def test_the_panel_trains_image_layers_and_shows_their_filters(client):
     assert drawn.status_code == 200 and len(drawn.json()["probabilities"]) == 10
     bad = client.post("/api/train", json={"layers": "conv8x4"})
     assert bad.status_code == 400 and "odd size" in bad.json()["error"]
+
+
+def test_a_page_that_stops_reading_its_event_stream_is_dropped(monkeypatch):
+    """A client that takes no event within SEND_SECONDS is let go: its stream ends and no longer
+    counts against the cap (here a `send` that never completes stands in for a full socket)."""
+    import asyncio
+
+    from mnist_nn.web import train_api
+
+    monkeypatch.setattr(train_api, "SEND_SECONDS", 0.2)
+    streams = train_api.Streams()
+
+    async def endless():
+        while True:
+            yield "event: progress\ndata: {}\n\n"
+
+    async def never_taken(message):
+        await asyncio.Event().wait()  # the client's window is full: this send never finishes
+
+    async def receive():
+        await asyncio.Event().wait()  # and the client never disconnects either
+        return {"type": "http.disconnect"}
+
+    async def run():
+        response = train_api.EventStreamResponse(endless(), streams)
+        scope = {"type": "http", "asgi": {"spec_version": "2.4"}}
+        await asyncio.wait_for(response(scope, receive, never_taken), timeout=5)
+
+    asyncio.run(run())
+    assert streams.open == 0

@@ -9,6 +9,7 @@ import json
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response, StreamingResponse
+from starlette.requests import ClientDisconnect
 
 from mnist_nn.persistence import model_bytes, run_record
 from mnist_nn.web.training import TrainingSession
@@ -130,7 +131,7 @@ class EventStreamResponse(StreamingResponse):
         self.streams.open += 1
         try:
             await super().__call__(scope, receive, send_in_time)
-        except TimeoutError:
+        except (TimeoutError, ClientDisconnect):  # (Starlette reports the timeout as the latter)
             return  # dropped: uvicorn closes a connection whose response did not end
         finally:
             self.streams.open -= 1
