@@ -145,6 +145,7 @@ def test_compare_names_every_extension_of_the_design():
         "cross-entropy",
         "momentum",
         "all",
+        "convolution",
         "best",
     ]
 
