@@ -146,6 +146,8 @@ class Run:
         self.twin = inference_twin(self.trainer.network)
         self.result, self.error = None, None
         self.started = self.ended = None  # time.perf_counter() at the start and end of training
+        self.id = time.time_ns()  # tells this run's summaries from another's
+        self.updates = 0  # summaries given so far: a page keeps the newest
         self.thread = threading.Thread(target=self._train, daemon=True)
 
     def _train(self) -> None:
@@ -180,7 +182,10 @@ class Run:
         speed = live.examples_per_second / self.config.batch_size  # batches per second
         pending = dict(self.control.changes)
         left = (total_batches - done_batches) / speed if speed and self.active else None
+        self.updates += 1
         return {
+            "run_id": self.id,
+            "updates": self.updates,
             "state": state,
             "preset": self.preset,
             "epoch": min(trainer.state.epoch, self.config.epochs),

@@ -192,6 +192,9 @@ function listen() {
 
 let lastRepredict = 0;
 function show(summary) {
+  // A button's answer can arrive after a newer event of the same run: keep the newer one.
+  const sameRun = summary.run_id !== undefined && summary.run_id === run.run_id;
+  if (sameRun && summary.updates < run.updates) return;
   run = summary;
   const state = summary.state;
   const active = state === "running" || state === "paused";
