@@ -21,31 +21,40 @@ import pytest
 from mnist_nn.cli import main
 
 
-@pytest.fixture(scope="module")
-def served(tmp_path_factory):
-    """`mnist-nn serve` of a digits model, in its own process; yields (address, log path)."""
-    folder = tmp_path_factory.mktemp("serve")
-    argv = ["train", "--dataset", "digits", "--preset", "quick", "--epochs", "2"]
-    assert main([*argv, "--out", str(folder)]) == 0
+def start_serve(folder, *flags, stdout, stderr, preexec_fn=None):
+    """`mnist-nn serve` in `folder`, in its own process, on a free port, offline; returns once
+    it answers: (the process, its address, its port)."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    log = folder / "serve.log"
-    with open(log, "wb") as output:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "mnist_nn", "serve", "--port", str(port)],
-            cwd=folder,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, "MNIST_NN_OFFLINE": "1"},
-        )
+    server = subprocess.Popen(
+        [sys.executable, "-m", "mnist_nn", "serve", "--port", str(port), *flags],
+        cwd=folder,
+        stdout=stdout,
+        stderr=stderr,
+        preexec_fn=preexec_fn,
+        env={**os.environ, "MNIST_NN_OFFLINE": "1"},
+    )
     base = f"http://127.0.0.1:{port}"
     for _ in range(200):
         try:
-            httpx.get(f"{base}/api/model", timeout=1)
+            httpx.get(f"{base}/api/train", timeout=1)
             break
         except httpx.TransportError:
             time.sleep(0.05)
+    return server, base, port
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    """`mnist-nn serve` of a digits model, in its own process; yields (address, port, log
+    path, process id)."""
+    folder = tmp_path_factory.mktemp("serve")
+    argv = ["train", "--dataset", "digits", "--preset", "quick", "--epochs", "2"]
+    assert main([*argv, "--out", str(folder)]) == 0
+    log = folder / "serve.log"
+    with open(log, "wb") as output:
+        server, base, port = start_serve(folder, stdout=output, stderr=subprocess.STDOUT)
     yield base, port, log, server.pid
     server.terminate()
     server.wait(timeout=10)
@@ -89,30 +98,19 @@ def test_half_sent_bodies_beyond_the_open_file_limit_leave_room_for_whole_reques
     new one closes the oldest unfinished one, a whole request is answered at once (0.24 s
     measured), and asyncio's traceback per refused accept() is one line in ten seconds."""
     assert main(["train", "--dataset", "digits", "--epochs", "1", "--out", str(tmp_path)]) == 0
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
     log = tmp_path / "serve.log"
 
     def low_limit():
         resource.setrlimit(resource.RLIMIT_NOFILE, (1024, 1024))
 
     with open(log, "wb") as output:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "mnist_nn", "serve", "--port", str(port)],
-            cwd=tmp_path, stdout=output, stderr=subprocess.STDOUT, preexec_fn=low_limit,
-            env={**os.environ, "MNIST_NN_OFFLINE": "1"},
-        )  # fmt: skip
-    base, sockets = f"http://127.0.0.1:{port}", []
+        server, base, port = start_serve(
+            tmp_path, stdout=output, stderr=subprocess.STDOUT, preexec_fn=low_limit
+        )
+    sockets = []
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, 4096)), hard))
     try:
-        for _ in range(200):
-            try:
-                httpx.get(f"{base}/api/model", timeout=1)
-                break
-            except httpx.TransportError:
-                time.sleep(0.05)
         start = log.stat().st_size
         half = b"POST /api/predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json"
         for _ in range(1100):
@@ -668,22 +666,11 @@ def test_watchers_that_never_read_are_capped_and_sigterm_stops_everything(tmp_pa
     and the server within a few seconds."""
     import signal
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = subprocess.Popen(
-        [sys.executable, "-m", "mnist_nn", "serve", "--port", str(port), "--dataset", "digits"],
-        cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-        env={**os.environ, "MNIST_NN_OFFLINE": "1"},
-    )  # fmt: skip
-    base, watchers = f"http://127.0.0.1:{port}", []
+    server, base, port = start_serve(
+        tmp_path, "--dataset", "digits", stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    watchers = []
     try:
-        for _ in range(200):
-            try:
-                httpx.get(f"{base}/api/train", timeout=1)
-                break
-            except httpx.TransportError:
-                time.sleep(0.05)
         settings = {"preset": "quick", "epochs": 200, "val_size": 100}
         assert httpx.post(f"{base}/api/train", json=settings, timeout=30).status_code == 202
         request = b"GET /api/train/events HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
