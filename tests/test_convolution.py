@@ -11,34 +11,34 @@ from mnist_nn.gradcheck import TOLERANCE, check_image_layers, check_layer
 
 
 def slow_convolution(x, weight, bias, kernel, padding):
-    """The definition, loops deep: out[f, n, i, j] = Σ_a,b,c x[c, n, i+a, j+b]·w[a, b, c, f] + b."""
-    c, n, h, w = x.shape
+    """The definition, loops deep: out[f, i, j, n] = Σ_a,b,c x[c, i+a, j+b, n]·w[a, b, c, f] + b."""
+    c, h, w, n = x.shape
     filters = weight.reshape(kernel, kernel, c, -1)  # the layer's (k·k·C, F), unrolled
-    padded = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
+    padded = np.pad(x, ((0, 0), (padding, padding), (padding, padding), (0, 0)))
     ho, wo = h + 2 * padding - kernel + 1, w + 2 * padding - kernel + 1
-    out = np.zeros((filters.shape[-1], n, ho, wo))
+    out = np.zeros((filters.shape[-1], ho, wo, n))
     for image in range(n):
         for f in range(filters.shape[-1]):
             for i in range(ho):
                 for j in range(wo):
-                    patch = padded[:, image, i : i + kernel, j : j + kernel]  # (C, k, k)
-                    out[f, image, i, j] = np.sum(patch.transpose(1, 2, 0) * filters[..., f])
-                    out[f, image, i, j] += bias[f]
+                    patch = padded[:, i : i + kernel, j : j + kernel, image]  # (C, k, k)
+                    out[f, i, j, image] = np.sum(patch.transpose(1, 2, 0) * filters[..., f])
+                    out[f, i, j, image] += bias[f]
     return out
 
 
 def slow_col2im(dcols, shape, kernel, padding):
     """Each patch's gradient (k, k, C) added back where the patch was, one position at a time.
-    `dcols` is (k, k, C, N, Ho, Wo)."""
-    c, n, h, w = shape
-    dpadded = np.zeros((c, n, h + 2 * padding, w + 2 * padding))
-    ho, wo = dcols.shape[4:]
+    `dcols` is (k, k, C, Ho, Wo, N)."""
+    c, h, w, n = shape
+    dpadded = np.zeros((c, h + 2 * padding, w + 2 * padding, n))
+    ho, wo = dcols.shape[3:5]
     for image in range(n):
         for i in range(ho):
             for j in range(wo):
-                patch = dcols[:, :, :, image, i, j].transpose(2, 0, 1)  # (C, k, k)
-                dpadded[:, image, i : i + kernel, j : j + kernel] += patch
-    return dpadded[:, :, padding : padding + h, padding : padding + w]
+                patch = dcols[:, :, :, i, j, image].transpose(2, 0, 1)  # (C, k, k)
+                dpadded[:, i : i + kernel, j : j + kernel, image] += patch
+    return dpadded[:, padding : padding + h, padding : padding + w]
 
 
 @pytest.mark.parametrize("kernel, padding", [(3, 0), (3, 1), (5, 0), (5, 2), (1, 0)])
@@ -46,23 +46,23 @@ def test_forward_is_the_definition_and_the_shapes_follow_the_padding(kernel, pad
     rng = np.random.default_rng(kernel + padding)
     conv = Conv2D(3, 4, kernel, rng, padding=padding, dtype="float64")
     conv.bias[:] = rng.standard_normal(4)
-    x = rng.random((3, 2, 9, 7))  # (C, N, H, W)
+    x = rng.random((3, 9, 7, 2))  # (C, H, W, N)
     out = conv.forward(x)
-    assert out.shape == (4, 2, 9 + 2 * padding - kernel + 1, 7 + 2 * padding - kernel + 1)
+    assert out.shape == (4, 9 + 2 * padding - kernel + 1, 7 + 2 * padding - kernel + 1, 2)
     np.testing.assert_allclose(out, slow_convolution(x, conv.weight, conv.bias, kernel, padding))
     if padding == kernel // 2:
-        assert out.shape[2:] == x.shape[2:]  # "same": the image keeps its size
+        assert out.shape[1:3] == x.shape[1:3]  # "same": the image keeps its size
 
 
 @pytest.mark.parametrize("kernel, padding", [(3, 0), (3, 1), (5, 2)])
 def test_col2im_sums_overlapping_patches_as_a_loop_does(kernel, padding):
     rng = np.random.default_rng(0)
     conv = Conv2D(2, 3, kernel, rng, padding=padding, dtype="float64")
-    x = rng.random((2, 2, 8, 6))
+    x = rng.random((2, 8, 6, 2))
     dout = rng.standard_normal(conv.forward(x).shape)
     dx = conv.backward(dout)
-    f, n, ho, wo = dout.shape
-    dcols = (conv.weight @ dout.reshape(f, -1)).reshape(kernel, kernel, 2, n, ho, wo)
+    f, ho, wo, n = dout.shape
+    dcols = (conv.weight @ dout.reshape(f, -1)).reshape(kernel, kernel, 2, ho, wo, n)
     np.testing.assert_allclose(dx, slow_col2im(dcols, x.shape, kernel, padding))
 
 
@@ -70,13 +70,13 @@ def test_max_pooling_halves_the_image_and_sends_the_gradient_to_one_of_equal_max
     image = np.array([[1.0, 5.0, 2.0, 2.0, 9.0],
                       [3.0, 4.0, 2.0, 2.0, 9.0],
                       [0.0, 0.0, 7.0, 1.0, 9.0]])  # fmt: skip
-    x = image[None, None]  # (C, N, H, W) = (1, 1, 3, 5)
+    x = image[None, :, :, None]  # (C, H, W, N) = (1, 3, 5, 1)
     pool = MaxPool2D()
-    np.testing.assert_array_equal(pool.forward(x)[0, 0], [[5.0, 2.0]])  # odd edge dropped
-    dx = pool.backward(np.array([[[[10.0, 20.0]]]]))
+    np.testing.assert_array_equal(pool.forward(x)[0, :, :, 0], [[5.0, 2.0]])  # odd edge dropped
+    dx = pool.backward(np.array([10.0, 20.0]).reshape(1, 1, 2, 1))
     expected = np.zeros_like(x)
-    expected[0, 0, 0, 1] = 10.0  # the 5
-    expected[0, 0, 0, 2] = 20.0  # the first of four equal 2s, only
+    expected[0, 0, 1, 0] = 10.0  # the 5
+    expected[0, 0, 2, 0] = 20.0  # the first of four equal 2s, only
     np.testing.assert_array_equal(dx, expected)
     assert dx.sum() == 30.0  # nothing lost, nothing doubled
 
@@ -84,10 +84,11 @@ def test_max_pooling_halves_the_image_and_sends_the_gradient_to_one_of_equal_max
 def test_flatten_and_reshape_are_each_others_inverse():
     x = np.arange(2 * 784, dtype=np.float64).reshape(2, 784)
     images = Reshape(28).forward(x)
-    assert images.shape == (1, 2, 28, 28)  # one channel of two images
+    assert images.shape == (1, 28, 28, 2)  # one channel of two images, the batch last
+    np.testing.assert_array_equal(images[0, :, :, 1], x[1].reshape(28, 28))
     flatten = Flatten()
     np.testing.assert_array_equal(flatten.forward(images), x)
-    assert flatten.backward(x).shape == (1, 2, 28, 28)
+    assert flatten.backward(x).shape == (1, 28, 28, 2)
 
 
 def test_every_gradient_of_the_image_layers_agrees_with_calculus():
@@ -101,7 +102,7 @@ def test_every_gradient_of_the_image_layers_agrees_with_calculus():
 def test_a_conv_pool_stack_backpropagates_through_every_layer():
     rng = np.random.default_rng(1)
     conv = Conv2D(1, 2, 3, rng, padding=1, dtype="float64")
-    x = rng.random((1, 2, 6, 6))
+    x = rng.random((1, 6, 6, 2))
 
     pool, flatten = MaxPool2D(), Flatten()
     stack = SimpleNamespace(  # conv → pool → flatten, checked as one layer
@@ -136,8 +137,8 @@ def test_a_stack_of_words_builds_trains_saves_and_loads(tmp_path, offline):
     assert [type(layer).__name__ for layer in result.network.layers][:4] == [
         "Reshape",
         "Conv2D",
+        "MaxPool2D",  # before the ReLU: see the next test
         "ReLU",
-        "MaxPool2D",
     ]
     save_model(tmp_path / "cnn.npz", result.network, {"dataset": "digits"})
     loaded, metadata = load_model(tmp_path / "cnn.npz")
@@ -145,6 +146,35 @@ def test_a_stack_of_words_builds_trains_saves_and_loads(tmp_path, offline):
     np.testing.assert_array_equal(
         loaded.scores(dataset.test.images), result.network.scores(dataset.test.images)
     )
+
+
+@pytest.mark.parametrize("activation", ["relu", "sigmoid", "tanh"])
+def test_pooling_before_the_activation_gives_the_same_numbers_and_gradients(activation):
+    """`build_stack` puts a pool that follows a convolution before its activation (a quarter of
+    the activation's work): for an activation that never decreases, max(σ(a), σ(b)) = σ(max(a, b)),
+    so the outputs and every gradient are those of the order the words give."""
+    from mnist_nn.layers import ACTIVATIONS
+
+    rng = np.random.default_rng(3)
+    conv = Conv2D(1, 3, 3, rng, dtype="float64")
+    x = rng.standard_normal((1, 8, 8, 4))
+    x[:, :4, :4] = 0.0  # flat patches: equal maxima, the ties a blank background makes
+    dout = rng.standard_normal((3, 3, 3, 4))
+
+    def run(order):
+        layers = {"conv": conv, "pool": MaxPool2D(), "act": ACTIVATIONS[activation]()}
+        out = x
+        for name in ["conv", *order]:
+            out = layers[name].forward(out)
+        gradient = dout
+        for name in reversed(order):
+            gradient = layers[name].backward(gradient)
+        dx = conv.backward(gradient)
+        return out, dx, conv.dweight.copy(), conv.dbias.copy()
+
+    written, swapped = run(["act", "pool"]), run(["pool", "act"])
+    for a, b in zip(written, swapped, strict=True):
+        np.testing.assert_allclose(a, b, atol=1e-12)
 
 
 @pytest.mark.parametrize(

@@ -109,7 +109,7 @@ def check_image_layers(seed: int = 0):
         "maxpool": MaxPool2D(),
     }
     return [
-        ((name, "(alone)"), check_layer(layer, rng.random((2, 2, 6, 5)), rng))
+        ((name, "(alone)"), check_layer(layer, rng.random((2, 6, 5, 2)), rng))
         for name, layer in layers.items()
     ]
 

@@ -120,6 +120,8 @@ class Sigmoid:
     """a = σ(z) = 1 / (1 + e^(-z)), squashing any number into (0, 1)."""
 
     weight_init = staticmethod(glorot_uniform)  # for the Dense layer feeding it
+    # Never decreasing: max(σ(a), σ(b)) = σ(max(a, b)), so a max pool may come before it.
+    monotonic = True
 
     def __init__(self):
         self.buffers = Buffers()
@@ -155,6 +157,7 @@ class Tanh:
     """a = tanh(z), in (−1, 1): a sigmoid centred on zero, so the next layer's inputs are too."""
 
     weight_init = staticmethod(glorot_uniform)
+    monotonic = True
 
     def __init__(self):
         self.buffers = Buffers()
@@ -181,6 +184,7 @@ class ReLU:
     """a = max(0, z): cheap, and its gradient does not vanish for large z as a sigmoid's does."""
 
     weight_init = staticmethod(he_normal)
+    monotonic = True
 
     def __init__(self):
         self.buffers = Buffers()

@@ -166,19 +166,31 @@ def build_stack(spec: str, inputs: int, rng, dtype, activation, dropout: float):
     """The layers a stack such as "conv8x5 pool conv16x5 pool dense128" names, from (N, inputs)
     rows to (N, units) rows, and that number of units (the output layer's inputs).
 
-    (N, 784) rows become (1, N, 28, 28), one channel of N images; each convolution, followed by
+    (N, 784) rows become (1, 28, 28, N), one channel of N images; each convolution, followed by
     the activation, shrinks it by k − 1 (no padding, as LeNet: 28 → 24 for 5x5); each pool
     halves it; the first dense layer flattens the feature maps into rows.
     """
     side = image_side(inputs)
     layers, channels, height, width = [Reshape(side)], 1, side, side
-    units = None  # set once flattened
-    for word in parse_stack(spec):
+    units, pooled_first = None, False  # set once flattened; a pool already placed
+    words = parse_stack(spec)
+    for word, next_word in zip(words, [*words[1:], None], strict=True):
         if word[0] == "conv":
             _, filters, kernel = word
             init = activation.weight_init
-            layers += [Conv2D(channels, filters, kernel, rng, 0, dtype, init), activation()]
+            layers.append(Conv2D(channels, filters, kernel, rng, 0, dtype, init))
             channels, height, width = filters, height - kernel + 1, width - kernel + 1
+            pooled_first = next_word == ("pool",) and getattr(activation, "monotonic", False)
+            if pooled_first:
+                # conv → pool → activation: the same numbers as conv → activation → pool, as
+                # max(σ(a), σ(b)) = σ(max(a, b)) for an activation that never decreases, and a
+                # quarter of the activation's work.
+                layers += [MaxPool2D(), activation()]
+                height, width = height // 2, width // 2
+            else:
+                layers.append(activation())
+        elif pooled_first:
+            pooled_first = False  # this pool is already in place, above
         elif word[0] == "pool":
             layers.append(MaxPool2D())
             height, width = height // 2, width // 2
