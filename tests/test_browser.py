@@ -267,6 +267,48 @@ def test_train_on_the_page_pause_resume_change_the_rate_then_draw_on_the_new_mod
     phone.close()
 
 
+def ink_of(page, canvas_id: str) -> int:
+    """How many pixels of a canvas are coloured (not white, not transparent)."""
+    return page.evaluate(
+        """(id) => {
+            const c = document.getElementById(id);
+            const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+            let coloured = 0;
+            for (let i = 0; i < d.length; i += 4) {
+                if (d[i + 3] > 0 && (d[i] < 250 || d[i + 1] < 250 || d[i + 2] < 250)) coloured++;
+            }
+            return coloured;
+        }""",
+        canvas_id,
+    )
+
+
+def test_a_conv_net_trained_on_the_page_shows_its_filters_and_the_pads_feature_maps(
+    browser, empty_server
+):
+    page = browser.new_page(viewport={"width": 1200, "height": 1000})
+    page.goto(empty_server)
+    page.wait_for_function("document.querySelector('select[name=preset]').value !== ''")
+    page.wait_for_function("!['running', 'paused'].includes(window.mnistTrainRun().state)")
+    page.fill("input[name=layers]", "conv6x5 pool dense32")
+    page.fill("input[name=epochs]", "1")
+    page.click("#start")
+    page.wait_for_function(
+        "document.getElementById('train-status').textContent.startsWith('Finished')",
+        timeout=120_000,
+    )
+    # The live filters: 5x5 tiles, and the caption says they are filters.
+    assert "5x5 filters" in page.text_content("#weights-caption")
+    assert ink_of(page, "weights") > 0
+    assert page.locator("#maps-figure").is_hidden()  # nothing drawn on the pad yet
+    draw_a_one(page)
+    page.wait_for_function("!document.getElementById('maps-figure').hidden")
+    assert "by the model in training" in page.text_content("#status")
+    assert ink_of(page, "feature-maps") > 0  # six 24x24 maps of the one
+    assert accessibility_violations(page) == []
+    page.close()
+
+
 def draw_a_one(page) -> None:
     draw(page, [(280, 40), (280, 240)])
 

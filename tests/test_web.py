@@ -70,6 +70,25 @@ def test_predict_an_uploaded_drawing(client):
     assert raw.json()["probabilities"] == body["probabilities"]
 
 
+def test_a_conv_net_answers_with_the_feature_maps_of_its_first_convolution(client, tmp_path):
+    import base64
+
+    assert client.post("/api/predict", content=drawn_one()).json()["feature_maps"] is None
+    argv = ["train", "--dataset", "digits", "--preset", "cnn", "--epochs", "1"]
+    assert main([*argv, "--layers", "conv4x5 pool dense16", "--out", str(tmp_path)]) == 0
+    conv_client = TestClient(create_app(tmp_path / "model.npz"))
+    answer = conv_client.post("/api/predict", files={"file": ("one.png", drawn_one())}).json()
+    maps = answer["feature_maps"]
+    assert (maps["count"], maps["height"], maps["width"]) == (4, 24, 24)  # 28 - 5 + 1
+    pixels = np.frombuffer(base64.b64decode(maps["pixels"]), np.uint8).reshape(4, 24 * 24)
+    network, _ = load_model(tmp_path / "model.npz")
+    expected = network.feature_maps(np.array([answer["input"]], dtype=network.dtype))[0]
+    for tile, feature_map in zip(pixels, expected, strict=True):  # each scaled to its own |max|
+        np.testing.assert_allclose(
+            tile, 127.5 + 127.5 * feature_map.ravel() / np.abs(feature_map).max(), atol=1.01
+        )
+
+
 def test_predict_an_image_answers_the_verdict_and_the_number_on_it(client):
     picture = Image.new("L", (600, 300), 255)
     for x in (150, 450):  # two ones, well apart: the number 11

@@ -86,6 +86,18 @@ class Network:
             scores = self.loss.scores(x).copy()
         return scores, hidden
 
+    def feature_maps(self, x: np.ndarray) -> np.ndarray | None:
+        """(N, D) images -> what the first convolution makes of them, (N, F, Ho, Wo): one map
+        per filter, high where the image has what that filter looks for (a copy, before the
+        activation); None for a network without convolutions."""
+        first = next((i for i, layer in enumerate(self.layers) if isinstance(layer, Conv2D)), None)
+        if first is None:
+            return None
+        with self.lock:
+            for layer in self.layers[: first + 1]:
+                x = layer.forward(x)
+            return x.transpose(3, 0, 1, 2).copy()  # (F, Ho, Wo, N) -> (N, F, Ho, Wo)
+
     def predict(self, x: np.ndarray) -> np.ndarray:
         """(N, D) images -> (N,) predicted digits."""
         return self.scores(x).argmax(axis=1)

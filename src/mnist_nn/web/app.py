@@ -45,7 +45,7 @@ from mnist_nn.images import read_digit_and_number
 from mnist_nn.persistence import load_model
 from mnist_nn.reading import Reader
 from mnist_nn.web.train_api import Streams, add_training_routes
-from mnist_nn.web.training import RunConflict, TrainingSession
+from mnist_nn.web.training import RunConflict, TrainingSession, weight_images
 
 STATIC = Path(__file__).parent / "static"
 MAX_BODY_BYTES = 5 * 1024 * 1024  # an upload larger than this is refused (413)
@@ -256,13 +256,23 @@ def read_digit(reader: Reader, pixels: np.ndarray) -> dict:
     reading = reader.read(pixels[None, :])[0]
     probabilities = reading.probabilities
     _, hidden = network.explain(pixels[None, :])
+    maps = network.feature_maps(pixels[None, :])
     return {
         **reading.to_dict(),
         "digit": int(probabilities.argmax()),  # the bar to mark (a class's name is in `top`)
         "probabilities": [round(float(p), 6) for p in probabilities],
         "input": [round(float(p), 4) for p in pixels],  # the 28x28 the network received
         "hidden": [round(float(a), 4) for a in hidden[0][0]] if hidden else [],
+        "feature_maps": None if maps is None else feature_map_images(maps[0]),
     }
+
+
+def feature_map_images(maps: np.ndarray) -> dict:
+    """A network's first convolution's (F, Ho, Wo) maps of one image, for the page: each scaled
+    to its own largest |value| as bytes (128 is zero), as the live weights are sent."""
+    count, height, width = maps.shape
+    pixels = weight_images(maps.reshape(count, -1).T, units=count)
+    return {"count": count, "height": height, "width": width, "pixels": pixels}
 
 
 def cached_loader(dataset_name, data_dir):

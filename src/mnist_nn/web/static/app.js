@@ -183,6 +183,7 @@ function showAnswer(answer, what) {
   showNumber(isNumber ? answer.digits : []);
   drawGrey(document.getElementById("input"), answer.input, 28, 28);
   drawHidden(answer.hidden);
+  if (window.mnistTrain) window.mnistTrain.showFeatureMaps(answer.feature_maps);
 }
 
 // The picture sent, with each digit's box and reading drawn over it.

@@ -335,26 +335,49 @@ function drawNorms() {
 // 16 units' weights (bytes, 128 = zero) as side x side tiles in a 4x4 grid: red +, blue −.
 // A dense first layer's units are 28x28 images; a convolution's filters are k x k.
 function drawWeights(data) {
-  const bytes = Uint8Array.from(atob(data.pixels), (c) => c.charCodeAt(0));
-  const canvas = document.getElementById("weights");
-  const side = data.side || 28, columns = 4, gap = 1;
-  const size = columns * side + (columns - 1) * gap;
+  const side = data.side || 28;
+  drawTiles(document.getElementById("weights"), data.pixels, data.units, side, side, 4);
+  const filters = side !== 28;
+  document.getElementById("weights-caption").textContent = filters
+    ? `The first convolution's ${side}x${side} filters (red: excites, blue: inhibits)`
+    : "First-layer weights of 16 units (red: excites, blue: inhibits)";
+  document.getElementById("weights").setAttribute("aria-label", filters
+    ? `the first convolution's filters, as ${side} by ${side} images`
+    : "incoming weights of 16 first-layer units, as 28 by 28 images");
+}
+
+// The first convolution's feature maps of the digit on the pad (the answer of /api/predict):
+// one tile per filter, in the filters' order, red where the filter finds what it looks for.
+function drawFeatureMaps(maps) {
+  const figure = document.getElementById("maps-figure");
+  figure.hidden = !maps;
+  if (!maps) return;
+  const columns = Math.ceil(Math.sqrt(maps.count));
+  drawTiles(document.getElementById("feature-maps"), maps.pixels, maps.count, maps.width,
+    maps.height, columns);
+}
+
+// `count` width x height tiles of base64 bytes (128 = zero) in a grid of `columns`, 1 px apart.
+function drawTiles(canvas, base64, count, width, height, columns) {
+  const bytes = Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
+  const gap = 1, rows = Math.ceil(count / columns);
   const small = document.createElement("canvas");
-  small.width = size;
-  small.height = size;
-  const image = small.getContext("2d").createImageData(size, size);
-  const units = Math.min(data.units, Math.floor(bytes.length / (side * side)));
-  for (let unit = 0; unit < units; unit++) {
-    const ox = (unit % columns) * (side + gap), oy = Math.floor(unit / columns) * (side + gap);
-    for (let i = 0; i < side * side; i++) {
-      const w = (bytes[unit * side * side + i] - 127.5) / 127.5;
-      const at = 4 * ((oy + Math.floor(i / side)) * size + ox + (i % side));
+  small.width = columns * width + (columns - 1) * gap;
+  small.height = rows * height + (rows - 1) * gap;
+  const image = small.getContext("2d").createImageData(small.width, small.height);
+  const tiles = Math.min(count, Math.floor(bytes.length / (width * height)));
+  for (let tile = 0; tile < tiles; tile++) {
+    const ox = (tile % columns) * (width + gap), oy = Math.floor(tile / columns) * (height + gap);
+    for (let i = 0; i < width * height; i++) {
+      const w = (bytes[tile * width * height + i] - 127.5) / 127.5;
+      const at = 4 * ((oy + Math.floor(i / width)) * small.width + ox + (i % width));
       const strength = Math.round(255 * (1 - Math.abs(w)));
       image.data.set(w >= 0 ? [255, strength, strength, 255] : [strength, strength, 255, 255], at);
     }
   }
   small.getContext("2d").putImageData(image, 0, 0);
   const context = canvas.getContext("2d");
+  context.clearRect(0, 0, canvas.width, canvas.height);
   context.imageSmoothingEnabled = false;
   context.drawImage(small, 0, 0, canvas.width, canvas.height);
 }
@@ -362,6 +385,7 @@ function drawWeights(data) {
 // --- start-up: pick up a run that is already going (a reload, another tab) -----------------------
 window.mnistTrain = {
   readsDrawings: () => run.state !== "none" && run.state !== "failed" && !used,
+  showFeatureMaps: drawFeatureMaps,
 };
 // For tests and the curious (the browser console): where the run is, as the page knows it.
 window.mnistTrainRun = () => run;
