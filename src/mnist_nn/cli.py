@@ -123,6 +123,12 @@ def _port(text: str) -> int:
     return int(text)
 
 
+def _count(text: str) -> int:
+    if not text.isascii() or not text.isdigit() or not 1 <= int(text) <= 10_000:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number from 1 to 10,000")
+    return int(text)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mnist-nn",
@@ -272,6 +278,59 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_data_arguments(serve, own_data=False)  # what the Train panel trains on
     serve.set_defaults(run=commands.command_serve)
+
+    sweep = subcommands.add_parser(
+        "sweep",
+        help="many runs: a grid or random search over settings, times seeds, in parallel",
+        description="Train every combination of the swept settings (laid over --preset and any "
+        "flags) with each seed, on a local process pool or a Dask cluster; print mean ± std "
+        "over seeds and write trials.jsonl, sweep.csv, sweep.json and sweep.png in --out. Run "
+        "the same command again to continue an interrupted sweep.",
+        epilog="example: mnist-nn sweep --grid learning_rate=0.003,0.01,0.03 "
+        "hidden_sizes=64,128,256 --seeds 3 --epochs 5 (hidden_sizes=256+128: two layers)",
+    )
+    sweep.add_argument(
+        "--preset",
+        choices=sorted(PRESETS),
+        default="seed",
+        help="named configuration every trial starts from (default: seed)",
+    )
+    for option in settings("cli").values():
+        _add_setting(sweep, option)
+    searches = sweep.add_mutually_exclusive_group(required=True)
+    searches.add_argument(
+        "--grid",
+        nargs="+",
+        metavar="NAME=V,V",
+        help="settings and their values; every combination is a trial",
+    )
+    searches.add_argument(
+        "--random",
+        nargs="+",
+        metavar="NAME=LOW:HIGH",
+        help="settings and their ranges (or choices: NAME=A,B); --trials draws of them",
+    )
+    sweep.add_argument(
+        "--trials", type=_count, default=10, help="draws of a --random search (default: 10)"
+    )
+    sweep.add_argument("--seeds", type=_count, default=3, help="seeds per combination (default: 3)")
+    where = sweep.add_mutually_exclusive_group()
+    where.add_argument(
+        "--workers",
+        type=_count,
+        help="processes of the local pool (default: one per core; 1: in this process)",
+    )
+    where.add_argument(
+        "--scheduler", metavar="ADDRESS", help="a Dask scheduler, e.g. tcp://HOST:8786"
+    )
+    where.add_argument(
+        "--dask-workers", type=_count, metavar="N", help="start a local Dask cluster of N workers"
+    )
+    _add_data_arguments(sweep, own_data=False)
+    sweep.add_argument(
+        "--out", type=Path, default=Path("sweep"), help="results folder (default: ./sweep)"
+    )
+    sweep.set_defaults(run=commands.command_sweep)
 
     presets = subcommands.add_parser("presets", help="list the named configurations")
     presets.add_argument("--json", action="store_true", help="print them as JSON")

@@ -351,6 +351,65 @@ def command_compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def command_sweep(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from mnist_nn import sweeps
+    from mnist_nn.data import load_dataset
+
+    base = config_from_arguments(args)
+    if args.grid:
+        grid = sweeps.parse_grid(args.grid)
+        names = list(grid)
+    else:
+        ranges = sweeps.parse_ranges(args.random)
+        names = list(ranges)
+    if "seed" in names:
+        raise UserError("the seed is not swept: --seeds says how many each combination gets")
+    # The data is loaded here once, to know its name and size; each worker loads its own copy.
+    dataset = load_dataset(args.dataset, args.data_dir, base.dtype)
+    if dataset.notice:
+        _notice(dataset.notice)
+    val_size = base.val_size or sweeps.default_val_size(len(dataset.train))
+    base = replace(base, val_size=val_size).validated()
+    seeds = [base.seed + i for i in range(args.seeds)]
+    if args.grid:
+        trials = sweeps.grid_trials(grid, seeds)
+    else:
+        trials = sweeps.random_trials(ranges, args.trials, seeds, base.seed)
+    for trial in trials[:: args.seeds]:
+        sweeps.trial_config(base, trial)  # every combination is valid before anything runs
+    data_dir = str(args.data_dir) if args.data_dir else None
+    spec = sweeps.DataSpec(dataset.name, data_dir, val_size, base.dtype)
+    del dataset
+    if args.scheduler or args.dask_workers:
+        executor = sweeps.DaskCluster(args.scheduler, args.dask_workers)
+    elif args.workers == 1:
+        executor = sweeps.Sequential()
+    else:
+        executor = sweeps.LocalPool(args.workers)
+    print(
+        f"{len(trials)} trials ({len(trials) // args.seeds} settings x {args.seeds} seeds) of "
+        f"{base.describe()} on {spec.name} ({val_size} held out), on {executor.name}; "
+        f"results in {args.out}",
+        flush=True,
+    )
+    try:
+        table = sweeps.run_sweep(base, trials, spec, args.out, executor, names)
+    except KeyboardInterrupt:
+        print(
+            "interrupted: the finished trials are kept; run the same command to continue",
+            file=sys.stderr,
+        )
+        return 130
+    finally:
+        executor.close()
+    print(sweeps.format_table(table, names))
+    written = [sweeps.TRIALS_FILE, sweeps.SUMMARY_CSV, sweeps.SUMMARY_JSON, sweeps.PICTURE]
+    print(f"wrote {', '.join(str(args.out / name) for name in written)}")
+    return 0
+
+
 def command_presets(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({name: c.to_dict() for name, c in PRESETS.items()}, indent=2))

@@ -232,3 +232,37 @@ def save_evaluation_pictures(out, network, history, split, results, batch_losses
                          path=out / "reliability.png")  # fmt: skip
         written.append("reliability.png")
     return written
+
+
+def plot_sweep(table: list[dict], names: list[str], path=None):
+    """A sweep's held-out accuracy against its first swept setting, one line per value of the
+    others, with error bars of one standard deviation over the seeds."""
+    figure = _figure(figsize=(7, 4), layout="constrained")
+    ax = figure.subplots()
+    x_name, others = names[0], names[1:]
+
+    def shown(value):
+        return " ".join(map(str, value)) if isinstance(value, list) else value
+
+    x_values = list(dict.fromkeys(shown(line[x_name]) for line in table))
+    numeric = all(isinstance(v, int | float) for v in x_values)
+    lines = {}
+    for line in table:
+        label = ", ".join(f"{name} {shown(line[name])}" for name in others) or "held-out"
+        lines.setdefault(label, []).append(line)
+    for label, group in lines.items():
+        group = sorted(group, key=lambda line: x_values.index(shown(line[x_name])))
+        xs = [shown(line[x_name]) if numeric else x_values.index(shown(line[x_name]))
+              for line in group]  # fmt: skip
+        means = [100 * (line["val_accuracy_mean"] or 0) for line in group]
+        stds = [100 * line["val_accuracy_std"] for line in group]
+        ax.errorbar(xs, means, yerr=stds, marker="o", capsize=3, label=label)
+    if numeric and min(x_values) > 0 and max(x_values) / min(x_values) >= 10:
+        ax.set_xscale("log")
+    if not numeric:
+        ax.set_xticks(range(len(x_values)), [str(v) for v in x_values])
+    seeds = max(line["seeds"] for line in table)
+    ax.set(xlabel=x_name, ylabel="held-out accuracy (%)")
+    ax.set_title(f"Mean over {seeds} seed{'s' if seeds > 1 else ''} (bars: one standard deviation)")
+    ax.legend(fontsize=8)
+    return _finish(figure, path)

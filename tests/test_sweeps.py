@@ -1,0 +1,145 @@
+"""Sweeps: the same trials give the same numbers wherever they run; an interrupted sweep goes on
+where it stopped; scikit-learn's GridSearchCV runs on a Dask cluster through joblib."""
+
+import json
+
+import pytest
+
+from mnist_nn import sweeps
+from mnist_nn.cli import main
+from mnist_nn.config import TrainConfig
+from mnist_nn.errors import UserError
+
+# A quick network on the offline digits: a trial takes a fraction of a second.
+BASE = TrainConfig(
+    hidden_sizes=(32,),
+    activation="relu",
+    loss="cross_entropy",
+    optimizer="momentum",
+    learning_rate=0.001,
+    epochs=2,
+    val_size=287,
+)
+SPEC = sweeps.DataSpec("digits", None, 287)
+GRID = {"learning_rate": [0.001, 0.003], "hidden_sizes": [(16,), (32,)]}
+NAMES = list(GRID)
+
+
+def trials():
+    return sweeps.grid_trials(GRID, seeds=[0, 1])  # 2 x 2 x 2 seeds
+
+
+def figures(table):
+    return [
+        (line["learning_rate"], line["hidden_sizes"], line["val_accuracy_mean"],
+         line["val_accuracy_std"], line["test_accuracy_mean"])
+        for line in table
+    ]  # fmt: skip
+
+
+def run(executor, folder):
+    try:
+        return sweeps.run_sweep(BASE, trials(), SPEC, folder, executor, NAMES, progress=False)
+    finally:
+        executor.close()
+
+
+def test_a_grid_times_seeds_gives_the_same_numbers_in_a_pool_on_dask_and_in_sequence(tmp_path):
+    pytest.importorskip("dask.distributed", reason="needs Dask: pip install 'mnist-nn[cluster]'")
+    in_sequence = run(sweeps.Sequential(), tmp_path / "sequence")
+    pooled = run(sweeps.LocalPool(2), tmp_path / "pool")
+    on_dask = run(sweeps.DaskCluster(workers=2), tmp_path / "dask")
+    assert len(in_sequence) == 4 and all(line["seeds"] == 2 for line in in_sequence)
+    assert figures(pooled) == figures(in_sequence)
+    assert figures(on_dask) == figures(in_sequence)
+    assert len({line["val_accuracy_mean"] for line in in_sequence}) > 1  # the settings matter
+    for folder in ("sequence", "pool", "dask"):
+        files = {path.name for path in (tmp_path / folder).iterdir()}
+        assert {"trials.jsonl", "sweep.csv", "sweep.json", "sweep.png"} <= files
+
+
+class InterruptedAfter(sweeps.Sequential):
+    """Runs trials in this process and counts them; Ctrl-C after `limit` of them."""
+
+    def __init__(self, limit=None):
+        self.limit, self.ran = limit, []
+
+    def run(self, base, trials, spec):
+        for trial in trials:
+            if self.limit is not None and len(self.ran) == self.limit:
+                raise KeyboardInterrupt
+            self.ran.append(trial.key)
+            yield sweeps.run_trial(base, trial, spec)
+
+
+def test_an_interrupted_sweep_resumes_without_running_a_finished_trial_again(tmp_path):
+    first = InterruptedAfter(limit=3)
+    with pytest.raises(KeyboardInterrupt):
+        run(first, tmp_path)
+    kept = [json.loads(line) for line in (tmp_path / "trials.jsonl").read_text().splitlines()]
+    assert [row["key"] for row in kept if "key" in row] == first.ran  # each kept as it finished
+    # A crash in the middle of writing a line: that trial is not counted, and runs again.
+    with open(tmp_path / "trials.jsonl", "a") as file:
+        file.write('{"key": "half a li')
+    second = InterruptedAfter()
+    table = run(second, tmp_path)
+    assert set(second.ran).isdisjoint(first.ran) and len(second.ran) == 5
+    assert sum(line["seeds"] for line in table) == 8
+    assert figures(table) == figures(run(sweeps.Sequential(), tmp_path / "again"))
+
+
+def test_a_folder_holding_another_sweep_is_refused(tmp_path):
+    run(InterruptedAfter(limit=None), tmp_path)
+    other = TrainConfig(**{**BASE.to_dict(), "epochs": 3})
+    with pytest.raises(UserError, match="holds another sweep"):
+        sweeps.run_sweep(other, trials(), SPEC, tmp_path, sweeps.Sequential(), NAMES, False)
+
+
+def test_the_sweep_command_prints_mean_and_spread_and_says_what_is_wrong(tmp_path, capsys):
+    argv = ["sweep", "--dataset", "digits", "--preset", "quick", "--epochs", "1", "--seeds", "2"]
+    out = str(tmp_path)
+    grid = ["--grid", "lr=0.001,0.003", "hidden_sizes=16,32+16"]
+    assert main([*argv, *grid, "--workers", "1", "--out", out]) == 0
+    printed = capsys.readouterr().out
+    assert "8 trials (4 settings x 2 seeds)" in printed
+    assert "32 16" in printed and " ± " in printed  # two layers; mean ± std over seeds
+    assert main([*argv, *grid, "--workers", "1", "--out", out]) == 0  # all done: nothing runs
+    random = ["--random", "learning_rate=0.0005:0.01", "activation=relu,tanh", "--trials", "3"]
+    assert main([*argv, *random, "--workers", "1", "--out", str(tmp_path / "r")]) == 0
+    assert "6 trials (3 settings x 2 seeds)" in capsys.readouterr().out
+    for wrong, message in [
+        (["--grid", "speed=1,2"], "'speed' is not a setting"),
+        (["--grid", "learning_rate=fast"], "not a value of learning_rate"),
+        (["--grid", "learning_rate=-1"], "learning_rate=-1"),
+        (["--grid", "seed=1,2"], "the seed is not swept"),
+        (["--random", "learning_rate=0.1:0.01"], "low end must be below"),
+    ]:
+        assert main([*argv, *wrong, "--out", str(tmp_path / "x")]) == 1
+        error = capsys.readouterr().err
+        assert message in error and error.count("\n") == 1, error
+
+
+def test_grid_search_cv_runs_on_a_dask_cluster_through_joblib():
+    distributed = pytest.importorskip("dask.distributed", reason="needs Dask")
+    from joblib import parallel_backend
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import GridSearchCV
+
+    from mnist_nn.estimator import MLPClassifier
+
+    X, y = load_digits(return_X_y=True)
+    X = X / 16
+    grid = {"learning_rate": [0.001, 0.003], "hidden_layer_sizes": [(16,), (32,)]}
+    estimator = MLPClassifier(activation="relu", loss="cross_entropy", epochs=3, random_state=0)
+    with (
+        distributed.LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None) as (
+            cluster
+        ),
+        distributed.Client(cluster) as client,
+    ):
+        with parallel_backend("dask"):
+            on_dask = GridSearchCV(estimator, grid, cv=2, n_jobs=-1).fit(X, y)
+        assert len(client.scheduler_info()["workers"]) == 2
+    here = GridSearchCV(estimator, grid, cv=2).fit(X, y)
+    assert on_dask.best_params_ == here.best_params_
+    assert list(on_dask.cv_results_["mean_test_score"]) == list(here.cv_results_["mean_test_score"])
