@@ -302,7 +302,7 @@ function drawCurve() {
   }
 }
 
-const LAYER_COLOURS = ["#7c3aed", "#db2777", "#0891b2", "#65a30d", "#ea580c"];
+const LAYER_COLOURS = ["#7c3aed", "#be185d", "#0e7490", "#4d7c0f", "#c2410c"]; // 4.5:1 on white, as text
 function drawNorms() {
   const canvas = document.getElementById("norms");
   const context = axes(canvas);
