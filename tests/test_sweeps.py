@@ -143,3 +143,33 @@ def test_grid_search_cv_runs_on_a_dask_cluster_through_joblib():
     here = GridSearchCV(estimator, grid, cv=2).fit(X, y)
     assert on_dask.best_params_ == here.best_params_
     assert list(on_dask.cv_results_["mean_test_score"]) == list(here.cv_results_["mean_test_score"])
+
+
+def test_replicate_quick_runs_the_rows_asked_for_and_sets_each_beside_its_paper(tmp_path, capsys):
+    from mnist_nn.replicate import BY_NAME
+
+    argv = ["replicate", "--dataset", "digits", "--quick", "--seeds", "2", "--workers", "1"]
+    rows = ["--rows", "lecun-300-distorted", "srivastava-relu-maxnorm"]
+    assert main([*argv, *rows, "--out", str(tmp_path)]) == 0
+    printed = capsys.readouterr().out
+    table = (tmp_path / "replicate.md").read_text()
+    for name in ("lecun-300-distorted", "srivastava-relu-maxnorm"):
+        row = next(line for line in table.splitlines() if line.startswith(f"| {name} |"))
+        assert f"| {BY_NAME[name].error:.2f}% |" in row  # the paper's figure
+        assert "(2 seeds)" in row and " ± " in row  # ours: mean ± std
+        assert row in printed
+    assert "LeCun et al. 1998" in table and "Srivastava et al. 2014" in table
+    assert "not a replication" in table  # --quick says what it is
+    assert main([*argv, "--rows", "lecun-301", "--out", str(tmp_path)]) == 1
+    error = capsys.readouterr().err
+    assert "no row named lecun-301" in error and error.count("\n") == 1
+
+
+def test_every_replication_row_is_a_valid_configuration():
+    from mnist_nn.replicate import ROWS, settings_of
+
+    for row in ROWS:
+        config = sweeps.trial_config(
+            TrainConfig(), sweeps.Trial(tuple(settings_of(row).items()), 0)
+        )
+        assert config.epochs >= 30 and row.error < 5  # a paper's error, in %

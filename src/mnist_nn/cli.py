@@ -123,6 +123,21 @@ def _port(text: str) -> int:
     return int(text)
 
 
+def _add_executor_arguments(parser: argparse.ArgumentParser) -> None:
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument(
+        "--workers",
+        type=_count,
+        help="processes of the local pool (default: one per core; 1: in this process)",
+    )
+    where.add_argument(
+        "--scheduler", metavar="ADDRESS", help="a Dask scheduler, e.g. tcp://HOST:8786"
+    )
+    where.add_argument(
+        "--dask-workers", type=_count, metavar="N", help="start a local Dask cluster of N workers"
+    )
+
+
 def _count(text: str) -> int:
     if not text.isascii() or not text.isdigit() or not 1 <= int(text) <= 10_000:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number from 1 to 10,000")
@@ -314,23 +329,31 @@ def build_parser() -> argparse.ArgumentParser:
         "--trials", type=_count, default=10, help="draws of a --random search (default: 10)"
     )
     sweep.add_argument("--seeds", type=_count, default=3, help="seeds per combination (default: 3)")
-    where = sweep.add_mutually_exclusive_group()
-    where.add_argument(
-        "--workers",
-        type=_count,
-        help="processes of the local pool (default: one per core; 1: in this process)",
-    )
-    where.add_argument(
-        "--scheduler", metavar="ADDRESS", help="a Dask scheduler, e.g. tcp://HOST:8786"
-    )
-    where.add_argument(
-        "--dask-workers", type=_count, metavar="N", help="start a local Dask cluster of N workers"
-    )
+    _add_executor_arguments(sweep)
     _add_data_arguments(sweep, own_data=False)
     sweep.add_argument(
         "--out", type=Path, default=Path("sweep"), help="results folder (default: ./sweep)"
     )
     sweep.set_defaults(run=commands.command_sweep)
+
+    replicate = subcommands.add_parser(
+        "replicate",
+        help="rerun classic fully-connected MNIST results (LeCun 1998, Simard 2003, dropout)",
+        description="Train each row's network as its paper describes it, with several seeds, "
+        "on a local process pool or a Dask cluster, and print the paper's test error beside "
+        "ours (mean ± std). Run the same command again to continue an interrupted run.",
+    )
+    replicate.add_argument("--rows", nargs="+", metavar="ROW", help="run only these rows")
+    replicate.add_argument("--seeds", type=_count, default=3, help="seeds per row (default: 3)")
+    replicate.add_argument(
+        "--quick", action="store_true", help="one epoch per row: a first look, in minutes"
+    )
+    _add_executor_arguments(replicate)
+    _add_data_arguments(replicate, own_data=False)
+    replicate.add_argument(
+        "--out", type=Path, default=Path("replicate"), help="results folder (default: ./replicate)"
+    )
+    replicate.set_defaults(run=commands.command_replicate)
 
     presets = subcommands.add_parser("presets", help="list the named configurations")
     presets.add_argument("--json", action="store_true", help="print them as JSON")

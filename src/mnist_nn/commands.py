@@ -382,12 +382,7 @@ def command_sweep(args: argparse.Namespace) -> int:
     data_dir = str(args.data_dir) if args.data_dir else None
     spec = sweeps.DataSpec(dataset.name, data_dir, val_size, base.dtype)
     del dataset
-    if args.scheduler or args.dask_workers:
-        executor = sweeps.DaskCluster(args.scheduler, args.dask_workers)
-    elif args.workers == 1:
-        executor = sweeps.Sequential()
-    else:
-        executor = sweeps.LocalPool(args.workers)
+    executor = _executor(args)
     print(
         f"{len(trials)} trials ({len(trials) // args.seeds} settings x {args.seeds} seeds) of "
         f"{base.describe()} on {spec.name} ({val_size} held out), on {executor.name}; "
@@ -407,6 +402,64 @@ def command_sweep(args: argparse.Namespace) -> int:
     print(sweeps.format_table(table, names))
     written = [sweeps.TRIALS_FILE, sweeps.SUMMARY_CSV, sweeps.SUMMARY_JSON, sweeps.PICTURE]
     print(f"wrote {', '.join(str(args.out / name) for name in written)}")
+    return 0
+
+
+def _executor(args: argparse.Namespace):
+    """Where a sweep's trials run: --scheduler or --dask-workers (Dask), --workers 1 (this
+    process), else a local pool of --workers processes (default: one per core)."""
+    from mnist_nn import sweeps
+
+    if args.scheduler or args.dask_workers:
+        return sweeps.DaskCluster(args.scheduler, args.dask_workers)
+    if args.workers == 1:
+        return sweeps.Sequential()
+    return sweeps.LocalPool(args.workers)
+
+
+def command_replicate(args: argparse.Namespace) -> int:
+    from mnist_nn import replicate, sweeps
+    from mnist_nn.data import load_dataset
+
+    rows = replicate.ROWS
+    if args.rows:
+        unknown = [name for name in args.rows if name not in replicate.BY_NAME]
+        if unknown:
+            names = ", ".join(replicate.BY_NAME)
+            raise UserError(f"--rows: no row named {', '.join(unknown)} (rows: {names})")
+        rows = [replicate.BY_NAME[name] for name in args.rows]
+    dataset = load_dataset(args.dataset, args.data_dir)
+    if dataset.notice:
+        _notice(dataset.notice)
+    spec = sweeps.DataSpec(dataset.name, str(args.data_dir) if args.data_dir else None, 0)
+    del dataset
+    base = TrainConfig()
+    trials = [
+        sweeps.Trial(tuple(replicate.settings_of(row, args.quick).items()), seed, row.name)
+        for row in rows
+        for seed in range(args.seeds)
+    ]
+    executor = _executor(args)
+    length = "shortened to one epoch each (--quick)" if args.quick else "as listed"
+    print(
+        f"{len(rows)} rows x {args.seeds} seeds on {spec.name}, {length}, on {executor.name}; "
+        f"results in {args.out}",
+        flush=True,
+    )
+    try:
+        table = sweeps.run_sweep(base, trials, spec, args.out, executor, names=[])
+    except KeyboardInterrupt:
+        print(
+            "interrupted: the finished trials are kept; run the same command to continue",
+            file=sys.stderr,
+        )
+        return 130
+    finally:
+        executor.close()
+    text = replicate.markdown_table(rows, table, args.quick)
+    (args.out / "replicate.md").write_text(text + "\n")
+    print(text)
+    print(f"wrote {args.out / 'replicate.md'}")
     return 0
 
 

@@ -46,11 +46,14 @@ LAYER_SEPARATOR = "+"  # hidden_sizes=128,256+128: one layer of 128, or two of 2
 class Trial:
     settings: tuple  # ((name, value), ...): the swept settings of this trial, in sweep order
     seed: int
+    label: str = ""  # a name for its settings (a row of `replicate`), if they have one
 
     @property
     def key(self) -> str:
-        """The trial's identity in the results file: its settings and seed."""
-        return json.dumps({"settings": dict(self.settings), "seed": self.seed}, default=list)
+        """The trial's identity in the results file: its label, settings and seed."""
+        identity = {"label": self.label} if self.label else {}
+        identity.update(settings=dict(self.settings), seed=self.seed)
+        return json.dumps(identity, default=list)
 
 
 def setting_named(name: str):
@@ -210,6 +213,7 @@ def run_trial(base: dict, trial: Trial, spec: DataSpec) -> dict:
     held_out = result.history[-1].get("val_accuracy")
     return {
         "key": trial.key,
+        "label": trial.label,
         "settings": {name: _plain(value) for name, value in trial.settings},
         "seed": trial.seed,
         "val_accuracy": held_out,
@@ -383,11 +387,12 @@ def summary(rows: list[dict], names: list[str]) -> list[dict]:
     standard deviation over seeds of each measured figure."""
     groups = {}
     for row in rows:
-        key = json.dumps([row["settings"][name] for name in names])
+        key = json.dumps([row.get("label", ""), *(row["settings"][name] for name in names)])
         groups.setdefault(key, []).append(row)
     table = []
     for trials in groups.values():
-        line = {name: trials[0]["settings"][name] for name in names}
+        line = {"label": trials[0]["label"]} if trials[0].get("label") else {}
+        line.update({name: trials[0]["settings"][name] for name in names})
         line["seeds"] = len(trials)
         for figure in ("val_accuracy", "test_accuracy", "seconds"):
             values = [t[figure] for t in trials if t[figure] is not None]
@@ -459,20 +464,23 @@ def run_sweep(base: TrainConfig, trials: list[Trial], spec: DataSpec, folder: Pa
     to_run = [trial for trial in trials if trial.key not in results.finished]
     bar = tqdm(total=len(trials), initial=len(trials) - len(to_run), unit="trial",
                disable=not progress, desc="sweep")  # fmt: skip
+    order = {trial.key: number for number, trial in enumerate(trials)}
+
+    def table_so_far():  # in the trials' order, whatever order they finished in
+        done = sorted((r for r in results.rows if r["key"] in order), key=lambda r: order[r["key"]])
+        return summary(done, names)
+
     try:
         for row in executor.run(base.to_dict(), to_run, spec):
             results.append(row)
             bar.update(1)
             if on_result is not None:
                 on_result(row)
-            keys = {trial.key for trial in trials}
-            table = summary([r for r in results.rows if r["key"] in keys], names)
-            write_summary(folder, table, names, description)
+            write_summary(folder, table_so_far(), names, description)
     finally:
         bar.close()
-        keys = {trial.key for trial in trials}
-        table = summary([r for r in results.rows if r["key"] in keys], names)
-        write_summary(folder, table, names, description, picture=True)
+        table = table_so_far()
+        write_summary(folder, table, names, description, picture=bool(names))
     return table
 
 
