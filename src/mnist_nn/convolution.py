@@ -77,7 +77,9 @@ class Conv2D:
         np.matmul(self.weight, dz, out=dcols)  # dcols = W·dz  (k·k·C, Ho·Wo·N)
         blocks = dcols.reshape(k, k, c, ho, wo, n)
         # col2im: each offset's block goes back where im2col took it from, overlaps summed.
-        dpadded = np.zeros((c, h + 2 * p, w + 2 * p, n), dtype=dout.dtype)
+        # (A kept buffer, zeroed: a new multi-megabyte array every batch costs page faults.)
+        dpadded = self.buffers.get("dpadded", c, h + 2 * p, w + 2 * p, n, dout.dtype)
+        dpadded.fill(0)
         for i in range(k):
             for j in range(k):
                 dpadded[:, i : i + ho, j : j + wo] += blocks[i, j]
@@ -119,20 +121,23 @@ class MaxPool2D:
         return out  # (C, H/2, W/2, N)
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
-        h2, w2 = self.input_shape[1] // 2 * 2, self.input_shape[2] // 2 * 2
-        dx = np.zeros(self.input_shape, dtype=dout.dtype)
-        won = self.buffers.get("won", *dout.shape, bool)  # this corner takes the gradient
-        taken = self.buffers.get("taken", *dout.shape, bool)  # an earlier corner took it
-        corners = zip(self.OFFSETS, self.corners, strict=True)
-        for corner_number, ((i, j), corner) in enumerate(corners):
-            np.equal(corner, self.out, out=won)  # this corner is (one of) the block's max
-            if corner_number:
-                np.greater(won, taken, out=won)  # ... and no earlier one was: won and not taken
-            np.multiply(dout, won, out=dx[:, i:h2:2, j:w2:2])
-            if corner_number == 0:
-                taken[...] = won
-            else:
-                np.logical_or(taken, won, out=taken)
+        h, w = self.input_shape[1:3]
+        h2, w2 = h // 2 * 2, w // 2 * 2
+        # Every input of a 2x2 block is written below (its share of the gradient, or 0); only
+        # an odd last row or column, which no block covers, is zeroed here.
+        dx = self.buffers.get("dx", *self.input_shape, dout.dtype)
+        dx[:, h2:], dx[:, :, w2:] = 0, 0
+        # Each block's gradient goes to the first corner (in reading order) equal to its max.
+        unclaimed = self.buffers.get("unclaimed", *dout.shape, dout.dtype)  # not yet given
+        np.copyto(unclaimed, dout)
+        won = self.buffers.get("won", *dout.shape, bool)
+        share = self.buffers.get("share", *dout.shape, dout.dtype)
+        for number, ((i, j), corner) in enumerate(zip(self.OFFSETS, self.corners, strict=True)):
+            np.equal(corner, self.out, out=won)  # this corner is (one of) its block's max
+            np.multiply(unclaimed, won, out=share)  # its share: all that is left, or nothing
+            dx[:, i:h2:2, j:w2:2] = share
+            if number < 3:
+                unclaimed -= share  # taken: a later equal corner gets nothing
         return dx
 
     def parameters(self) -> list:
