@@ -202,3 +202,16 @@ def test_image_layers_need_square_images():
 
     with pytest.raises(UserError, match="30 values per example are not a square image"):
         Trainer(TrainConfig(layers="conv4x3"), inputs=30)
+
+
+@pytest.mark.parametrize("preset, parameters", [("seed", 101_770), ("cnn", 37_610)])
+def test_the_parameters_counted_before_building_are_the_networks_own(preset, parameters):
+    """The README's comparison: the cnn preset has about a third of the seed's parameters."""
+    from mnist_nn.config import count_weights
+    from mnist_nn.presets import PRESETS
+    from mnist_nn.training import Trainer
+
+    config = PRESETS[preset]
+    network = Trainer(config).network
+    assert sum(parameter.size for parameter, _ in network.parameters()) == parameters
+    assert count_weights(config, 784, 10) == parameters

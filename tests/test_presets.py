@@ -23,7 +23,8 @@ def test_seed_preset_is_the_original_design():
 @pytest.mark.parametrize("name", list(PRESETS))
 def test_every_preset_is_valid_and_builds(name):
     config = PRESETS[name].validated()
-    assert Trainer(config).network.sizes == [784, *config.hidden_sizes, 10]
+    inner = () if config.layers else config.hidden_sizes  # image layers: inputs and outputs
+    assert Trainer(config).network.sizes == [784, *inner, 10]
     assert name in describe_presets()
 
 

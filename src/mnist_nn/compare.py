@@ -1,5 +1,5 @@
 """The ablation report: each extension of the design switched on alone, then all together, then
-a small convolutional network and the `best` preset.
+the `cnn` preset's small convolutional network and the `best` preset.
 
 Every variant starts from the seed configuration and trains with the same seed, epochs and data:
 `--val-size` examples are held out of the training set, so the validation accuracy is what a
@@ -11,8 +11,6 @@ from pathlib import Path
 
 from mnist_nn.config import TrainConfig
 from mnist_nn.presets import PRESETS
-
-CONVOLUTION = "conv8x5 pool conv16x5 pool dense128"  # LeNet's shape, the next chapter's start
 
 
 @dataclass
@@ -34,14 +32,7 @@ def variants(epochs: int, val_size: int, seed: int = 0) -> list[Variant]:
         learning_rate=0.001,
     )
     best = replace(PRESETS["best"], epochs=epochs, val_size=val_size, seed=seed)
-    conv = replace(
-        base,
-        layers=CONVOLUTION,
-        activation="relu",
-        loss="cross_entropy",
-        optimizer="adam",
-        learning_rate=0.001,
-    )
+    conv = replace(PRESETS["cnn"], epochs=epochs, val_size=val_size, seed=seed)
     return [
         Variant("seed", "the original design", base),
         Variant("relu", "ReLU hidden units (He init)", replace(base, activation="relu")),
@@ -59,7 +50,7 @@ def variants(epochs: int, val_size: int, seed: int = 0) -> list[Variant]:
             replace(base, optimizer="momentum", momentum=0.5, learning_rate=0.005),
         ),
         Variant("all", "all of the above; momentum 0.9 at lr 0.001", all_together),
-        Variant("convolution", f"image layers {CONVOLUTION}, ReLU, cross-entropy, Adam", conv),
+        Variant("convolution", "the `cnn` preset's configuration", conv),
         Variant("best", "the `best` preset's configuration", best),
     ]
 
