@@ -215,6 +215,103 @@ def framing(out: Path, dataset) -> str:
     return "four test digits, photographed and framed again"
 
 
+SHIFTS = (0, 1, 2, 3, 4)  # pixels
+# Fully connected and convolutional, each without augmentation and with it (±2 px shifts).
+SHIFT_PRESETS = ("quick", "cnn", "best", "cnn-best")
+DIRECTIONS = ((0, 1), (0, -1), (1, 0), (-1, 0))  # right, left, down, up
+
+
+def shifted_images(images: np.ndarray, rows: int, columns: int) -> np.ndarray:
+    """(N, 784) digits moved `rows` down and `columns` right (negative: up, left); what moves out
+    of the 28x28 frame is lost and blank paper comes in (MNIST's digits sit in the middle 20x20,
+    so up to 4 px loses no ink)."""
+    square = images.reshape(-1, 28, 28)
+    moved = np.zeros_like(square)
+    source = square[:, max(-rows, 0) : 28 - max(rows, 0), max(-columns, 0) : 28 - max(columns, 0)]
+    moved[:, max(rows, 0) : 28 - max(-rows, 0), max(columns, 0) : 28 - max(-columns, 0)] = source
+    return moved.reshape(len(images), -1)
+
+
+def preset_models(dataset, names, models: dict, epochs: int | None) -> dict:
+    """{name: network} for each preset name: its `--models` file if given, else that preset
+    trained here (on the `--limit`ed data; `--epochs` shortens it, for a quick look)."""
+    from mnist_nn.persistence import load_model
+    from mnist_nn.presets import PRESETS
+
+    networks = {}
+    for name in names:
+        if name in models:
+            networks[name] = load_model(models[name])[0]
+            continue
+        config = PRESETS[name] if epochs is None else replace(PRESETS[name], epochs=epochs)
+        networks[name] = Trainer(config, dataset.train.images.shape[1]).fit(dataset).network
+    return networks
+
+
+def shifted(out: Path, dataset, models: dict | None = None, epochs: int | None = None) -> str:
+    """Test digits moved 1 to 4 px (right, left, down and up, averaged), read by fully-connected
+    and convolutional models trained on centred digits (quick, cnn) and on shifted ones too
+    (best, cnn-best)."""
+    test = dataset.test
+    networks = preset_models(dataset, SHIFT_PRESETS, models or {}, epochs)
+    figure = Figure(figsize=(10, 3.8), layout="constrained")
+    ax, examples = figure.subfigures(1, 2, width_ratios=(1.4, 1))
+    ax = ax.subplots()
+    figures = []
+    colours = ("#f59e0b", "#60a5fa", "#b45309", "#1d4ed8")
+    for (name, network), colour in zip(networks.items(), colours, strict=True):
+        accuracy = []
+        for shift in SHIFTS:
+            moved = [shifted_images(test.images, shift * dr, shift * dc) for dr, dc in DIRECTIONS]
+            correct = [np.mean(network.predict(images) == test.labels) for images in moved]
+            accuracy.append(100 * float(np.mean(correct)))
+        kind = "convolutional" if network.architecture.get("layers") else "fully connected"
+        moved = ", trained on shifted digits" if name in ("best", "cnn-best") else ""
+        ax.plot(SHIFTS, accuracy, marker="o", color=colour, label=f"{name} ({kind}{moved})")
+        figures.append(f"{name}: " + ", ".join(f"{a:.1f}%" for a in accuracy))
+    ax.set(xlabel="pixels moved", ylabel="test accuracy (%)", xticks=SHIFTS)
+    ax.set_title("Test digits moved off centre", fontsize=10)
+    ax.legend(fontsize=8)
+    cells = examples.subplots(1, len(SHIFTS))
+    for cell, shift in zip(cells, SHIFTS, strict=True):
+        cell.imshow(shifted_images(test.images[:1], 0, shift).reshape(28, 28), cmap="gray")
+        cell.set(xticks=[], yticks=[], title=f"{shift} px")
+    figure.savefig(out / "shifted.png", dpi=100)
+    return "test accuracy at 0-4 px: " + "; ".join(figures)
+
+
+def filters(out: Path, dataset, models: dict | None = None, epochs: int | None = None) -> str:
+    """The `cnn` model's first convolution: its filters, and what each makes of a test digit
+    (its feature map: high where the digit has what the filter looks for)."""
+    from mnist_nn.convolution import Conv2D
+
+    network = preset_models(dataset, ("cnn",), models or {}, epochs)["cnn"]
+    conv = next(layer for layer in network.layers if isinstance(layer, Conv2D))
+    kernels = conv.filters_as_images()[:, 0]  # (F, k, k): one input channel, the pixels
+    digits = dataset.test.images[:2]
+    maps = network.feature_maps(digits)  # (2, F, Ho, Wo)
+    count = len(kernels)
+    figure = Figure(figsize=(1.2 * count, 4.2), layout="constrained")
+    axes = figure.subplots(3, count + 1, squeeze=False)
+    for ax in axes.ravel():
+        ax.set(xticks=[], yticks=[])
+        ax.set_frame_on(False)
+    axes[0][0].text(0.5, 0.5, "filters\n(red +, blue −)", ha="center", va="center", fontsize=8)
+    for row, digit in ((1, 0), (2, 1)):
+        axes[row][0].imshow(digits[digit].reshape(28, 28), cmap="gray_r")
+    for f in range(count):
+        limit = np.abs(kernels[f]).max()
+        axes[0][f + 1].imshow(kernels[f], cmap="bwr", vmin=-limit, vmax=limit)
+        axes[0][f + 1].set_title(f"filter {f + 1}", fontsize=8)
+        for row, digit in ((1, 0), (2, 1)):
+            limit = np.abs(maps[digit, f]).max() or 1.0
+            axes[row][f + 1].imshow(maps[digit, f], cmap="bwr", vmin=-limit, vmax=limit)
+    figure.suptitle("The first convolution's filters, and their feature maps of two test digits")
+    figure.savefig(out / "filters.png", dpi=100)
+    side = kernels.shape[-1]
+    return f"{count} filters of {side}x{side}, maps of {maps.shape[2]}x{maps.shape[3]}"
+
+
 PICTURES = {
     "sigmoid": sigmoid,
     "network": network,
@@ -223,6 +320,8 @@ PICTURES = {
     "saturation": saturation,
     "losses": losses,
     "framing": framing,
+    "shifted": shifted,
+    "filters": filters,
 }
 
 
@@ -239,10 +338,25 @@ def main(argv=None) -> None:
     parser.add_argument("names", nargs="*", choices=[[], *PICTURES], help="pictures to draw")
     parser.add_argument("--limit", type=int, help="use only this many training images")
     parser.add_argument("--out", type=Path, default=HERE, help="folder for the pictures")
+    parser.add_argument(
+        "--models",
+        nargs="*",
+        metavar="NAME=MODEL",
+        help="shifted, filters: read with these model files (e.g. cnn=cnn.npz best=best.npz) "
+        "instead of training those presets first (all four for shifted: about 25 minutes)",
+    )
+    parser.add_argument(
+        "--epochs", type=int, help="shifted, filters: train each preset this many epochs"
+    )
     args = parser.parse_args(argv)
+    models = dict(given.split("=", 1) for given in args.models or [])
     dataset = limited(load_dataset(val_size=500), args.limit)
     for name in args.names or PICTURES:
-        figures = PICTURES[name](args.out, dataset)  # what the picture shows, in numbers
+        picture = PICTURES[name]
+        if picture in (shifted, filters):  # these read trained models
+            figures = picture(args.out, dataset, models, args.epochs)
+        else:
+            figures = picture(args.out, dataset)  # what the picture shows, in numbers
         print(f"wrote {args.out / (name.replace('-', '_') + '.png')}: {figures}", flush=True)
 
 
