@@ -102,8 +102,8 @@ def parse_grid(pairs: list[str]) -> dict[str, list]:
 def grid_trials(grid: dict[str, list], seeds: list[int]) -> list[Trial]:
     """Every combination of the grid's values, times every seed (seeds innermost)."""
     names = list(grid)
-    combinations = list(itertools.product(*(grid[name] for name in names)))
-    check_count(len(combinations) * len(seeds))
+    check_count(math.prod(len(values) for values in grid.values()) * len(seeds))  # before listing
+    combinations = itertools.product(*(grid[name] for name in names))
     return [
         Trial(tuple(zip(names, values, strict=True)), seed)
         for values in combinations
@@ -155,8 +155,8 @@ def parse_ranges(pairs: list[str]) -> dict[str, Range]:
 
 
 def random_trials(ranges: dict[str, Range], count: int, seeds: list[int], draw_seed: int):
-    """`count` draws of every range (the same draws for the same --draw-seed: a rerun resumes
-    the same sweep), times every seed."""
+    """`count` draws of every range, times every seed. The draws come from `draw_seed` (the
+    sweep's --seed): the same command draws the same trials, so a rerun resumes the sweep."""
     check_count(count * len(seeds))
     rng = np.random.default_rng(draw_seed)
     trials = []
