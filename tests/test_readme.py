@@ -105,10 +105,6 @@ def test_every_relative_link_of_the_readme_and_docs_leads_somewhere():
 COMMAND = re.compile(
     r"`((?:python main\.py|mnist-nn|python docs/experiments\.py|python -m benchmarks\.\w+)[^`]*)`"
 )
-CONV_COMMAND = (
-    'python main.py --layers "conv8x5 pool conv16x5 pool dense128" --activation relu --loss '
-    "cross_entropy --optimizer adam --lr 0.001 --lr-schedule cosine --epochs 5 --val-size 5000"
-)
 TRAINING = {  # command: (figures the README quotes beside it, what a shortened run prints)
     "python main.py": (["95.62%"], r"test accuracy: \d+\.\d\d%"),
     "python main.py --lr 0.1": ([], "training stopped learning in epoch 1 with --lr 0.1 .* Try "),
@@ -122,13 +118,15 @@ TRAINING = {  # command: (figures the README quotes beside it, what a shortened 
         r"test accuracy: \d+\.\d\d%",
     ),
     "python main.py --loss cross_entropy": (["97.89%"], r"test accuracy: \d+\.\d\d%"),
-    CONV_COMMAND: (["98.51%"], r"test accuracy: \d+\.\d\d%"),
+    "python main.py --preset cnn": (["99.08%", "48.1 s"], r"test accuracy: \d+\.\d\d%"),
+    "python main.py --preset cnn-best": (["99.60%", "693.1 s"], r"test accuracy: \d+\.\d\d%"),
     "python main.py --plots": (
         [],
         r"(?=.*weights\.png)(?=.*curves\.png)(?=.*activations\.png)"
         r"(?=.*confusion\.png)(?=.*mistakes\.png)",
     ),
 }
+SHIFTED_FIGURES = ["33.3%", "62.0%", "93.4%", "97.4%"]  # each model's accuracy, moved 4 px
 PICTURES = {  # command: (figures the README quotes beside it, what its shortened run prints)
     "python docs/experiments.py learning-rates": (
         ["73.6%", "93.0%"],
@@ -137,6 +135,11 @@ PICTURES = {  # command: (figures the README quotes beside it, what its shortene
     "python docs/experiments.py saturation": ([], r"1000 units: \d+% of outputs below 0\.01"),
     "python docs/experiments.py losses": ([], r"mse \d+\.\d%, cross_entropy \d+\.\d%"),
     "python docs/experiments.py framing": ([], "four test digits"),
+    "python docs/experiments.py filters": ([], r"8 filters of 5x5, maps of 24x24"),
+    "python docs/experiments.py shifted": (
+        SHIFTED_FIGURES,
+        r"quick: (\d+\.\d%, ){4}\d+\.\d%; cnn: .*; best: .*; cnn-best: ",
+    ),
 }
 
 
@@ -207,7 +210,8 @@ def test_each_picture_command_prints_its_figures(command, mnist_dir, monkeypatch
     spec.loader.exec_module(experiments)
     monkeypatch.setenv("MNIST_DATA_DIR", str(mnist_dir))
     name = command.split()[-1]
-    experiments.main([name, "--limit", "3000", "--out", str(tmp_path)])
+    # --epochs 1: the pictures that train presets (shifted, filters) train each for one epoch.
+    experiments.main([name, "--limit", "3000", "--epochs", "1", "--out", str(tmp_path)])
     assert re.search(printed, capsys.readouterr().out)
     assert (ROOT / "docs" / f"{name.replace('-', '_')}.png").exists()  # the README shows it
 
@@ -217,6 +221,8 @@ WRITTEN_BY = {
     "python -m benchmarks.numbers": "benchmarks/numbers.md",
     "python -m benchmarks.real_handwriting": "benchmarks/handwriting.md",
     "python -m benchmarks.sklearn_compare": "benchmarks/sklearn_comparison.md",
+    "python -m benchmarks.convolution": "benchmarks/convolution.md",
+    "python -m benchmarks.sweeps": "benchmarks/sweeps.md",
 }
 
 
@@ -256,7 +262,7 @@ def test_the_compare_table_has_the_form_and_variants_compare_prints():
 
 def test_the_limits_table_says_what_the_code_does():
     """Each figure of the README's Limits table, against the constant that enforces it."""
-    from mnist_nn import config, fileio, idx, images, memory, numbers, own_data
+    from mnist_nn import config, fileio, idx, images, memory, numbers, own_data, sweeps
     from mnist_nn.web import app, server, train_api
 
     text = (ROOT / "README.md").read_text()
@@ -287,6 +293,7 @@ def test_the_limits_table_says_what_the_code_does():
         "MNIST IDX files": [f"{idx.MAX_DATA_BYTES // 10**6} MB of data"],
         "`.npz` files": [f"{fileio.MAX_ARRAY_BYTES >> 30} GiB for the arrays read"],
         "CSV for `--data`": [f"{own_data.MAX_CSV_BYTES >> 20} MB"],
+        "a sweep": [f"at most {sweeps.MAX_TRIALS:,} trials"],
     }  # fmt: skip
     for what, figures in expected.items():
         [row] = [row for name, row in rows.items() if name.startswith(what)]
