@@ -182,6 +182,40 @@ figure""",
     ),
     (
         "markdown",
+        """## One convolution, forward and backward
+
+The next chapter's layer, with real numbers: one 5x5 image, one 3x3 filter. Forward, the
+filter slides over the image and takes a dot product with the patch under it at each of the
+3x3 positions; the layer does all positions as one matrix product (im2col). Backward, each
+position's gradient dz flows to the filter (dW = Σ over positions of patch·dz: the same filter
+at every position, so its gradients add up) and back to the pixels under it (dx: each pixel
+collects dz·w from every position whose patch covered it). Images in the layer are
+(channels, height, width, batch).""",
+    ),
+    (
+        "code",
+        """from mnist_nn.convolution import Conv2D
+
+conv = Conv2D(channels=1, filters=1, kernel=3, rng=np.random.default_rng(1), dtype="float64")
+image = np.random.default_rng(2).integers(0, 10, (5, 5)) / 10  # one 5x5 image
+w = conv.weight.reshape(3, 3)  # the filter (W's one column, unrolled)
+x = image[None, :, :, None]  # (C, H, W, N) = (1, 5, 5, 1)
+
+z = np.array([[np.sum(image[i : i + 3, j : j + 3] * w) for j in range(3)] for i in range(3)])
+show("z[i,j] = Σ patch·w + b", "conv.forward(x)", z + conv.bias, conv.forward(x)[0, :, :, 0])
+
+dz = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 0.0], [0.0, 0.0, -1.0]])  # a gradient from above
+dx = conv.backward(dz[None, :, :, None])[0, :, :, 0]
+dW = sum(image[i : i + 3, j : j + 3] * dz[i, j] for i in range(3) for j in range(3))
+show("dW = Σ patch·dz", "conv.dweight", dW, conv.dweight.reshape(3, 3))
+dx_by_hand = np.zeros((5, 5))
+for i in range(3):
+    for j in range(3):
+        dx_by_hand[i : i + 3, j : j + 3] += dz[i, j] * w
+show("dx: each patch += dz·w", "conv.backward(dz)", dx_by_hand, dx)""",
+    ),
+    (
+        "markdown",
         """## One extension at a time
 
 Each run starts from the seed and changes one thing, for 5 epochs, holding 5,000 training
