@@ -173,3 +173,17 @@ def test_every_replication_row_is_a_valid_configuration():
             TrainConfig(), sweeps.Trial(tuple(settings_of(row).items()), 0)
         )
         assert config.epochs >= 30 and row.error < 5  # a paper's error, in %
+
+
+def test_a_trial_that_stops_learning_is_counted_as_stopped_and_the_sweep_goes_on(tmp_path):
+    grid = {"learning_rate": [0.001, 1000.0]}  # the second diverges at once (NaN)
+    trials = sweeps.grid_trials(grid, seeds=[0, 1])
+    deep = TrainConfig(**{**BASE.to_dict(), "hidden_sizes": (32, 32, 32), "optimizer": "sgd"})
+    table = sweeps.run_sweep(
+        deep, trials, SPEC, tmp_path, sweeps.Sequential(), ["learning_rate"], progress=False
+    )
+    fine, diverged = table
+    assert (fine["stopped"], fine["seeds"]) == (0, 2) and fine["val_accuracy_mean"] > 0.5
+    assert (diverged["stopped"], diverged["seeds"]) == (2, 2)
+    assert diverged["val_accuracy_mean"] is None  # nothing to average
+    assert "2 (2 stopped)" in sweeps.format_table(table, ["learning_rate"])

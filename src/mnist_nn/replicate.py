@@ -69,17 +69,21 @@ def markdown_table(rows: list[Row], table: list[dict], quick: bool = False) -> s
     for row in rows:
         line = ours.get(row.name)
         if line is None or line["test_accuracy_mean"] is None:
+            ours_text = "not run" if line is None else f"stopped learning ({line['stopped']} seeds)"
             lines.append(
-                f"| {row.name} | {row.network} | {row.error:.2f}% | not run | | {row.note} |"
+                f"| {row.name} | {row.network} | {row.error:.2f}% | {ours_text} | | {row.note} |"
             )
             continue
+        note = row.note
+        if line["stopped"]:
+            note += f"; {line['stopped']} of {line['seeds']} seeds stopped learning"
         error = 100 * (1 - line["test_accuracy_mean"])
         spread = 100 * line["test_accuracy_std"]
         difference = error - row.error
         away = f", {abs(difference) / spread:.1f} sd" if spread > 0 else ""
         lines.append(
             f"| {row.name} | {row.network} | {row.error:.2f}% | {error:.2f}% ± {spread:.2f} "
-            f"({line['seeds']} seeds) | {difference:+.2f}{away} | {row.note} |"
+            f"({line['seeds'] - line['stopped']} seeds) | {difference:+.2f}{away} | {note} |"
         )
     sources = sorted({row.source for row in rows})
     lines += ["", *(f"- {source}" for source in sources)]

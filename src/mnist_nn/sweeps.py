@@ -208,15 +208,21 @@ def run_trial(base: dict, trial: Trial, spec: DataSpec) -> dict:
     from mnist_nn.training import train
 
     config = trial_config(TrainConfig(**base), trial)
-    with threadpool_limits(1, user_api="blas"):
-        result = train(config, dataset_for(spec))
-    held_out = result.history[-1].get("val_accuracy")
-    return {
+    row = {
         "key": trial.key,
         "label": trial.label,
         "settings": {name: _plain(value) for name, value in trial.settings},
         "seed": trial.seed,
-        "val_accuracy": held_out,
+    }
+    try:
+        with threadpool_limits(1, user_api="blas"):
+            result = train(config, dataset_for(spec))
+    except UserError as error:  # e.g. a learning rate too large: it stopped learning
+        return {**row, "stopped": error.worded("cli"), "val_accuracy": None,
+                "test_accuracy": None, "seconds": None, "epochs": None}  # fmt: skip
+    return {
+        **row,
+        "val_accuracy": result.history[-1].get("val_accuracy"),
         "test_accuracy": result.test_accuracy,
         "seconds": result.training_seconds,
         "epochs": len(result.history),
@@ -227,10 +233,18 @@ def _plain(value):
     return list(value) if isinstance(value, tuple) else value
 
 
-def _one_blas_thread_worker() -> None:
+def _start_worker() -> None:
+    """A pool worker: one BLAS thread, and Ctrl-C left to the parent (which stops the pool)."""
+    import signal
+
     from threadpoolctl import threadpool_limits
 
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     threadpool_limits(1, user_api="blas")
+
+
+def _run_packed(arguments: tuple) -> dict:
+    return run_trial(*arguments)
 
 
 class Sequential:
@@ -247,28 +261,25 @@ class Sequential:
 
 
 class LocalPool:
-    """One process per core (or `workers`), each with one BLAS thread."""
+    """One process per core (or `workers`), each with one BLAS thread. Started fresh ("spawn"):
+    a fork of a process whose BLAS threads are running can hang."""
 
     def __init__(self, workers: int | None = None):
-        from concurrent.futures import ProcessPoolExecutor
+        import multiprocessing
 
         self.workers = workers or os.cpu_count() or 1
         self.name = f"a local pool of {self.workers} processes"
-        self.pool = ProcessPoolExecutor(self.workers, initializer=_one_blas_thread_worker)
+        context = multiprocessing.get_context("spawn")
+        self.pool = context.Pool(self.workers, initializer=_start_worker)
 
     def run(self, base, trials, spec):
-        from concurrent.futures import as_completed
-
-        futures = [self.pool.submit(run_trial, base, trial, spec) for trial in trials]
-        try:
-            for future in as_completed(futures):
-                yield future.result()
-        finally:
-            for future in futures:
-                future.cancel()
+        work = [(base, trial, spec) for trial in trials]
+        yield from self.pool.imap_unordered(_run_packed, work)
 
     def close(self):
-        self.pool.shutdown(wait=True, cancel_futures=True)
+        # Finished trials are kept already; trials under way (after Ctrl-C) are given up.
+        self.pool.terminate()
+        self.pool.join()
 
 
 class DaskCluster:
@@ -394,6 +405,7 @@ def summary(rows: list[dict], names: list[str]) -> list[dict]:
         line = {"label": trials[0]["label"]} if trials[0].get("label") else {}
         line.update({name: trials[0]["settings"][name] for name in names})
         line["seeds"] = len(trials)
+        line["stopped"] = sum(1 for t in trials if t.get("stopped"))  # diverged, or stalled
         for figure in ("val_accuracy", "test_accuracy", "seconds"):
             values = [t[figure] for t in trials if t[figure] is not None]
             line[f"{figure}_mean"] = float(np.mean(values)) if values else None
@@ -437,7 +449,8 @@ def format_table(table: list[dict], names: list[str]) -> str:
     lines = [
         [*(" ".join(map(str, v)) if isinstance(v, list) else str(v) for v in
            (line[name] for name in names)),
-         str(line["seeds"]), both(line, "val_accuracy", 100, 2),
+         f"{line['seeds']}" + (f" ({line['stopped']} stopped)" if line["stopped"] else ""),
+         both(line, "val_accuracy", 100, 2),
          both(line, "test_accuracy", 100, 2), both(line, "seconds", 1, 1)]
         for line in table
     ]  # fmt: skip
