@@ -187,3 +187,12 @@ def test_a_trial_that_stops_learning_is_counted_as_stopped_and_the_sweep_goes_on
     assert (diverged["stopped"], diverged["seeds"]) == (2, 2)
     assert diverged["val_accuracy_mean"] is None  # nothing to average
     assert "2 (2 stopped)" in sweeps.format_table(table, ["learning_rate"])
+
+
+def test_a_second_sweep_into_the_same_folder_at_once_is_refused(tmp_path):
+    description = {"base": BASE.to_dict(), "data": {}, "swept": []}
+    first = sweeps.Results(tmp_path, description)
+    with pytest.raises(UserError, match="another sweep is writing to"):
+        sweeps.Results(tmp_path, description)
+    first.close()
+    sweeps.Results(tmp_path, description).close()  # free again once the first has finished

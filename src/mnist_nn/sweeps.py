@@ -346,8 +346,25 @@ class Results:
         self.folder = Path(folder)
         self.folder.mkdir(parents=True, exist_ok=True)
         self.path = self.folder / TRIALS_FILE
+        self._lock()
         self.description = description
         self.rows = self._read()
+
+    def _lock(self) -> None:
+        """One sweep at a time per folder: a second one would run the same trials twice."""
+        import fcntl
+
+        self._lock_file = open(self.folder / ".lock", "w")  # noqa: SIM115 - held until exit
+        try:
+            fcntl.flock(self._lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            self._lock_file.close()
+            raise UserError(
+                f"another sweep is writing to {self.folder}: wait for it, or choose another --out"
+            ) from None
+
+    def close(self) -> None:
+        self._lock_file.close()  # and with it, the lock
 
     def _read(self) -> list[dict]:
         if not self.path.exists():
@@ -364,6 +381,7 @@ class Results:
                 raise UserError(f"{self.path} line {number} is not a trial's result: "
                                 "remove the file to start the sweep again") from None  # fmt: skip
             rows.append(row)
+        rows = list({row.get("key", number): row for number, row in enumerate(rows)}.values())
         described = [row for row in rows if row.get("sweep")]
         if described and described[0]["sweep"] != self.description:
             raise UserError(
@@ -494,6 +512,7 @@ def run_sweep(base: TrainConfig, trials: list[Trial], spec: DataSpec, folder: Pa
         bar.close()
         table = table_so_far()
         write_summary(folder, table, names, description, picture=bool(names))
+        results.close()
     return table
 
 
