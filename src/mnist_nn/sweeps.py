@@ -306,8 +306,9 @@ class DaskCluster:
                 ) from None
             self.name = f"the Dask cluster at {scheduler}"
         else:
+            workers = workers or os.cpu_count() or 1
             self.cluster = LocalCluster(
-                n_workers=workers or os.cpu_count() or 1,
+                n_workers=workers,
                 threads_per_worker=1,
                 processes=True,
                 dashboard_address=None,
