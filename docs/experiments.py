@@ -2,7 +2,7 @@
 
     python docs/experiments.py                 # every picture, into docs/
     python docs/experiments.py learning-rates  # just one (names: see PICTURES below)
-    python docs/experiments.py --limit 5000    # on the first 5,000 training images: quicker
+    python docs/experiments.py --limit 5000    # on the first 5,000 training (and test) images
 
 Each picture is one function: it trains with the library's Trainer where it needs to (MNIST as
 `python main.py` finds it, else the offline digits) and draws with matplotlib.
@@ -262,7 +262,8 @@ def shifted(out: Path, dataset, models: dict | None = None, epochs: int | None =
     for (name, network), colour in zip(networks.items(), colours, strict=True):
         accuracy = []
         for shift in SHIFTS:
-            moved = [shifted_images(test.images, shift * dr, shift * dc) for dr, dc in DIRECTIONS]
+            directions = DIRECTIONS if shift else DIRECTIONS[:1]  # unmoved: one is enough
+            moved = [shifted_images(test.images, shift * dr, shift * dc) for dr, dc in directions]
             correct = [np.mean(network.predict(images) == test.labels) for images in moved]
             accuracy.append(100 * float(np.mean(correct)))
         kind = "convolutional" if network.architecture.get("layers") else "fully connected"
@@ -326,17 +327,21 @@ PICTURES = {
 
 
 def limited(dataset, limit: int | None):
-    """The first `limit` training images only (for a quick look, or a test)."""
+    """The first `limit` training images only, and at most as many test images (for a quick
+    look, or a test)."""
     if not limit:
         return dataset
     train = Split(dataset.train.images[:limit], dataset.train.labels[:limit])
-    return replace(dataset, train=train)
+    test = Split(dataset.test.images[:limit], dataset.test.labels[:limit])
+    return replace(dataset, train=train, test=test)
 
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("names", nargs="*", choices=[[], *PICTURES], help="pictures to draw")
-    parser.add_argument("--limit", type=int, help="use only this many training images")
+    parser.add_argument(
+        "--limit", type=int, help="use only this many training images, and as many test images"
+    )
     parser.add_argument("--out", type=Path, default=HERE, help="folder for the pictures")
     parser.add_argument(
         "--models",
