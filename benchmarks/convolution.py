@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks import peers
 from benchmarks.timing import in_rounds, machine, median, one_blas_thread, ratio
 from mnist_nn import convolution
 from mnist_nn.config import TrainConfig
@@ -46,13 +47,7 @@ def our_epoch(trainer: Trainer, train, targets) -> float:
 class TorchConvNet:
     """The same stack in PyTorch: autograd for the gradients, `threads` CPU threads."""
 
-    @staticmethod
-    def available() -> bool:
-        try:
-            import torch  # noqa: F401
-        except ImportError:
-            return False
-        return True
+    available = staticmethod(peers.TorchTrainer.available)
 
     def __init__(self, layers: str, images: np.ndarray, labels: np.ndarray, threads: int):
         import torch

@@ -53,15 +53,17 @@ def _add_setting(parser: argparse.ArgumentParser, option) -> None:
     parser.add_argument(flag(option), dest=option.name, help=text, **keywords)
 
 
-def _add_train_arguments(parser: argparse.ArgumentParser) -> None:
+def _add_settings(parser: argparse.ArgumentParser, preset_help: str) -> None:
+    """--preset and one flag per declared setting, laid over it."""
     parser.add_argument(
-        "--preset",
-        choices=sorted(PRESETS),
-        default="seed",
-        help="named configuration to start from; flags override it (default: seed)",
+        "--preset", choices=sorted(PRESETS), default="seed", help=f"{preset_help} (default: seed)"
     )
     for option in settings("cli").values():
         _add_setting(parser, option)
+
+
+def _add_train_arguments(parser: argparse.ArgumentParser) -> None:
+    _add_settings(parser, "named configuration to start from; flags override it")
     _add_data_arguments(parser)
     parser.add_argument(
         "--out",
@@ -304,14 +306,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="example: mnist-nn sweep --grid learning_rate=0.003,0.01,0.03 "
         "hidden_sizes=64,128,256 --seeds 3 --epochs 5 (hidden_sizes=256+128: two layers)",
     )
-    sweep.add_argument(
-        "--preset",
-        choices=sorted(PRESETS),
-        default="seed",
-        help="named configuration every trial starts from (default: seed)",
-    )
-    for option in settings("cli").values():
-        _add_setting(sweep, option)
+    _add_settings(sweep, "named configuration every trial starts from")
     searches = sweep.add_mutually_exclusive_group(required=True)
     searches.add_argument(
         "--grid",

@@ -314,7 +314,7 @@ def command_gradcheck(args: argparse.Namespace) -> int:
 
 def command_compare(args: argparse.Namespace) -> int:
     from mnist_nn.compare import run_comparison, variants, write_report
-    from mnist_nn.data import hold_out, load_dataset
+    from mnist_nn.data import default_val_size, hold_out, load_dataset
 
     out = _prepare_out_dir(args.out)
     dataset = load_dataset(args.dataset, args.data_dir, "float32")
@@ -322,7 +322,7 @@ def command_compare(args: argparse.Namespace) -> int:
         _notice(dataset.notice)
     # Held out here, once the training set's size is known: MNIST's 5,000 would not fit in the
     # 1,437 images of `digits`, the fallback when MNIST cannot be had.
-    val_size = args.val_size or min(5000, len(dataset.train) // 5)
+    val_size = args.val_size or default_val_size(len(dataset.train))
     dataset.train, dataset.validation = hold_out(dataset.train, val_size, dataset.name)
     chosen = variants(args.epochs, val_size, args.seed)
     if args.only:
@@ -355,7 +355,7 @@ def command_sweep(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
     from mnist_nn import sweeps
-    from mnist_nn.data import load_dataset
+    from mnist_nn.data import default_val_size, load_dataset
 
     base = config_from_arguments(args)
     if args.grid:
@@ -370,7 +370,7 @@ def command_sweep(args: argparse.Namespace) -> int:
     dataset = load_dataset(args.dataset, args.data_dir, base.dtype)
     if dataset.notice:
         _notice(dataset.notice)
-    val_size = base.val_size or sweeps.default_val_size(len(dataset.train))
+    val_size = base.val_size or default_val_size(len(dataset.train))
     base = replace(base, val_size=val_size).validated()
     seeds = [base.seed + i for i in range(args.seeds)]
     if args.grid:
@@ -382,39 +382,42 @@ def command_sweep(args: argparse.Namespace) -> int:
     data_dir = str(args.data_dir) if args.data_dir else None
     spec = sweeps.DataSpec(dataset.name, data_dir, val_size, base.dtype)
     del dataset
-    executor = _executor(args)
-    print(
+    what = (
         f"{len(trials)} trials ({len(trials) // args.seeds} settings x {args.seeds} seeds) of "
-        f"{base.describe()} on {spec.name} ({val_size} held out), on {executor.name}; "
-        f"results in {args.out}",
-        flush=True,
+        f"{base.describe()} on {spec.name} ({val_size} held out)"
     )
-    try:
-        table = sweeps.run_sweep(base, trials, spec, args.out, executor, names)
-    except KeyboardInterrupt:
-        print(
-            "interrupted: the finished trials are kept; run the same command to continue",
-            file=sys.stderr,
-        )
+    table = _run_trials(args, what, base, trials, spec, names)
+    if table is None:
         return 130
-    finally:
-        executor.close()
     print(sweeps.format_table(table, names))
     written = [sweeps.TRIALS_FILE, sweeps.SUMMARY_CSV, sweeps.SUMMARY_JSON, sweeps.PICTURE]
     print(f"wrote {', '.join(str(args.out / name) for name in written)}")
     return 0
 
 
-def _executor(args: argparse.Namespace):
-    """Where a sweep's trials run: --scheduler or --dask-workers (Dask), --workers 1 (this
-    process), else a local pool of --workers processes (default: one per core)."""
+def _run_trials(args: argparse.Namespace, what: str, base, trials, spec, names):
+    """Run a sweep's trials where the flags say: --scheduler or --dask-workers (Dask),
+    --workers 1 (this process), else a local pool of --workers processes (default: one per
+    core). The summary table, or None after Ctrl-C (the finished trials are kept)."""
     from mnist_nn import sweeps
 
     if args.scheduler or args.dask_workers:
-        return sweeps.DaskCluster(args.scheduler, args.dask_workers)
-    if args.workers == 1:
-        return sweeps.Sequential()
-    return sweeps.LocalPool(args.workers)
+        executor = sweeps.DaskCluster(args.scheduler, args.dask_workers)
+    elif args.workers == 1:
+        executor = sweeps.Sequential()
+    else:
+        executor = sweeps.LocalPool(args.workers)
+    print(f"{what}, on {executor.name}; results in {args.out}", flush=True)
+    try:
+        return sweeps.run_sweep(base, trials, spec, args.out, executor, names)
+    except KeyboardInterrupt:
+        print(
+            "interrupted: the finished trials are kept; run the same command to continue",
+            file=sys.stderr,
+        )
+        return None
+    finally:
+        executor.close()
 
 
 def command_replicate(args: argparse.Namespace) -> int:
@@ -439,23 +442,11 @@ def command_replicate(args: argparse.Namespace) -> int:
         for row in rows
         for seed in range(args.seeds)
     ]
-    executor = _executor(args)
     length = "shortened to one epoch each (--quick)" if args.quick else "as listed"
-    print(
-        f"{len(rows)} rows x {args.seeds} seeds on {spec.name}, {length}, on {executor.name}; "
-        f"results in {args.out}",
-        flush=True,
-    )
-    try:
-        table = sweeps.run_sweep(base, trials, spec, args.out, executor, names=[])
-    except KeyboardInterrupt:
-        print(
-            "interrupted: the finished trials are kept; run the same command to continue",
-            file=sys.stderr,
-        )
+    what = f"{len(rows)} rows x {args.seeds} seeds on {spec.name}, {length}"
+    table = _run_trials(args, what, base, trials, spec, names=[])
+    if table is None:
         return 130
-    finally:
-        executor.close()
     text = replicate.markdown_table(rows, table, args.quick)
     (args.out / "replicate.md").write_text(text + "\n")
     print(text)

@@ -114,6 +114,11 @@ def load_dataset(
     return Dataset(name, source, train, test, validation, notice, checksums)
 
 
+def default_val_size(train_size: int) -> int:
+    """5,000 held out of MNIST's 60,000; a fifth of a smaller training set (the digits')."""
+    return min(5000, train_size // 5)
+
+
 def hold_out(train: Split, val_size: int, name: str) -> tuple[Split, Split | None]:
     """The last `val_size` training examples become the validation split."""
     if not val_size:

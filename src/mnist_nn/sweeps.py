@@ -515,8 +515,3 @@ def run_sweep(base: TrainConfig, trials: list[Trial], spec: DataSpec, folder: Pa
         write_summary(folder, table, names, description, picture=bool(names))
         results.close()
     return table
-
-
-def default_val_size(train_size: int) -> int:
-    """5,000 held out of MNIST's 60,000; a fifth of a smaller training set (the digits')."""
-    return min(5000, train_size // 5)
