@@ -12,12 +12,14 @@ from PIL import Image, ImageDraw
 from mnist_nn.errors import UserError
 from mnist_nn.images import read_number
 from mnist_nn.numbers import MAX_DIGITS, digit_groups, segment
-from mnist_nn.reading import DIGIT, Reading
+from mnist_nn.reading import DIGIT, NOT_A_DIGIT, Reading
 
 
 class SureOfEverything:
     """A stand-in reader: every framed piece is a digit 7, 90% sure. With it, the cutter has
     no reason to cut (each cut multiplies in another 90%), so only the grouping shows."""
+
+    detector = False
 
     def read(self, images):
         return [Reading(DIGIT, [(7, 0.9)], 0.0, pixels=image) for image in images]
@@ -56,6 +58,44 @@ def test_pieces_sharing_their_columns_are_one_digit():
     _, groups = digit_groups(grey < 0.5)
     assert [len(group) for group in groups] == [2, 2]
     assert len(segment(grey, SureOfEverything())) == 2
+
+
+class ReadsPartsBetter(SureOfEverything):
+    """A stand-in that reads any framed image filling the box both ways only 60% sure, and a
+    narrow or flat one (a stroke, a bar) 100%: it would cut every digit into strokes."""
+
+    def read(self, images):
+        readings = []
+        for image in images:
+            ink = image.reshape(28, 28) > 0.3
+            full = ink.any(axis=0).sum() > 10 and ink.any(axis=1).sum() > 10
+            readings.append(Reading(DIGIT, [(7, 0.6 if full else 1.0)], 0.0, pixels=image))
+        return readings
+
+
+def test_a_cut_that_leaves_a_short_part_is_not_taken_between_two_digits():
+    # An L: a stem and a long base, like a 2's base running on. The base alone reads "better",
+    # but it is a fifth of the line tall: no digit of a number is that short.
+    ell = [[(100, 40), (100, 160), (220, 160)]]
+    digits = segment(drawing(ell), ReadsPartsBetter())
+    assert len(digits) == 1
+
+
+class DoubtsEverything(SureOfEverything):
+    """A stand-in whose detector finds every mark 90% likely not a digit."""
+
+    detector = True
+
+    def read(self, images):
+        return [Reading(NOT_A_DIGIT, [(1, 0.99)], 0.9, pixels=image) for image in images]
+
+
+def test_a_mark_among_digits_is_judged_with_the_odds_of_a_number_and_one_alone_is_not():
+    three = segment(drawing([[(x, 40), (x, 160)] for x in (100, 300, 500)]), DoubtsEverything())
+    assert [digit.verdict for digit in three] == [DIGIT] * 3
+    assert all(digit.not_digit < 0.9 for digit in three)  # P(not a digit | among digits)
+    (alone,) = segment(drawing([[(300, 40), (300, 160)]]), DoubtsEverything())
+    assert alone.verdict == NOT_A_DIGIT and alone.not_digit == 0.9
 
 
 def test_a_blank_image_has_no_digits_and_says_so_in_one_line():

@@ -26,7 +26,7 @@ class Reading:
 
     verdict: str
     ranked: list
-    not_digit: float  # the detector's P(not a digit)
+    not_digit: float  # the detector's P(not a digit) (among a number's digits: given that)
     box: tuple | None = None  # (left, top, right, bottom) in the original image, for numbers
     pixels: np.ndarray | None = field(default=None, repr=False)  # the (784,) framed input
     probabilities: np.ndarray | None = field(default=None, repr=False)  # all C, calibrated
