@@ -12,7 +12,7 @@ Shapes are (height, width) greys. The steps:
        that leaves a part much shorter than the line (the end of a 2's base) is not tried;
     4. every digit framed like MNIST (`framing.normalise_strokes`, `framing.frame_like_mnist`)
        and read (`reading.Reader`), with its box in the original image; where there are several
-       marks, each is judged "not a digit" with the odds of a mark among digits (`in_a_number`).
+       digits, each is judged "not a digit" with the odds of a mark among digits (`in_a_number`).
 scipy.ndimage does the pixel work; the rest is NumPy.
 """
 
@@ -174,7 +174,6 @@ def segment(grey: np.ndarray, reader) -> list[Reading]:
             f"{len(groups)} separate marks: more than a number of {MAX_DIGITS} digits on one "
             "line; crop the image to one number"
         )
-    among_digits = len(groups) > 1  # (one mark alone is judged as a digit drawn alone is)
     boxes = ndimage.find_objects(labels)
     heights = [_rows(boxes, group)[1] - _rows(boxes, group)[0] for group in groups]
     line_height = int(np.median([h for h in heights if h >= 0.5 * max(heights)]))
@@ -185,7 +184,7 @@ def segment(grey: np.ndarray, reader) -> list[Reading]:
         (left, right), (top, bottom) = _span(spans, members), _rows(boxes, members)
         crop = (slice(top, bottom), slice(left, right))
         piece = np.isin(labels[crop], members)
-        return read_group(flat[crop], piece, line_height, reader, (left, top), among_digits)
+        return read_group(flat[crop], piece, line_height, reader, (left, top))
 
     # Pieces of one digit that share few columns (a 7 whose stem was lifted off its bar) are
     # joined by recognition too: two neighbours that nearly touch are also read together, and
@@ -206,6 +205,8 @@ def segment(grey: np.ndarray, reader) -> list[Reading]:
             f"{len(digits)} digits found: more than a number of {MAX_DIGITS} on one line; crop "
             "the image to one number"
         )
+    if len(digits) > 1 and reader.detector:  # (one mark alone is judged as a digit drawn alone)
+        digits = [in_a_number(digit) for digit in digits]
     return digits
 
 
@@ -220,7 +221,7 @@ def _rows(boxes, group) -> tuple[int, int]:
     return min(boxes[i - 1][0].start for i in group), max(boxes[i - 1][0].stop for i in group)
 
 
-def read_group(flat, piece, line_height, reader, origin, among_digits) -> list[Reading]:
+def read_group(flat, piece, line_height: int, reader, origin) -> list[Reading]:
     """One group of ink, (h, w), read as one digit or cut into several (step 3)."""
     height, width = piece.shape
     cuts = cut_positions(piece, line_height) if width > 0.6 * line_height else []
@@ -246,10 +247,7 @@ def read_group(flat, piece, line_height, reader, origin, among_digits) -> list[R
             kept.append((i, j))
     if not images:
         return []
-    readings = reader.read(np.stack(images))
-    if among_digits and reader.detector:
-        readings = [in_a_number(reading) for reading in readings]
-    readings = dict(zip(kept, readings, strict=True))
+    readings = dict(zip(kept, reader.read(np.stack(images)), strict=True))
     chosen = best_cuts(readings, bounds) if len(bounds) > 2 else [(0, 1)]
     result = []
     for i, j in chosen:
@@ -267,11 +265,10 @@ def read_group(flat, piece, line_height, reader, origin, among_digits) -> list[R
 
 
 def in_a_number(reading: Reading) -> Reading:
-    """The reading of a mark that stands among others: P(not a digit) again by Bayes' rule, with
-    prior odds of "not a digit" AMONG_DIGITS times the detector's, and the verdict from it.
-
-    Written numbers are digits; the detector learned from as many non-digits as digits. Without
-    this, 1 in 40 digits of numbers written from MNIST's validation digits came out "?"."""
+    """The verdict on a digit of a number: P(not a digit) again by Bayes' rule, with prior odds of
+    "not a digit" AMONG_DIGITS times the detector's. Written numbers are digits; the detector
+    learned from as many non-digits as digits. (Where to cut is chosen with the detector's own
+    odds: they tell a digit from a pair or a piece of one, which is the question there.)"""
     from mnist_nn.detector import load_detector
 
     odds = reading.not_digit / max(1 - reading.not_digit, 1e-9) * AMONG_DIGITS
