@@ -223,13 +223,15 @@ WRITTEN_BY = {
     "python -m benchmarks.sklearn_compare": "benchmarks/sklearn_comparison.md",
     "python -m benchmarks.convolution": "benchmarks/convolution.md",
     "python -m benchmarks.sweeps": "benchmarks/sweeps.md",
+    "mnist-nn replicate --seeds 3": "docs/replicate.md",  # (its --out folder's replicate.md)
 }
 
 
 def tables_after(text: str, command: str) -> list[str]:
-    """The data rows of the tables in the README section where `command` is first shown."""
+    """The data rows of the tables in the README section (up to the next heading) where
+    `command` is first shown."""
     start = text.index(f"`{command}`")
-    end = text.find("\n## ", start)
+    end = text.find("\n#", start)
     section = text[start : len(text) if end < 0 else end]
     rows = [line for line in section.splitlines() if line.startswith("| ")]
     return [row for row in rows if not row.startswith("|---")]
