@@ -23,7 +23,7 @@ from scipy import ndimage
 
 from mnist_nn.errors import UserError
 from mnist_nn.framing import SPECK, find_digit, frame_like_mnist, ink_on_black, normalise_strokes
-from mnist_nn.reading import DIGIT, NOT_A_DIGIT, UNSURE, UNSURE_BELOW, Reading
+from mnist_nn.reading import NOT_A_DIGIT, Reading, verdict_of
 
 MAX_DIGITS = 12  # one line of a number: a price, a meter reading, a phone number
 SHARED_COLUMNS = 0.5  # pieces sharing this share of the narrower one's columns are one digit
@@ -273,8 +273,5 @@ def in_a_number(reading: Reading) -> Reading:
 
     odds = reading.not_digit / max(1 - reading.not_digit, 1e-9) * AMONG_DIGITS
     reading.not_digit = odds / (1 + odds)
-    if reading.not_digit > load_detector()[1]:
-        reading.verdict = NOT_A_DIGIT
-    else:
-        reading.verdict = UNSURE if reading.probability < UNSURE_BELOW else DIGIT
+    reading.verdict = verdict_of(reading.not_digit, reading.probability, load_detector()[1])
     return reading

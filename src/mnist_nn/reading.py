@@ -97,11 +97,13 @@ class Reader:
         for row, p_not, pixels in zip(probabilities, not_digit, images, strict=True):
             order = np.argsort(-row, kind="stable")[:TOP]
             ranked = [(names[i] if names else int(i), float(row[i])) for i in order]
-            if p_not > limit:
-                verdict = NOT_A_DIGIT
-            elif ranked[0][1] < UNSURE_BELOW:
-                verdict = UNSURE
-            else:
-                verdict = DIGIT
+            verdict = verdict_of(p_not, ranked[0][1], limit)
             readings.append(Reading(verdict, ranked, float(p_not), None, pixels, row))
         return readings
+
+
+def verdict_of(not_digit: float, probability: float, limit: float) -> str:
+    """The verdict: "not a digit" over the limit, "unsure" under UNSURE_BELOW, else "digit"."""
+    if not_digit > limit:
+        return NOT_A_DIGIT
+    return UNSURE if probability < UNSURE_BELOW else DIGIT
