@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw
+from scipy import ndimage
 
 from mnist_nn.errors import UserError
 from mnist_nn.images import read_number
@@ -176,3 +177,22 @@ def test_a_page_of_dots_is_refused_before_they_are_grouped():
     dots = [[(x, y), (x + 2, y)] for x in range(10, 790, 20) for y in range(10, 390, 20)]
     with pytest.raises(UserError, match="separate marks"):
         segment(drawing(dots, size=(800, 400), width=6), SureOfEverything())
+
+
+def test_a_cut_bends_between_leaning_neighbours_where_no_straight_cut_is_clean():
+    from mnist_nn.numbers import cut_paths
+
+    # Two strokes leaning the same way, each over the other's columns (as in "//"): every
+    # column holds ink, but a path along the slant between them crosses none.
+    grey = drawing([[(60, 160), (120, 40)], [(100, 160), (160, 40)]], size=(220, 200), width=8)
+    mask = grey < 0.5
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    group = mask[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+    assert group.any(axis=0).all()  # no clean straight cut
+    paths = cut_paths(group, line_height=group.shape[0])
+    columns = np.arange(group.shape[1])[None, :]
+    clean = [path for path in paths if not group[np.arange(len(path)), path].any()]
+    assert clean, "no path between the strokes"
+    left = group & (columns < clean[0][:, None])
+    labels, count = ndimage.label(group)
+    assert np.array_equal(left, labels == labels[left][0]) and count == 2
