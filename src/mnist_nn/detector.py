@@ -4,8 +4,9 @@ A digit reader has ten answers and gives one of them to anything: a capital A, a
 scribble, half of a digit. Its own confidence does not tell (measured: thresholds on calibrated
 scores, or on the Mahalanobis distance of its hidden layer to the digits', turned away 10-25% of
 drawn non-digits for every 1% of digits lost). So a separate network learns the difference from
-examples, as "outlier exposure" does (Hendrycks et al. 2019): a 784-256-2 ReLU network with
-softmax cross-entropy, trained by the same `Trainer` as any model, on
+examples, as "outlier exposure" does (Hendrycks et al. 2019): a small convolutional network (the
+`cnn` preset's layers, two classes, softmax cross-entropy) trained by the same `Trainer` as any
+model, on
 
 - digits: MNIST training digits as they are, and redrawn on a canvas and framed like a user's;
 - not digits: letters, shapes, scribbles, random strokes, pieces of digits and two digits side by
@@ -36,8 +37,11 @@ DETECTOR_PATH = Path(__file__).with_name("detector.npz")
 NAMES = ["digit", "not a digit"]
 HELD_OUT_DIGITS_TURNED_AWAY = 0.005
 CANVAS = 112  # drawings for training are made small: framing costs grow with the pixels
-# The quick preset, trained longer, with dropout and small shifts: drawings vary more than MNIST.
-CONFIG = replace(PRESETS["quick"], epochs=20, dropout=0.2, augment_shift=1.0)
+# The cnn preset, trained longer, with dropout and small shifts: drawings vary more than MNIST.
+# Convolutions see a scribble's loops and a pair's two shapes wherever they are: on held-out
+# drawings it turns away 93% of non-digits where the quick preset's 784-256-2 network, trained
+# for 20 epochs, turned away 86% (both keeping 99.5% of held-out digits).
+CONFIG = replace(PRESETS["cnn"], epochs=10, dropout=0.2, augment_shift=1.0)
 
 
 def framed(canvases: list) -> np.ndarray:

@@ -130,11 +130,18 @@ def on_canvas(ink: np.ndarray, size: int = CANVAS) -> np.ndarray:
 
 
 def two_digits(first: np.ndarray, second: np.ndarray, rng, size: int = CANVAS) -> np.ndarray:
-    """Two 28x28 MNIST digits side by side, touching or a little apart."""
-    gap = int(rng.integers(-4, 6))
-    pair = np.zeros((28, 56 + gap), dtype=np.float32)
-    pair[:, :28] = first
-    pair[:, 28 + gap :] = np.maximum(pair[:, 28 + gap :], second)  # a negative gap: overlapping
+    """Two 28x28 MNIST digits side by side: a little apart, touching or overlapping (by at most
+    half the narrower one), as a cutter of numbers may leave them; the gap is between their ink."""
+    inks = []
+    for digit in (first, second):
+        columns = np.flatnonzero(digit.max(axis=0) > 0.05)
+        inks.append(digit[:, columns[0] : columns[-1] + 1])
+    narrower = min(ink.shape[1] for ink in inks)
+    gap = max(int(rng.integers(-6, 5)), -(narrower // 2))
+    pair = np.zeros((28, inks[0].shape[1] + gap + inks[1].shape[1]), dtype=np.float32)
+    pair[:, : inks[0].shape[1]] = inks[0]
+    region = pair[:, inks[0].shape[1] + gap :]
+    np.maximum(region, inks[1], out=region)  # a negative gap: overlapping
     return on_canvas(pair, size)
 
 

@@ -38,11 +38,6 @@ MAX_PIECES = 8 * MAX_DIGITS  # separate pieces of ink looked at (several per dig
 # its odds of "not a digit" are multiplied by this (Bayes' rule with another prior). Chosen on
 # numbers written from MNIST's validation digits (see `in_a_number`).
 AMONG_DIGITS = 0.03
-# The detector's word counts this many times the reader's when choosing cuts: a network reads two
-# touching digits as one with confidence (a 61 as a 4), the detector learned pairs are not digits.
-# Chosen on numbers written from MNIST's validation digits: 1 → 2 took the best model's touching
-# numbers from 69% to 77% (3: 75%), apart ones unchanged.
-AS_A_DIGIT = 2.0
 SHORTEST = 0.55  # a cut-off part of a group shorter than this share of the line is not a digit
 
 
@@ -268,10 +263,9 @@ def segment(grey: np.ndarray, reader) -> list[Reading]:
 
 
 def _score(readings: list[Reading]) -> float:
-    """How well a way of cutting reads: Σ log P(read as its digit)·P(a digit at all)^AS_A_DIGIT."""
+    """How well a way of cutting reads: Σ log P(read as its digit)·P(a digit at all)."""
     return sum(
-        np.log(max(r.probability, 1e-6)) + AS_A_DIGIT * np.log(max(1 - r.not_digit, 1e-6))
-        for r in readings
+        np.log(max(r.probability, 1e-6)) + np.log(max(1 - r.not_digit, 1e-6)) for r in readings
     )
 
 
