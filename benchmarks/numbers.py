@@ -8,7 +8,7 @@ pen per number (a thin pen, MNIST's, or a fat marker), the line slanted and the 
 digits a little up or down, on the paper photos of `user_images.py` (tints, grain, uneven light,
 shadows, blue or black ink, JPEG). Two kinds of spacing: well apart, and touching or overlapping
 neighbours. Reported per model: digits read right, whole numbers read right, and beside them the
-digits of the first 100 numbers each written alone the same way (a one-digit number) and read
+digits of all the apart numbers each written alone the same way (a one-digit number) and read
 one by one, to the power of the digit count (what a perfect cutter would get). Then "not a
 digit": the share of drawn non-digits (`mnist_nn.non_digits`, other drawings than the detector
 learned from) turned away, and the share of MNIST's test digits and of the real handwriting
@@ -146,8 +146,8 @@ def main() -> None:
         spacing: ["".join(map(str, test.labels[row])) for row in chosen[i]]
         for i, spacing in enumerate(SPACINGS)
     }
-    # Each digit of the first 100 numbers written alone, the same way (a one-digit number).
-    alone_index = chosen[0, :100].ravel()
+    # Each digit of the apart numbers written alone, the same way (a one-digit number).
+    alone_index = chosen[0].ravel()
     alone = np.stack([load_digit(io.BytesIO(render_number(test.images[i][None].reshape(1, 28, 28),
                                                           "apart", rng)), name=f"#{i}")
                       for i in alone_index])  # fmt: skip
@@ -196,7 +196,7 @@ def main() -> None:
         "",
         f"Measured by `python -m benchmarks.numbers` on {time.strftime('%Y-%m-%d')}: "
         f"{args.count} generated {args.length}-digit numbers of each spacing, written from MNIST "
-        'test digits on paper photos. "alone": the digits of the first 100 apart numbers, each '
+        'test digits on paper photos. "alone": the digits of the apart numbers, each '
         "written alone the same way (a one-digit number) and read one by one, and that to the "
         "power of the digit count (what a perfect cutter would get). "
         "Real numbers: the 37 of the development set (a development figure).",
