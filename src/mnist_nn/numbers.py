@@ -194,8 +194,8 @@ def frame_piece(flat: np.ndarray, ink: np.ndarray, mask: np.ndarray) -> np.ndarr
 def best_cuts(readings: dict, n: int) -> list[tuple[int, int]]:
     """Dynamic programming over the n bounds of a group (its left edge, the cuts, its right
     edge): the segments (i, j), between bound i and bound j, that cover the group and read best
-    (`_score`); `readings` maps (i, j) to the segment's Reading (pairs
-    missing were too wide or too short to be one digit)."""
+    (`_score`); `readings` maps (i, j) to the segment's Reading (pairs missing were too wide or
+    too short to be one digit)."""
     score, previous = np.full(n, -np.inf), np.zeros(n, dtype=int)
     score[0] = 0.0
     for j in range(1, n):
