@@ -11,6 +11,8 @@ detector of non-digits (`detector.py`) learns from these; its measurement uses o
 import numpy as np
 from PIL import Image, ImageDraw
 
+from mnist_nn.framing import box_around
+
 CANVAS = 280
 
 # Capital letters unlike any digit, as polylines in a unit box (x right, y down).
@@ -132,10 +134,7 @@ def on_canvas(ink: np.ndarray, size: int = CANVAS) -> np.ndarray:
 def two_digits(first: np.ndarray, second: np.ndarray, rng, size: int = CANVAS) -> np.ndarray:
     """Two 28x28 MNIST digits side by side: a little apart, touching or overlapping (by at most
     half the narrower one), as a cutter of numbers may leave them; the gap is between their ink."""
-    inks = []
-    for digit in (first, second):
-        columns = np.flatnonzero(digit.max(axis=0) > 0.05)
-        inks.append(digit[:, columns[0] : columns[-1] + 1])
+    inks = [digit[:, box_around(digit > 0.05)[1]] for digit in (first, second)]
     narrower = min(ink.shape[1] for ink in inks)
     gap = max(int(rng.integers(-6, 5)), -(narrower // 2))
     pair = np.zeros((28, inks[0].shape[1] + gap + inks[1].shape[1]), dtype=np.float32)
