@@ -12,7 +12,7 @@ from scipy import ndimage
 
 from mnist_nn.errors import UserError
 from mnist_nn.images import read_number
-from mnist_nn.numbers import MAX_DIGITS, digit_groups, segment
+from mnist_nn.numbers import MAX_DIGITS, best_cuts, digit_groups, segment
 from mnist_nn.reading import DIGIT, NOT_A_DIGIT, Reading
 
 
@@ -80,6 +80,17 @@ def test_a_cut_that_leaves_a_short_part_is_not_taken_between_two_digits():
     ell = [[(100, 40), (100, 160), (220, 160)]]
     digits = segment(drawing(ell), ReadsPartsBetter())
     assert len(digits) == 1
+
+
+def test_a_piece_of_ink_is_cut_only_where_its_parts_read_clearly_better_than_it_whole():
+    def read(probability):
+        return Reading(DIGIT, [(8, probability)], 0.0)
+
+    # Bounds 0 | 1 | 2: the whole (0, 2), or two parts (0, 1) and (1, 2).
+    halves_as_sure = {(0, 2): read(0.98), (0, 1): read(0.995), (1, 2): read(0.995)}
+    assert best_cuts(halves_as_sure, 3) == [(0, 2)]  # a fat 8, not 8 and 8
+    whole_doubtful = {(0, 2): read(0.3), (0, 1): read(0.99), (1, 2): read(0.99)}
+    assert best_cuts(whole_doubtful, 3) == [(0, 1), (1, 2)]  # two touching digits
 
 
 class DoubtsEverything(SureOfEverything):
