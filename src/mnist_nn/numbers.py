@@ -9,8 +9,9 @@ Shapes are (height, width) greys. The steps:
        cut by recognition: cuts are paths from top to bottom that cross the least ink (seams,
        which bend around a loop that leans over its neighbour), every way of cutting is framed
        and read, and the one whose pieces the network reads best as digits, and the detector
-       finds most digit-like, wins (dynamic programming over the cuts); a cut that leaves a
-       part much shorter than the line (the end of a 2's base) is not tried;
+       finds most digit-like, wins (dynamic programming over the cuts), each digit more that it
+       finds paying EXTRA_DIGIT; a cut that leaves a part much shorter than the line (the end
+       of a 2's base) is not tried;
     4. every digit framed like MNIST (`framing.normalise_strokes`, `framing.frame_like_mnist`)
        and read (`reading.Reader`), with its box in the original image; where there are several
        digits, each is judged "not a digit" with the odds of a mark among digits (`in_a_number`).
