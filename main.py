@@ -5,7 +5,7 @@ Any `mnist-nn train` flag works here too, e.g. `python main.py --epochs 3 --data
 
 import sys
 
-from mnist_nn.cli import main
+from mnist_nn.cli.parser import main
 
 if __name__ == "__main__":
     sys.exit(main(["train", *sys.argv[1:]]))

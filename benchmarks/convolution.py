@@ -21,12 +21,13 @@ import numpy as np
 
 from benchmarks import peers
 from benchmarks.timing import in_rounds, machine, median, one_blas_thread, ratio
-from mnist_nn import convolution
 from mnist_nn.config import TrainConfig
-from mnist_nn.data import load_dataset
-from mnist_nn.losses import one_hot
+from mnist_nn.data.dataset import load_dataset
+from mnist_nn.nn import convolution
+from mnist_nn.nn.losses import one_hot
+from mnist_nn.nn.stack import parse_stack
 from mnist_nn.presets import PRESETS
-from mnist_nn.training import RunState, Trainer
+from mnist_nn.train.loop import RunState, Trainer
 
 HERE = Path(__file__).resolve().parent
 
@@ -57,7 +58,7 @@ class TorchConvNet:
         self.X = torch.from_numpy(np.ascontiguousarray(images).reshape(-1, 1, 28, 28))
         self.y = torch.from_numpy(labels.astype(np.int64))
         modules, channels, side, flat = [], 1, 28, None
-        for word in convolution.parse_stack(layers):
+        for word in parse_stack(layers):
             if word[0] == "conv":
                 modules += [torch.nn.Conv2d(channels, word[1], word[2]), torch.nn.ReLU()]
                 channels, side = word[1], side - word[2] + 1

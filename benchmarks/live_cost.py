@@ -22,9 +22,9 @@ from pathlib import Path
 
 import httpx
 
-from mnist_nn.data import load_dataset
+from mnist_nn.data.dataset import load_dataset
 from mnist_nn.presets import PRESETS
-from mnist_nn.training import train
+from mnist_nn.train.loop import train
 
 RESULTS = Path(__file__).resolve().parent / "results.md"
 HEADING = "## Training live in the browser"

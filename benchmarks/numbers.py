@@ -10,8 +10,8 @@ shadows, blue or black ink, JPEG). Two kinds of spacing: well apart, and touchin
 neighbours. Reported per model: digits read right, whole numbers read right, and beside them the
 digits of all the apart numbers each written alone the same way (a one-digit number) and read
 one by one, to the power of the digit count (what a perfect cutter would get). Then "not a
-digit": the share of drawn non-digits (`mnist_nn.non_digits`, other drawings than the detector
-learned from) turned away, and the share of MNIST's test digits and of the real handwriting
+digit": the share of drawn non-digits (`mnist_nn.reading.non_digits`, other drawings than the
+detector learned from) turned away, and the share of MNIST's test digits and of the real handwriting
 development set the model read before and still reads. The real numbers of
 the folder MNIST_NN_NUMBERS_DIR names (other writers' work, not shipped) are a development
 figure. Writes benchmarks/numbers.md.
@@ -30,13 +30,13 @@ from PIL import Image
 
 from benchmarks.real_handwriting import handwriting
 from benchmarks.user_images import INKS, PAPERS, page, strokes
-from mnist_nn.data import load_dataset
+from mnist_nn.data.dataset import load_dataset
+from mnist_nn.data.framing import frame_digit
 from mnist_nn.errors import UserError
-from mnist_nn.framing import frame_digit
-from mnist_nn.images import load_digit, read_number
-from mnist_nn.non_digits import KINDS, non_digit_set
-from mnist_nn.persistence import load_model
-from mnist_nn.reading import DIGIT, Reader
+from mnist_nn.reading.images import load_digit, read_number
+from mnist_nn.reading.non_digits import KINDS, non_digit_set
+from mnist_nn.reading.reader import DIGIT, Reader
+from mnist_nn.saving.model_files import load_model
 
 HERE = Path(__file__).resolve().parent
 NUMBERS = Path(os.environ.get("MNIST_NN_NUMBERS_DIR", "/nonexistent"))  # other writers' work

@@ -18,9 +18,9 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.user_images import render
-from mnist_nn.data import load_dataset
-from mnist_nn.images import load_digit
-from mnist_nn.persistence import load_model
+from mnist_nn.data.dataset import load_dataset
+from mnist_nn.reading.images import load_digit
+from mnist_nn.saving.model_files import load_model
 
 HERE = Path(__file__).resolve().parent
 HANDWRITING = Path(os.environ.get("MNIST_NN_HANDWRITING_DIR", "/nonexistent"))  # not shipped

@@ -35,10 +35,10 @@ from benchmarks.timing import (
     timed,
 )
 from mnist_nn.config import TrainConfig
-from mnist_nn.data import load_dataset
-from mnist_nn.losses import one_hot
+from mnist_nn.data.dataset import load_dataset
+from mnist_nn.nn.losses import one_hot
 from mnist_nn.presets import PRESETS
-from mnist_nn.training import RunState, Trainer, train
+from mnist_nn.train.loop import RunState, Trainer, train
 
 HERE = Path(__file__).resolve().parent
 

@@ -35,8 +35,8 @@ def datasets():
     )
     scaler = StandardScaler().fit(X_train)
     yield "breast cancer", scaler.transform(X_train), scaler.transform(X_test), y_train, y_test
+    from mnist_nn.data.sources import load_mnist_arrays
     from mnist_nn.errors import UserError
-    from mnist_nn.sources import load_mnist_arrays
 
     try:
         arrays, _ = load_mnist_arrays()

@@ -20,10 +20,10 @@ from dataclasses import replace
 from pathlib import Path
 
 from benchmarks.timing import machine
-from mnist_nn import sweeps
 from mnist_nn.config import TrainConfig
-from mnist_nn.data import load_dataset
-from mnist_nn.training import train
+from mnist_nn.data.dataset import load_dataset
+from mnist_nn.experiments import sweeps
+from mnist_nn.train.loop import train
 
 HERE = Path(__file__).resolve().parent
 

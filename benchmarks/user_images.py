@@ -97,7 +97,7 @@ def render(digit: np.ndarray, rng) -> tuple[bytes, str]:
 
 
 def main() -> None:
-    from mnist_nn.data import load_dataset
+    from mnist_nn.data.dataset import load_dataset
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out", type=Path, help="folder for the images and labels.csv")

@@ -18,9 +18,9 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from mnist_nn.config import TrainConfig
-from mnist_nn.data import Split, load_dataset
+from mnist_nn.data.dataset import Split, load_dataset
 from mnist_nn.errors import UserError
-from mnist_nn.training import Trainer
+from mnist_nn.train.loop import Trainer
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))  # the benchmarks package, whose image generator draws one
@@ -191,7 +191,7 @@ def framing(out: Path, dataset) -> str:
 
     from benchmarks.user_images import render
     from mnist_nn import framing as steps
-    from mnist_nn.images import greys, read_image
+    from mnist_nn.reading.images import greys, read_image
 
     rng = np.random.default_rng(3)
     figure = Figure(figsize=(10, 8.4), layout="constrained")
@@ -235,8 +235,8 @@ def shifted_images(images: np.ndarray, rows: int, columns: int) -> np.ndarray:
 def preset_models(dataset, names, models: dict, epochs: int | None) -> dict:
     """{name: network} for each preset name: its `--models` file if given, else that preset
     trained here (on the `--limit`ed data; `--epochs` shortens it, for a quick look)."""
-    from mnist_nn.persistence import load_model
     from mnist_nn.presets import PRESETS
+    from mnist_nn.saving.model_files import load_model
 
     networks = {}
     for name in names:
@@ -284,7 +284,7 @@ def shifted(out: Path, dataset, models: dict | None = None, epochs: int | None =
 def filters(out: Path, dataset, models: dict | None = None, epochs: int | None = None) -> str:
     """The `cnn` model's first convolution: its filters, and what each makes of a test digit
     (its feature map: high where the digit has what the filter looks for)."""
-    from mnist_nn.convolution import Conv2D
+    from mnist_nn.nn.convolution import Conv2D
 
     network = preset_models(dataset, ("cnn",), models or {}, epochs)["cnn"]
     conv = next(layer for layer in network.layers if isinstance(layer, Conv2D))

@@ -21,7 +21,7 @@ CELLS = [
 This notebook walks through **one forward and one backward pass** of the seed design's network
 with real numbers, each line of the design's math beside the library's own call, checks the
 gradients against calculus, then trains the seed network on MNIST and switches on one extension
-at a time. Everything here is the library's code: `mnist_nn.layers`, `losses`, `optimizers`,
+at a time. Everything here is the library's code: `mnist_nn.nn.layers`, `losses`, `optimizers`,
 `training`. (Open it yourself with `pip install -e '.[notebook]'`, then
 `jupyter lab docs/tutorial.ipynb`.)
 
@@ -37,9 +37,9 @@ The design, for a batch X (rows are examples):
         """%matplotlib inline
 import numpy as np
 
-from mnist_nn.losses import one_hot
-from mnist_nn.network import build_network
-from mnist_nn.optimizers import SGD
+from mnist_nn.nn.losses import one_hot
+from mnist_nn.nn.network import build_network
+from mnist_nn.nn.optimizers import SGD
 
 np.set_printoptions(precision=4, suppress=True)
 rng = np.random.default_rng(0)
@@ -128,8 +128,8 @@ derivative on purpose (σ' = a instead of a·(1 − a)) and watch the check catc
     ),
     (
         "code",
-        """from mnist_nn.gradcheck import check_network
-from mnist_nn.layers import Sigmoid
+        """from mnist_nn.nn.gradcheck import check_network
+from mnist_nn.nn.layers import Sigmoid
 
 for name, error in check_network(network, X, y):
     print(f"{name:<14} relative error {error:.1e}")
@@ -154,9 +154,9 @@ stands in (framed as 28x28).""",
     (
         "code",
         """from mnist_nn.config import TrainConfig
-from mnist_nn.data import load_dataset
-from mnist_nn.plots import plot_curves
-from mnist_nn.training import train
+from mnist_nn.data.dataset import load_dataset
+from mnist_nn.evaluate.plots import plot_curves
+from mnist_nn.train.loop import train
 
 dataset = load_dataset()
 print(dataset.name, len(dataset.train), "training images,", len(dataset.test), "test images")
@@ -194,7 +194,7 @@ collects dz·w from every position whose patch covered it). Images in the layer 
     ),
     (
         "code",
-        """from mnist_nn.convolution import Conv2D
+        """from mnist_nn.nn.convolution import Conv2D
 
 conv = Conv2D(channels=1, filters=1, kernel=3, rng=np.random.default_rng(1), dtype="float64")
 image = np.random.default_rng(2).integers(0, 10, (5, 5)) / 10  # one 5x5 image

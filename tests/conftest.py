@@ -16,7 +16,7 @@ def main_py() -> Path:
 def mnist_dir() -> Path:
     """The folder of the real MNIST files, found as `python main.py` finds them ($MNIST_DATA_DIR,
     then the download cache), without downloading; tests that need it skip, saying how to get it."""
-    from mnist_nn.sources import locate_mnist
+    from mnist_nn.data.sources import locate_mnist
 
     directory, looked = locate_mnist()
     if directory is None:
@@ -39,8 +39,8 @@ def offline(tmp_path, monkeypatch) -> Path:
 @pytest.fixture
 def fake_checksums(monkeypatch):
     """Make the small FAKE arrays of helpers.py pass as MNIST: their names, their checksums."""
-    from mnist_nn import sources
-    from mnist_nn.idx import idx_bytes
+    from mnist_nn.data import sources
+    from mnist_nn.data.idx import idx_bytes
 
     from helpers import FAKE
 

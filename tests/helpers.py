@@ -4,9 +4,9 @@ import gzip
 
 import numpy as np
 
-from mnist_nn import sources
-from mnist_nn.data import Dataset, Split
-from mnist_nn.idx import idx_bytes
+from mnist_nn.data import sources
+from mnist_nn.data.dataset import Dataset, Split
+from mnist_nn.data.idx import idx_bytes
 
 # SHA-256 of the seed run's 15-epoch weights (W1, b1, W2, b2 as float32 bytes), as `python main.py`
 # wrote them before the training loop was rewritten around callbacks: the seed must never drift.

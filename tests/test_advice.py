@@ -5,11 +5,12 @@ from dataclasses import replace
 
 import pytest
 
-from mnist_nn.advice import one_change, round_down, safe_learning_rate
+from mnist_nn.cli.flags import cli_word
 from mnist_nn.config import TrainConfig, setting_value
-from mnist_nn.data import load_dataset
+from mnist_nn.data.dataset import load_dataset
 from mnist_nn.errors import MARK, UserError
-from mnist_nn.training import Trainer
+from mnist_nn.train.advice import one_change, round_down, safe_learning_rate
+from mnist_nn.train.loop import Trainer
 
 # Runs that fail, as users wrote them (each differs from the seed by these settings).
 FAILING = {
@@ -66,7 +67,7 @@ def test_each_failing_run_stops_in_one_line_and_the_advice_learns(mnist, changes
     trainer = Trainer(config, 784, 10)
     with pytest.raises(UserError) as stopped:
         trainer.fit(mnist)
-    message = stopped.value.worded("cli")
+    message = stopped.value.worded(cli_word)
     assert "\n" not in message and "--lr" in message and "Try --" in message
     assert "no better than chance" in message or "diverged" in message
     result = Trainer(replace(advised(config), epochs=1), 784, 10).fit(mnist)

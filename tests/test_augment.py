@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from mnist_nn.augment import augment
+from mnist_nn.data.augment import augment
 
 
 class FixedDraws:
@@ -59,7 +59,7 @@ def test_seeded_and_sized_like_the_batch():
 
 
 def test_shear_elastic_and_thickness_change_digits_but_keep_them_digits():
-    from mnist_nn.augment import augment
+    from mnist_nn.data.augment import augment
 
     images = np.zeros((4, 28, 28), dtype=np.float32)
     images[:, 6:22, 12:16] = 1.0  # an upright bar
@@ -76,7 +76,7 @@ def test_shear_elastic_and_thickness_change_digits_but_keep_them_digits():
 
 
 def test_augmentations_left_at_zero_draw_no_random_numbers():
-    from mnist_nn.augment import augment
+    from mnist_nn.data.augment import augment
 
     flat = np.random.default_rng(1).random((8, 784), dtype=np.float32)
     plain, extended = np.random.default_rng(5), np.random.default_rng(5)

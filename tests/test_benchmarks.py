@@ -6,9 +6,9 @@ import numpy as np
 
 from benchmarks import plain_numpy
 from benchmarks.lean_numpy import LeanTrainer
-from mnist_nn.losses import one_hot
-from mnist_nn.network import build_network
-from mnist_nn.optimizers import SGD
+from mnist_nn.nn.losses import one_hot
+from mnist_nn.nn.network import build_network
+from mnist_nn.nn.optimizers import SGD
 
 
 def our_epoch(images, targets, order):

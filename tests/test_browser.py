@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageDraw
 
-from mnist_nn.cli import main
+from mnist_nn.cli.parser import main
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_FLAGS = [

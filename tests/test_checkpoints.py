@@ -5,11 +5,11 @@ import signal
 import numpy as np
 import pytest
 
-from mnist_nn.callbacks import LambdaCallback, StopOnSignal
-from mnist_nn.checkpoints import Checkpoints, checkpoint_path
 from mnist_nn.config import TrainConfig
 from mnist_nn.errors import UserError
-from mnist_nn.training import Trainer, train
+from mnist_nn.train.callbacks import LambdaCallback, StopOnSignal
+from mnist_nn.train.checkpoints import Checkpoints, checkpoint_path
+from mnist_nn.train.loop import Trainer, train
 
 from helpers import tiny_dataset, weights
 

@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from mnist_nn.cli import build_parser, main
-from mnist_nn.commands import config_from_arguments
-from mnist_nn.gradcheck import check_image_layers
-from mnist_nn.layers import ACTIVATIONS
-from mnist_nn.losses import LOSSES
+from mnist_nn.cli.commands import config_from_arguments
+from mnist_nn.cli.parser import build_parser, main
+from mnist_nn.nn.gradcheck import check_image_layers
+from mnist_nn.nn.layers import ACTIVATIONS
+from mnist_nn.nn.losses import LOSSES
 from mnist_nn.presets import PRESETS
 
 
@@ -133,7 +133,7 @@ def test_compare_without_mnist_falls_back_to_digits_with_a_validation_split_that
 
 
 def test_compare_names_every_extension_of_the_design():
-    from mnist_nn.compare import variants
+    from mnist_nn.experiments.compare import variants
 
     names = [variant.name for variant in variants(epochs=1, val_size=10)]
     assert names == [

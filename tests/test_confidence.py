@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from mnist_nn.confidence import (
+from mnist_nn.data.dataset import Dataset, Split
+from mnist_nn.evaluate.calibration import (
     calibrate,
     expected_calibration_error,
     fit_temperature,
@@ -11,8 +12,7 @@ from mnist_nn.confidence import (
     reliability,
     softmax,
 )
-from mnist_nn.data import Dataset, Split
-from mnist_nn.network import build_network
+from mnist_nn.nn.network import build_network
 
 
 def sampled(logits, rng):

@@ -10,20 +10,18 @@ from pathlib import Path
 
 import pytest
 
-from mnist_nn import layers, losses, optimizers
-from mnist_nn.cli import _add_setting
-from mnist_nn.config import (
-    SCIKIT_LEARN_NAMES,
-    TrainConfig,
-    flag,
-    flag_table,
-    form_settings,
-    kind,
-    setting,
-    settings,
-)
+from mnist_nn.cli.flags import cli_word, flag_table
+from mnist_nn.cli.parser import _add_setting
+from mnist_nn.config import TrainConfig, flag, kind, setting, settings
 from mnist_nn.errors import UserError, named, worded
-from mnist_nn.estimator import MLPClassifier, estimator_parameters
+from mnist_nn.estimator import (
+    SCIKIT_LEARN_NAMES,
+    MLPClassifier,
+    estimator_parameters,
+    estimator_word,
+)
+from mnist_nn.nn import layers, losses, optimizers
+from mnist_nn.web.form import form_settings
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -65,7 +63,7 @@ def test_from_dict_reads_what_to_dict_wrote():
 
 
 def test_help_needs_no_numpy():
-    code = "import sys; from mnist_nn.cli import build_parser; build_parser(); "
+    code = "import sys; from mnist_nn.cli.parser import build_parser; build_parser(); "
     code += "print('numpy' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.stdout.strip() == "False", result.stderr
@@ -76,12 +74,12 @@ def test_the_flag_table_of_the_docs_is_the_config():
     start = reference.index("<!-- training flags -->")
     end = reference.index("<!-- end of flags -->")
     assert reference[start:end].strip().splitlines()[1:] == flag_table().splitlines(), (
-        "docs/cli.md's flag table differs from TrainConfig: `python -m mnist_nn.config --write`"
+        "docs/cli.md's flag table differs from TrainConfig: `python -m mnist_nn.cli.flags --write`"
     )
 
 
 def test_every_setting_is_a_flag_with_its_help_and_default(capsys):
-    from mnist_nn.cli import build_parser
+    from mnist_nn.cli.parser import build_parser
 
     help_text = " ".join(
         build_parser()._subparsers._group_actions[0].choices["train"].format_help().split()
@@ -129,8 +127,8 @@ def test_every_estimator_parameter_reaches_the_training_settings():
 
 def test_messages_name_settings_as_each_door_writes_them():
     message = f"try {named('learning_rate', 0.01)} or a smaller {named('hidden_sizes', (64, 32))}"
-    assert worded(message, "cli") == "try --lr 0.01 or a smaller --hidden 64 32"
+    assert worded(message, cli_word) == "try --lr 0.01 or a smaller --hidden 64 32"
     assert worded(message) == "try learning_rate=0.01 or a smaller hidden_sizes=(64, 32)"
-    assert worded(message, "estimator").endswith("hidden_layer_sizes=(64, 32)")
+    assert worded(message, estimator_word).endswith("hidden_layer_sizes=(64, 32)")
     assert str(UserError(message)) == worded(message)
-    assert UserError(message).worded("cli") == worded(message, "cli")
+    assert UserError(message).worded(cli_word) == worded(message, cli_word)

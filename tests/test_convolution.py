@@ -6,8 +6,8 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from mnist_nn.convolution import Conv2D, Flatten, MaxPool2D, Reshape
-from mnist_nn.gradcheck import TOLERANCE, check_image_layers, check_layer
+from mnist_nn.nn.convolution import Conv2D, Flatten, MaxPool2D, Reshape
+from mnist_nn.nn.gradcheck import TOLERANCE, check_image_layers, check_layer
 
 
 def slow_convolution(x, weight, bias, kernel, padding):
@@ -118,9 +118,9 @@ def test_a_stack_of_words_builds_trains_saves_and_loads(tmp_path, offline):
     """`layers` through the one training loop, on the offline digits (8x8 images): the model
     file keeps the stack, and the loaded network reads exactly as the trained one."""
     from mnist_nn.config import TrainConfig
-    from mnist_nn.data import load_dataset
-    from mnist_nn.persistence import load_model, save_model
-    from mnist_nn.training import train
+    from mnist_nn.data.dataset import load_dataset
+    from mnist_nn.saving.model_files import load_model, save_model
+    from mnist_nn.train.loop import train
 
     dataset = load_dataset("digits", val_size=200)
     config = TrainConfig(
@@ -153,7 +153,7 @@ def test_pooling_before_the_activation_gives_the_same_numbers_and_gradients(acti
     """`build_stack` puts a pool that follows a convolution before its activation (a quarter of
     the activation's work): for an activation that never decreases, max(σ(a), σ(b)) = σ(max(a, b)),
     so the outputs and every gradient are those of the order the words give."""
-    from mnist_nn.layers import ACTIVATIONS
+    from mnist_nn.nn.layers import ACTIVATIONS
 
     rng = np.random.default_rng(3)
     conv = Conv2D(1, 3, 3, rng, dtype="float64")
@@ -198,7 +198,7 @@ def test_a_stack_that_cannot_be_built_is_refused_in_one_line(spec, message):
 def test_image_layers_need_square_images():
     from mnist_nn.config import TrainConfig
     from mnist_nn.errors import UserError
-    from mnist_nn.training import Trainer
+    from mnist_nn.train.loop import Trainer
 
     with pytest.raises(UserError, match="30 values per example are not a square image"):
         Trainer(TrainConfig(layers="conv4x3"), inputs=30)
@@ -207,11 +207,11 @@ def test_image_layers_need_square_images():
 @pytest.mark.parametrize("preset, parameters", [("seed", 101_770), ("cnn", 37_610)])
 def test_the_parameters_counted_before_building_are_the_networks_own(preset, parameters):
     """The README's comparison: the cnn preset has about a third of the seed's parameters."""
-    from mnist_nn.config import count_weights
+    from mnist_nn.nn.stack import count_weights
     from mnist_nn.presets import PRESETS
-    from mnist_nn.training import Trainer
+    from mnist_nn.train.loop import Trainer
 
     config = PRESETS[preset]
     network = Trainer(config).network
     assert sum(parameter.size for parameter, _ in network.parameters()) == parameters
-    assert count_weights(config, 784, 10) == parameters
+    assert count_weights(784, 10, config.hidden_sizes, config.layers) == parameters

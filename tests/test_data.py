@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from mnist_nn import data, sources
+from mnist_nn.data import dataset as data
+from mnist_nn.data import sources
 from mnist_nn.errors import UserError
 
 from helpers import FAKE, write_fake_mnist

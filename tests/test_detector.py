@@ -4,10 +4,11 @@ way it is trained (the library's own Trainer, on drawings made by `non_digits.py
 import numpy as np
 import pytest
 
-from mnist_nn.data import load_dataset
-from mnist_nn.detector import DETECTOR_PATH, detector_examples, not_digit_probability
-from mnist_nn.framing import frame_digit
-from mnist_nn.non_digits import KINDS, LETTERS, non_digit_set, render
+from mnist_nn.data.dataset import load_dataset
+from mnist_nn.data.framing import frame_digit
+from mnist_nn.reading.detector import DETECTOR_PATH, not_digit_probability
+from mnist_nn.reading.detector_training import detector_examples
+from mnist_nn.reading.non_digits import KINDS, LETTERS, non_digit_set, render
 
 
 def framed(canvases) -> np.ndarray:
@@ -52,7 +53,7 @@ def test_detector_examples_are_framed_and_labelled(offline):
 
 
 def test_the_shipped_file_is_a_model_file_of_this_project():
-    from mnist_nn.persistence import load_model
+    from mnist_nn.saving.model_files import load_model
 
     network, metadata = load_model(DETECTOR_PATH)
     layers = " ".join(metadata["layers"])

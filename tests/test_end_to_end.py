@@ -60,9 +60,9 @@ def test_large_digits_drawn_off_centre_read_as_well_as_mnist(tmp_path, mnist_dir
     from PIL import Image
 
     from mnist_nn.config import TrainConfig
-    from mnist_nn.data import load_dataset
-    from mnist_nn.images import load_digit
-    from mnist_nn.training import train
+    from mnist_nn.data.dataset import load_dataset
+    from mnist_nn.reading.images import load_digit
+    from mnist_nn.train.loop import train
 
     monkeypatch.setenv("MNIST_DATA_DIR", str(mnist_dir))
     dataset = load_dataset("mnist")

@@ -143,7 +143,7 @@ def test_saves_and_loads_through_the_model_format(tmp_path, digits):
     ],
 )
 def test_a_crafted_estimator_file_is_refused_in_one_line(tmp_path, digits, change, message):
-    from mnist_nn.persistence import read_arrays
+    from mnist_nn.saving.model_files import read_arrays
 
     X_train, _, y_train, _ = digits
     MLPClassifier(**FAST, random_state=0, epochs=1).fit(X_train, y_train).save(tmp_path / "m.npz")
@@ -166,7 +166,7 @@ def test_hidden_layer_sizes_of_the_wrong_kind_is_a_value_error(digits):
 
 def test_ends_at_exactly_the_weights_python_main_py_writes(mnist_dir, monkeypatch):
     """MNIST's training images as float32 / 255 and their labels: the seed run, bit for bit."""
-    from mnist_nn.sources import load_mnist_arrays
+    from mnist_nn.data.sources import load_mnist_arrays
 
     expected = seed_weights_sha256()  # (first: skips before training on an unknown kernel)
     monkeypatch.setenv("MNIST_DATA_DIR", str(mnist_dir))
@@ -183,7 +183,7 @@ def test_ends_at_exactly_the_weights_python_main_py_writes(mnist_dir, monkeypatc
 def test_it_reads_images_of_digits_and_numbers_as_predict_does(tmp_path, offline):
     from PIL import Image, ImageDraw
 
-    from mnist_nn.data import load_dataset
+    from mnist_nn.data.dataset import load_dataset
 
     digits = load_dataset("digits")
     settings = {"activation": "relu", "loss": "cross_entropy", "learning_rate": 0.001}

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from mnist_nn.evaluation import confusion_matrix, most_confident_mistakes, per_digit_scores
+from mnist_nn.evaluate.metrics import confusion_matrix, most_confident_mistakes, per_digit_scores
 
 
 def test_confusion_and_scores():

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from mnist_nn.cli import main
-from mnist_nn.layers import Sigmoid
+from mnist_nn.cli.parser import main
+from mnist_nn.nn.layers import Sigmoid
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 from mnist_nn.config import TrainConfig
-from mnist_nn.data import load_dataset
-from mnist_nn.images import load_digit
-from mnist_nn.training import train
+from mnist_nn.data.dataset import load_dataset
+from mnist_nn.reading.images import load_digit
+from mnist_nn.train.loop import train
 
 HANDWRITING = Path(os.environ.get("MNIST_NN_HANDWRITING_DIR", "/nonexistent"))
 

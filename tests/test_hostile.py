@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from mnist_nn.cli import main
+from mnist_nn.cli.parser import main
 
 
 def start_serve(folder, *flags, stdout, stderr, preexec_fn=None):
@@ -205,7 +205,7 @@ def test_a_small_png_of_80_megapixels_is_refused_before_decoding(tmp_path):
     model = tmp_path / "model.npz"
     assert main(["train", "--dataset", "digits", "--epochs", "1", "--out", str(tmp_path)]) == 0
     code = (
-        "from mnist_nn.cli import main; import sys; "
+        "from mnist_nn.cli.parser import main; import sys; "
         f"sys.exit(main(['predict', {str(model)!r}, {str(tmp_path / 'huge.png')!r}]))"
     )
     megabytes, exit_code, err = peak_megabytes(code)
@@ -232,7 +232,7 @@ def test_hostile_numbers_are_answered_in_one_line_and_bounded_memory(tmp_path):
     assert main(["train", "--dataset", "digits", "--epochs", "1", "--out", str(tmp_path)]) == 0
     images = [str(tmp_path / f"{name}.png") for name in ("scrawl", "noise", "strip")]
     code = (
-        "from mnist_nn.cli import main; import sys; "
+        "from mnist_nn.cli.parser import main; import sys; "
         f"sys.exit(main(['predict', {str(tmp_path / 'model.npz')!r}, *{images!r}, '--number']))"
     )
     megabytes, exit_code, err = peak_megabytes(code)
@@ -248,7 +248,7 @@ def test_a_gzip_bomb_in_the_data_folder_is_refused_in_bounded_memory(tmp_path):
     import struct
     import zlib
 
-    from mnist_nn.sources import MNIST_FILES
+    from mnist_nn.data.sources import MNIST_FILES
 
     folder = tmp_path / "mnist"
     folder.mkdir()
@@ -260,7 +260,7 @@ def test_a_gzip_bomb_in_the_data_folder_is_refused_in_bounded_memory(tmp_path):
     for name, _ in list(MNIST_FILES.values())[1:]:
         (folder / name).write_bytes(b"\x00\x00\x08\x01" + struct.pack(">I", 1) + b"\x00")
     code = (
-        "from mnist_nn.cli import main; import sys; "
+        "from mnist_nn.cli.parser import main; import sys; "
         f"sys.exit(main(['train', '--dataset', 'mnist', '--data-dir', {str(folder)!r}, "
         f"'--out', {str(tmp_path / 'out')!r}]))"
     )
@@ -274,8 +274,8 @@ def test_a_model_claiming_a_huge_network_or_a_zip_bomb_is_refused_in_bounded_mem
 
     import numpy as np
 
-    from mnist_nn.network import build_network
-    from mnist_nn.persistence import save_model
+    from mnist_nn.nn.network import build_network
+    from mnist_nn.saving.model_files import save_model
 
     path = tmp_path / "model.npz"
     save_model(path, build_network([784, 16, 10], np.random.default_rng(0)), {"dataset": "mnist"})
@@ -294,7 +294,7 @@ def test_a_model_claiming_a_huge_network_or_a_zip_bomb_is_refused_in_bounded_mem
     for model, message in ((tmp_path / "liar.npz", "layer0.weight is shape (784, 16)"),
                            (zipped, "would take 3,355,443,200 bytes")):  # fmt: skip
         code = (
-            "from mnist_nn.cli import main; import sys; "
+            "from mnist_nn.cli.parser import main; import sys; "
             f"sys.exit(main(['evaluate', {str(model)!r}, '--dataset', 'digits']))"
         )
         megabytes, exit_code, err = peak_megabytes(code)
@@ -373,7 +373,7 @@ def test_an_unwritable_out_fails_before_training(tmp_path, offline, capsys, monk
 def test_stale_temporary_files_are_swept_and_signals_wait_for_the_save(tmp_path, offline):
     import signal
 
-    from mnist_nn.fileio import signals_deferred
+    from mnist_nn.saving.files import signals_deferred
 
     (tmp_path / ".model.npz.tmp12345").write_bytes(b"half a model")
     assert main(["train", "--dataset", "digits", "--epochs", "1", "--out", str(tmp_path)]) == 0
@@ -467,7 +467,7 @@ def test_media_types_are_read_without_regard_to_case(served):
 def test_the_confusion_matrix_is_computed_once_for_many_first_callers(offline, tmp_path):
     from fastapi.testclient import TestClient
 
-    from mnist_nn import evaluation
+    from mnist_nn.evaluate import metrics as evaluation
     from mnist_nn.web.app import create_app
 
     assert main(["train", "--dataset", "digits", "--epochs", "1", "--out", str(tmp_path)]) == 0
@@ -531,7 +531,7 @@ def test_listening_beyond_this_computer_needs_a_token(monkeypatch, tmp_path, off
 def test_the_decoded_cache_is_verified_and_pruned(tmp_path, offline, fake_checksums):
     import numpy as np
 
-    from mnist_nn import sources
+    from mnist_nn.data import sources
 
     from helpers import FAKE, write_fake_mnist
 
@@ -572,7 +572,7 @@ def test_unused_members_of_a_model_or_data_file_are_never_read(tmp_path):
                 member.write(zeros)
         assert path.stat().st_size < 5_000_000
     code = (
-        "from mnist_nn.persistence import load_model; from mnist_nn.own_data import "
+        "from mnist_nn.saving.model_files import load_model; from mnist_nn.data.own_data import "
         "read_data_file; import sys; "
         f"load_model({str(tmp_path / 'model.npz')!r}); "
         f"read_data_file({str(tmp_path / 'data.npz')!r})"

@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
+from mnist_nn.data.idx import idx_bytes, read_idx, write_idx
 from mnist_nn.errors import UserError
-from mnist_nn.idx import idx_bytes, read_idx, write_idx
 
 rng = np.random.default_rng(0)
 IMAGES = rng.integers(0, 256, size=(5, 28, 28), dtype=np.uint8)

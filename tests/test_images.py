@@ -5,8 +5,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from mnist_nn.errors import UserError
-from mnist_nn.framing import (
+from mnist_nn.data.framing import (
     MNIST_STROKE,
     THICKEST,
     find_digit,
@@ -16,7 +15,8 @@ from mnist_nn.framing import (
     normalise_strokes,
     stroke_width,
 )
-from mnist_nn.images import greys, load_digit, read_image
+from mnist_nn.errors import UserError
+from mnist_nn.reading.images import greys, load_digit, read_image
 
 
 def drawn_seven(

@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from mnist_nn.gradcheck import check_combinations, numerical_gradient, relative_error
-from mnist_nn.layers import ACTIVATIONS, Dense, Dropout, he_normal
-from mnist_nn.losses import LOSSES
+from mnist_nn.nn.gradcheck import check_combinations, numerical_gradient, relative_error
+from mnist_nn.nn.layers import ACTIVATIONS, Dense, Dropout, he_normal
+from mnist_nn.nn.losses import LOSSES
 
 
 @pytest.mark.parametrize("layer_class", [*ACTIVATIONS.values()], ids=list(ACTIVATIONS))

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from mnist_nn.gradcheck import numerical_gradient, relative_error
-from mnist_nn.losses import LOSSES, MeanSquaredError, SoftmaxCrossEntropy, one_hot
+from mnist_nn.nn.gradcheck import numerical_gradient, relative_error
+from mnist_nn.nn.losses import LOSSES, MeanSquaredError, SoftmaxCrossEntropy, one_hot
 
 
 @pytest.mark.parametrize("name", list(LOSSES))
@@ -47,7 +47,7 @@ def test_cross_entropy_probabilities_and_gradient():
 
 
 def test_mse_scores_are_the_sigmoid_outputs_so_a_dead_model_never_looks_sure():
-    from mnist_nn.losses import MeanSquaredError
+    from mnist_nn.nn.losses import MeanSquaredError
 
     dead = np.array([[1e-7, 2e-6, 3e-7, 1e-7, 1e-7, 1e-7, 1e-7, 1e-7, 1e-7, 1e-7]])
     scores = MeanSquaredError.scores(dead)

@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 
-from mnist_nn.gradcheck import check_network
-from mnist_nn.losses import one_hot
-from mnist_nn.network import build_network
-from mnist_nn.optimizers import SGD
+from mnist_nn.nn.gradcheck import check_network
+from mnist_nn.nn.losses import one_hot
+from mnist_nn.nn.network import build_network
+from mnist_nn.nn.optimizers import SGD
 
 
 def small_batch(rng, n=8, inputs=12, dtype="float64"):

@@ -7,7 +7,7 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
-from mnist_nn.sources import locate_mnist
+from mnist_nn.data.sources import locate_mnist
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 

@@ -11,9 +11,9 @@ from PIL import Image, ImageDraw
 from scipy import ndimage
 
 from mnist_nn.errors import UserError
-from mnist_nn.images import read_number
-from mnist_nn.numbers import MAX_DIGITS, best_cuts, digit_groups, segment
-from mnist_nn.reading import DIGIT, NOT_A_DIGIT, Reading
+from mnist_nn.reading.images import read_number
+from mnist_nn.reading.numbers import MAX_DIGITS, best_cuts, digit_groups, segment
+from mnist_nn.reading.reader import DIGIT, NOT_A_DIGIT, Reading
 
 
 class SureOfEverything:
@@ -149,11 +149,11 @@ NUMBERS = Path(os.environ.get("MNIST_NN_NUMBERS_DIR", "/nonexistent"))
 @pytest.fixture(scope="module")
 def seed_reader(mnist_dir):
     """The seed design trained on 55,000 MNIST digits, calibrated on the other 5,000."""
-    from mnist_nn.confidence import calibrate
     from mnist_nn.config import TrainConfig
-    from mnist_nn.data import load_dataset
-    from mnist_nn.reading import Reader
-    from mnist_nn.training import train
+    from mnist_nn.data.dataset import load_dataset
+    from mnist_nn.evaluate.calibration import calibrate
+    from mnist_nn.reading.reader import Reader
+    from mnist_nn.train.loop import train
 
     dataset = load_dataset("mnist", data_dir=mnist_dir, val_size=5000)
     network = train(TrainConfig(val_size=5000), dataset).network
@@ -193,7 +193,7 @@ def test_a_page_of_dots_is_refused_before_they_are_grouped():
 
 
 def test_a_cut_bends_between_leaning_neighbours_where_no_straight_cut_is_clean():
-    from mnist_nn.numbers import cut_paths
+    from mnist_nn.reading.numbers import cut_paths
 
     # Two strokes leaning the same way, each over the other's columns (as in "//"): every
     # column holds ink, but a path along the slant between them crosses none.
@@ -212,7 +212,7 @@ def test_a_cut_bends_between_leaning_neighbours_where_no_straight_cut_is_clean()
 
 
 def test_a_digit_of_a_number_is_framed_as_it_would_be_alone():
-    from mnist_nn.framing import frame_digit
+    from mnist_nn.data.framing import frame_digit
 
     # A soft-edged 3 (a pen's antialiased stroke): its faint edge pixels, outside the ink's
     # mask, are part of its strokes in a number as they are alone.

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from mnist_nn.config import SETTINGS, TrainConfig
-from mnist_nn.optimizers import (
+from mnist_nn.nn.optimizers import (
     OPTIMIZERS,
     SCHEDULES,
     SGD,

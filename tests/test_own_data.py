@@ -7,9 +7,9 @@ import zipfile
 import numpy as np
 import pytest
 
-from mnist_nn.cli import main
+from mnist_nn.cli.parser import main
+from mnist_nn.data.own_data import read_data_file
 from mnist_nn.errors import UserError
-from mnist_nn.own_data import read_data_file
 
 from helpers import tiny_dataset
 

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from mnist_nn.errors import UserError
-from mnist_nn.network import build_network
-from mnist_nn.persistence import FORMAT_VERSION, load_model, read_arrays, save_model
+from mnist_nn.nn.network import build_network
+from mnist_nn.saving.model_files import FORMAT_VERSION, load_model, read_arrays, save_model
 
 
 @pytest.fixture

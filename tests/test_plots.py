@@ -5,7 +5,7 @@ import pytest
 from matplotlib.figure import Figure
 from PIL import Image
 
-from mnist_nn import plots
+from mnist_nn.evaluate import plots
 
 rng = np.random.default_rng(0)
 IMAGES = rng.random((6, 784), dtype=np.float32)

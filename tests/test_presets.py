@@ -4,7 +4,7 @@ import pytest
 
 from mnist_nn.config import TrainConfig
 from mnist_nn.presets import PRESETS, describe_presets
-from mnist_nn.training import Trainer
+from mnist_nn.train.loop import Trainer
 
 
 def test_seed_preset_is_the_original_design():

@@ -43,11 +43,12 @@ def readme_code_blocks(heading: str) -> list[str]:
 
 
 def test_the_add_your_own_examples_gradcheck_and_train(capsys):
-    from mnist_nn import MLPClassifier, layers, losses
-    from mnist_nn.cli import build_parser, main
+    from mnist_nn import MLPClassifier
+    from mnist_nn.cli.parser import build_parser, main
     from mnist_nn.config import TrainConfig, form_settings
-    from mnist_nn.gradcheck import check_combinations
-    from mnist_nn.training import train
+    from mnist_nn.nn import layers, losses
+    from mnist_nn.nn.gradcheck import check_combinations
+    from mnist_nn.train.loop import train
 
     from helpers import tiny_dataset
 
@@ -164,7 +165,7 @@ def paragraph_of(command: str) -> str:
 
 def test_every_readme_command_is_checked():
     """A command added to the README without a check here fails: run below, or parsed."""
-    from mnist_nn.cli import build_parser
+    from mnist_nn.cli.parser import build_parser
 
     for command in readme_commands() - set(TRAINING) - set(PICTURES) - AFTER_THE_EXAMPLES:
         if command.startswith("python -m benchmarks."):
@@ -183,7 +184,7 @@ def test_every_readme_command_is_checked():
 def test_each_training_command_prints_what_the_readme_says(command, mnist_dir, tmp_path, capsys):
     """Run shortened to one epoch: the same form of output, and the figures the README quotes
     beside the command are there beside it (the full runs measured them)."""
-    from mnist_nn.cli import main
+    from mnist_nn.cli.parser import main
 
     figures, printed = TRAINING[command]
     assert command in readme_commands()
@@ -248,7 +249,7 @@ def test_each_benchmark_table_of_the_readme_is_what_its_command_wrote(command):
 
 
 def test_the_compare_table_has_the_form_and_variants_compare_prints():
-    from mnist_nn.compare import markdown_table, variants
+    from mnist_nn.experiments.compare import markdown_table, variants
 
     text = (ROOT / "README.md").read_text()
     start = text.index("`mnist-nn compare`")
@@ -264,7 +265,12 @@ def test_the_compare_table_has_the_form_and_variants_compare_prints():
 
 def test_the_limits_table_says_what_the_code_does():
     """Each figure of the README's Limits table, against the constant that enforces it."""
-    from mnist_nn import config, fileio, idx, images, memory, numbers, own_data, sweeps
+    from mnist_nn import config
+    from mnist_nn.data import idx, own_data
+    from mnist_nn.experiments import sweeps
+    from mnist_nn.reading import images, numbers
+    from mnist_nn.saving import files as fileio
+    from mnist_nn.train import memory
     from mnist_nn.web import app, server, train_api
 
     text = (ROOT / "README.md").read_text()
@@ -306,7 +312,7 @@ def test_the_limits_table_says_what_the_code_does():
 def test_the_calibration_figures_are_what_evaluate_prints(mnist_dir, tmp_path, capsys):
     """The README quotes `mnist-nn evaluate` on `python main.py`'s model; a shortened run (one
     epoch) prints the same figures in the same form."""
-    from mnist_nn.cli import main
+    from mnist_nn.cli.parser import main
 
     paragraph = paragraph_of("mnist-nn evaluate")
     for figure in ("3.84%", "0.48%", "T = 1.13"):

@@ -6,9 +6,10 @@ import os
 import numpy as np
 import pytest
 
-from mnist_nn import data, sources
+from mnist_nn.data import dataset as data
+from mnist_nn.data import sources
+from mnist_nn.data.idx import idx_bytes
 from mnist_nn.errors import UserError
-from mnist_nn.idx import idx_bytes
 
 from helpers import FAKE, write_fake_mnist
 

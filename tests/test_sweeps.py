@@ -5,10 +5,10 @@ import json
 
 import pytest
 
-from mnist_nn import sweeps
-from mnist_nn.cli import main
+from mnist_nn.cli.parser import main
 from mnist_nn.config import TrainConfig
 from mnist_nn.errors import UserError
+from mnist_nn.experiments import sweeps
 
 # A quick network on the offline digits: a trial takes a fraction of a second.
 BASE = TrainConfig(
@@ -146,7 +146,7 @@ def test_grid_search_cv_runs_on_a_dask_cluster_through_joblib():
 
 
 def test_replicate_quick_runs_the_rows_asked_for_and_sets_each_beside_its_paper(tmp_path, capsys):
-    from mnist_nn.replicate import BY_NAME
+    from mnist_nn.experiments.replicate import BY_NAME
 
     argv = ["replicate", "--dataset", "digits", "--quick", "--seeds", "2", "--workers", "1"]
     rows = ["--rows", "lecun-300-distorted", "srivastava-relu-maxnorm"]
@@ -166,7 +166,7 @@ def test_replicate_quick_runs_the_rows_asked_for_and_sets_each_beside_its_paper(
 
 
 def test_every_replication_row_is_a_valid_configuration():
-    from mnist_nn.replicate import ROWS, settings_of
+    from mnist_nn.experiments.replicate import ROWS, settings_of
 
     for row in ROWS:
         config = sweeps.trial_config(

@@ -5,10 +5,11 @@ import threading
 import numpy as np
 import pytest
 
-from mnist_nn.callbacks import EarlyStopping, LambdaCallback, RunControl
+from mnist_nn.cli.flags import cli_word
 from mnist_nn.config import TrainConfig
 from mnist_nn.errors import UserError
-from mnist_nn.training import Trainer, mini_batches, train
+from mnist_nn.train.callbacks import EarlyStopping, LambdaCallback, RunControl
+from mnist_nn.train.loop import Trainer, mini_batches, train
 
 from helpers import tiny_dataset, weights
 
@@ -95,7 +96,7 @@ def test_early_stopping_needs_a_validation_split():
     with pytest.raises(UserError, match="early_stopping needs a validation split") as caught:
         train(config, tiny_dataset())
     # Each door names the settings its own way: the command line by its flags.
-    assert caught.value.worded("cli").startswith("--early-stopping needs a validation split")
+    assert caught.value.worded(cli_word).startswith("--early-stopping needs a validation split")
 
 
 def test_extensions_train_deterministically():
@@ -195,13 +196,13 @@ def test_run_control_pauses_steps_resumes_and_stops_from_another_thread():
 
 
 def test_a_run_beyond_the_machines_available_memory_is_refused_before_it_allocates(monkeypatch):
-    from mnist_nn import memory
+    from mnist_nn.train import memory
 
     monkeypatch.setattr(memory, "available_bytes", lambda: 100 << 20)  # a machine with 100 MB
     config = TrainConfig(**{**CONFIG.to_dict(), "hidden_sizes": (4096, 4096)})
     with pytest.raises(UserError, match="over this machine's available memory") as refused:
         train(config, tiny_dataset())
-    assert "--batch-size or fewer, smaller --hidden" in refused.value.worded("cli")
+    assert "--batch-size or fewer, smaller --hidden" in refused.value.worded(cli_word)
 
 
 def test_the_weight_limit_counts_the_datas_own_inputs_and_classes():

@@ -7,9 +7,9 @@ import numpy as np
 
 from benchmarks.user_images import render
 from mnist_nn.config import TrainConfig
-from mnist_nn.data import load_dataset
-from mnist_nn.images import load_digit
-from mnist_nn.training import train
+from mnist_nn.data.dataset import load_dataset
+from mnist_nn.reading.images import load_digit
+from mnist_nn.train.loop import train
 
 
 def test_redrawn_digits_are_read_nearly_as_well_as_mnist(mnist_dir):

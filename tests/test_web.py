@@ -11,9 +11,9 @@ import pytest
 from fastapi.testclient import TestClient
 from PIL import Image, ImageDraw
 
-from mnist_nn.cli import main
-from mnist_nn.data import load_dataset
-from mnist_nn.persistence import load_model
+from mnist_nn.cli.parser import main
+from mnist_nn.data.dataset import load_dataset
+from mnist_nn.saving.model_files import load_model
 from mnist_nn.web.app import MAX_BODY_BYTES, create_app, find_model
 
 

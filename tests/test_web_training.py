@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
-from mnist_nn.cli import main
+from mnist_nn.cli.parser import main
 from mnist_nn.config import SETTINGS, settings
-from mnist_nn.layers import ACTIVATIONS
-from mnist_nn.persistence import load_model
+from mnist_nn.nn.layers import ACTIVATIONS
+from mnist_nn.saving.model_files import load_model
 from mnist_nn.web.app import create_app
 
 
@@ -262,7 +262,7 @@ def test_validation_splits_are_views_of_one_cached_copy_of_the_data(offline):
 
 def test_a_finished_run_lets_go_of_its_working_memory(offline):
     from mnist_nn.web.app import cached_loader
-    from mnist_nn.web.training import TrainingSession
+    from mnist_nn.web.session import TrainingSession
 
     session = TrainingSession(cached_loader("digits", None), memory_budget=2 << 30)
     run = session.start({"preset": "quick", "epochs": 1, "val_size": 200})

@@ -5,7 +5,9 @@ stacks layers; `training` runs the loop and `callbacks` watch and steer it; `dat
 get MNIST; `cli` is the command line; `MLPClassifier` (in `estimator`) is the scikit-learn door.
 """
 
-__version__ = "0.1.0"
+from mnist_nn.version import __version__
+
+__all__ = ["MLPClassifier", "__version__"]
 
 
 def __getattr__(name: str):

@@ -2,6 +2,6 @@
 
 import sys
 
-from mnist_nn.cli import main
+from mnist_nn.cli.parser import main
 
 sys.exit(main())

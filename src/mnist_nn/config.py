@@ -14,6 +14,7 @@ import math
 from dataclasses import asdict, dataclass, field, fields, replace
 
 from mnist_nn.errors import UserError, named
+from mnist_nn.nn.stack import count_weights, stack_problem
 
 
 class Table:
@@ -25,7 +26,7 @@ class Table:
         self.module, self.table = module, table
 
     def names(self) -> tuple[str, ...]:
-        return tuple(getattr(importlib.import_module(f"mnist_nn.{self.module}"), self.table))
+        return tuple(getattr(importlib.import_module(f"mnist_nn.nn.{self.module}"), self.table))
 
     def __iter__(self):
         return iter(self.names())
@@ -258,13 +259,7 @@ class TrainConfig:
             problem = check(option, getattr(self, option.name), door)
             if problem:
                 raise UserError(f"{named(option.name)}: {problem}")
-        weights = count_weights(self, 784, 10)
-        if weights > MAX_WEIGHTS:
-            raise UserError(
-                f"{named('hidden_sizes', self.hidden_sizes)}: {weights:,} weights, "
-                f"over the limit of {MAX_WEIGHTS:,} (with their gradients and optimizer state they "
-                "would not fit in memory); choose fewer or smaller layers"
-            )
+        check_weights(self)
         return self
 
     def changes_from(self, other: "TrainConfig") -> list[str]:
@@ -295,30 +290,20 @@ MAX_WEIGHTS = 100_000_000  # 400 MB of float32 weights, about 1.6 GB with gradie
 SHOWN_FIRST = ("hidden_sizes", "layers", "activation", "loss", "optimizer", "learning_rate")
 
 
-def count_weights(config: TrainConfig, inputs: int, classes: int) -> int:
-    """The parameters (weights and biases) of the network `config` describes, for `inputs` and
-    `classes`: 101,770 for the seed."""
-    if config.layers:
-        from mnist_nn.convolution import plan_stack  # NumPy: not needed for --help
-
-        return plan_stack(config.layers, inputs, classes)["weights"]
-    sizes = (inputs, *config.hidden_sizes, classes)
-    return sum((n_in + 1) * n_out for n_in, n_out in zip(sizes[:-1], sizes[1:], strict=True))
-
-
-def stack_problem(value) -> str | None:
-    """What is wrong with a --layers stack (None if nothing)."""
-    if not isinstance(value, str):
-        return f"{value!r} is not text such as 'conv8x5 pool dense128'"
-    if not value.strip():
-        return None  # empty: the fully-connected --hidden layers
-    from mnist_nn.convolution import plan_stack
-
+def check_weights(config: TrainConfig, inputs: int = 784, classes: int = 10) -> None:
+    """A UserError if the network `config` describes, for `inputs` and `classes`, is not one
+    that can be built or has more than MAX_WEIGHTS parameters (the count is `nn.stack`'s)."""
     try:
-        plan_stack(value)
-    except ValueError as error:
-        return str(error)
-    return None
+        weights = count_weights(inputs, classes, config.hidden_sizes, config.layers)
+    except ValueError as error:  # e.g. image layers for inputs that are not a square image
+        raise UserError(f"{named('layers')}: {error}") from None
+    if weights > MAX_WEIGHTS:
+        shape = config.layers or "-".join(map(str, (inputs, *config.hidden_sizes, classes)))
+        raise UserError(
+            f"a {shape} network has {weights:,} weights, over the limit of {MAX_WEIGHTS:,} "
+            "(with their gradients and optimizer state they would not fit in memory); choose "
+            f"fewer or smaller {named('layers' if config.layers else 'hidden_sizes')}"
+        )
 
 
 def setting_value(name: str, value):
@@ -355,15 +340,6 @@ def settings(door: str | None = None, options=None) -> dict:
 
 SETTINGS = settings()  # every setting by name
 
-# The estimator's parameters are the settings it takes ("estimator" among their doors), under
-# scikit-learn's names where it has one for the same thing: this map is the only place they differ.
-SCIKIT_LEARN_NAMES = {"hidden_sizes": "hidden_layer_sizes", "seed": "random_state"}
-
-
-def label(option) -> str:
-    """The setting's name on the web page's form: "Batch size" for batch_size, unless named."""
-    return option.metadata["label"] or option.name.replace("_", " ").capitalize()
-
 
 def high(option, door: str = "cli"):
     """The largest value the setting takes through `door` (the web page's cap if tighter)."""
@@ -378,82 +354,9 @@ def max_count(option, door: str = "cli"):
     return web if door == "web" and web is not None else meta["max_count"]
 
 
-def form_settings(options=None) -> list[dict]:
-    """The Train panel's form, one entry per setting the web page takes: what the page needs
-    to build its input (type, default, limits with the web's caps, choices, help). The API
-    serves this list; the page builds its inputs from it, so it holds no setting of its own."""
-    entries = []
-    for option in settings("web", options).values():
-        meta = option.metadata
-        entry = {
-            "name": option.name,
-            "label": label(option),
-            "help": meta["help"],
-            "type": {int: "int", float: "float", str: "str"}[kind(option)],
-            "default": option.default,
-            "live": meta["live"],
-        }
-        if meta["choices"] is not None:
-            entry["choices"] = list(meta["choices"])
-        elif meta["validate"] is not None:
-            entry["limits"] = "checked by the server"  # text, e.g. a stack of layers
-        else:
-            entry.update(
-                low=meta["low"],
-                high=high(option, "web"),
-                open_low=meta["open_low"],
-                open_high=meta["open_high"],
-                limits=describe_limits(option, "web"),
-            )
-        if meta["max_count"]:
-            entry["max_count"] = max_count(option, "web")
-        entries.append(entry)
-    return entries
-
-
 def flag(option) -> str:
     """The command-line flag of a TrainConfig field: --batch-size for batch_size, unless named."""
     return option.metadata["flag"] or "--" + option.name.replace("_", "-")
-
-
-def metavar(option) -> str:
-    """How the flag's value is shown in help: N (whole number), X (number), NAME (a choice)."""
-    if option.metadata["metavar"]:
-        return option.metadata["metavar"]
-    return (
-        "NAME" if option.metadata["choices"] is not None else {int: "N", float: "X"}[kind(option)]
-    )
-
-
-def default_text(option) -> str:
-    """The field's default as typed on the command line: 128, or 512 256 for a tuple."""
-    default = option.default
-    if default == "":
-        return "none"
-    return " ".join(map(str, default)) if isinstance(default, tuple) else str(default)
-
-
-def flag_table(options=None) -> str:
-    """The docs' table of training flags, made from the fields (a test keeps them equal;
-    `python -m mnist_nn.config` prints it)."""
-    rows = ["| flag | default | meaning |", "|---|---|---|"]
-    for option in settings("cli", options).values():
-        meta, shown = option.metadata, metavar(option)
-        usage = f"{flag(option)} {shown}" + (f" [{shown} ...]" if meta["max_count"] else "")
-        choices = meta["choices"]
-        if isinstance(choices, Table):  # grows with the math modules: named, not copied here
-            values = (
-                f"a name in [`{choices.module}.{choices.table}`](../src/mnist_nn/"
-                f"{choices.module}.py) (`mnist-nn train --help` lists them)"
-            )
-        elif choices is not None:
-            values = "one of " + ", ".join(f"`{name}`" for name in choices)
-        elif meta["validate"] is not None:
-            values = "text"
-        else:
-            values = describe_limits(option)
-        rows.append(f"| `{usage}` | {default_text(option)} | {meta['help']}; {values} |")
-    return "\n".join(rows)
 
 
 def kind(option) -> type:
@@ -503,25 +406,3 @@ def _check(option, value, door: str) -> str | None:
         if math.isnan(item) or below or above:
             return f"{item!r} is not {describe_limits(option, door)}"
     return None
-
-
-def write_flag_table(reference) -> None:
-    """Put the flag table into the docs page `reference` (docs/cli.md), between its markers."""
-    text = reference.read_text()
-    start, end = text.index(TABLE_START), text.index(TABLE_END)
-    reference.write_text(f"{text[:start]}{TABLE_START}\n{flag_table()}\n{text[end:]}")
-
-
-TABLE_START, TABLE_END = "<!-- training flags -->", "<!-- end of flags -->"
-
-
-if __name__ == "__main__":
-    # `python -m mnist_nn.config` prints the docs' flag table; with --write (in a checkout) it
-    # puts it into docs/cli.md, so a new setting's docs follow with one command.
-    import sys
-    from pathlib import Path
-
-    if sys.argv[1:] == ["--write"]:
-        write_flag_table(Path(__file__).resolve().parents[2] / "docs" / "cli.md")
-    else:
-        print(flag_table())

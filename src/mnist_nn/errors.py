@@ -4,14 +4,17 @@ The command line prints its message as a single line, without a traceback; anyth
 wrong is a bug and keeps its traceback.
 
 A message that names a training setting names it through `named("learning_rate", 0.1)`, so
-that each door words it its own way: `--lr 0.1` on the command line, `learning_rate=0.1` on the
-web page and in Python, scikit-learn's name (`hidden_layer_sizes`) for the estimator. `str(error)`
-is the Python wording; `error.worded("cli")` is the command line's.
+that each front end words it its own way: `--lr 0.1` on the command line (`cli.flags.cli_word`),
+`learning_rate=0.1` on the web page and in Python (`python_word`, here), scikit-learn's name
+(`hidden_layer_sizes`) for the estimator. `str(error)` is the Python wording;
+`error.worded(word)` is any front end's. This module imports nothing of mnist_nn: the wording of
+each front end lives with that front end.
 """
 
 import re
+from collections.abc import Callable
 
-# A setting inside a message: ⟦name⟧ or ⟦name=value⟧, replaced by each door's wording.
+# A setting inside a message: ⟦name⟧ or ⟦name=value⟧, replaced by each front end's wording.
 MARK = re.compile(r"⟦(\w+)(?:=([^⟧]*))?⟧")
 
 
@@ -23,23 +26,19 @@ def named(name: str, value=None) -> str:
     return f"⟦{name}={text}⟧"
 
 
-def worded(template: str, door: str = "python") -> str:
-    """`template` with each setting as `door` writes it: "cli", "python" (also the web's) or
-    "estimator"."""
-    from mnist_nn.config import SCIKIT_LEARN_NAMES, SETTINGS, flag
+def python_word(name: str, value: str | None) -> str:
+    """A setting as Python and the web page write it: learning_rate=0.1, hidden_sizes=(64, 32)."""
+    if value is None:
+        return name
+    return f"{name}=({', '.join(value.split())})" if " " in value else f"{name}={value}"
 
-    def word(match: re.Match) -> str:
-        name, value = match.group(1), match.group(2)
-        if door == "cli" and name in SETTINGS:
-            written = flag(SETTINGS[name])
-            return written if value is None else f"{written} {value}"
-        if door == "estimator":
-            name = SCIKIT_LEARN_NAMES.get(name, name)
-        if value is None:
-            return name
-        return f"{name}=({', '.join(value.split())})" if " " in value else f"{name}={value}"
 
-    return MARK.sub(word, template)
+Word = Callable[[str, str | None], str]  # (setting's name, its value or None) -> its wording
+
+
+def worded(template: str, word: Word = python_word) -> str:
+    """`template` with each setting as `word` writes it."""
+    return MARK.sub(lambda match: word(match.group(1), match.group(2)), template)
 
 
 class UserError(Exception):
@@ -49,9 +48,9 @@ class UserError(Exception):
         self.template = message
         super().__init__(worded(message) if "⟦" in message else message)
 
-    def worded(self, door: str) -> str:
-        """The message as `door` ("cli", "python", "estimator") names the settings."""
-        return worded(self.template, door) if "⟦" in self.template else str(self)
+    def worded(self, word: Word) -> str:
+        """The message with each setting named as `word` (a front end's) writes it."""
+        return worded(self.template, word) if "⟦" in self.template else str(self)
 
 
 class TrainingInterrupted(UserError):

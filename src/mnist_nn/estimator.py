@@ -24,12 +24,21 @@ from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import _check_partial_fit_first_call, check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from mnist_nn.callbacks import ProgressBar
-from mnist_nn.confidence import calibrate, model_temperature
-from mnist_nn.config import SCIKIT_LEARN_NAMES, TrainConfig, settings
-from mnist_nn.data import Dataset, Split
-from mnist_nn.errors import UserError
-from mnist_nn.training import Trainer
+from mnist_nn.config import TrainConfig, settings
+from mnist_nn.data.dataset import Dataset, Split
+from mnist_nn.errors import UserError, python_word
+from mnist_nn.evaluate.calibration import calibrate, model_temperature
+from mnist_nn.train.callbacks import ProgressBar
+from mnist_nn.train.loop import Trainer
+
+# The estimator's parameters are the settings it takes ("estimator" among their doors), under
+# scikit-learn's names where it has one for the same thing: this map is the only place they differ.
+SCIKIT_LEARN_NAMES = {"hidden_sizes": "hidden_layer_sizes", "seed": "random_state"}
+
+
+def estimator_word(name: str, value: str | None) -> str:
+    """A setting named in a message as the estimator's parameters spell it: hidden_layer_sizes."""
+    return python_word(SCIKIT_LEARN_NAMES.get(name, name), value)
 
 
 class MLPClassifier(ClassifierMixin, BaseEstimator):
@@ -115,7 +124,7 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         try:
             return config.validated()
         except UserError as error:
-            raise ValueError(error.worded("estimator")) from None
+            raise ValueError(error.worded(estimator_word)) from None
 
     def _start(self, n_features: int, early_stopping=None) -> None:
         """A new network (and optimizer, and generator) for these parameters."""
@@ -131,7 +140,7 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         try:  # the trainer refuses augmentation of inputs that are not 28x28 images
             self._trainer = Trainer(config, n_features, len(self.classes_), callbacks)
         except UserError as error:
-            raise ValueError(error.worded("estimator")) from None
+            raise ValueError(error.worded(estimator_word)) from None
 
     def _split(self, X, y) -> Split:
         unknown = np.setdiff1d(np.unique(y), self.classes_)
@@ -157,7 +166,7 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         try:
             trainer.fit(dataset, epochs=epochs)
         except UserError as error:  # e.g. a diverging learning rate
-            raise ValueError(error.worded("estimator")) from None
+            raise ValueError(error.worded(estimator_word)) from None
         finally:
             trainer.dataset = None  # keep no reference to the training data in the model
         self._set_learned_attributes()
@@ -193,7 +202,7 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         """An image of one digit (a path or a file object) -> the answer `mnist-nn predict`
         gives: verdict ("digit", "unsure" or "not a digit"), digit, calibrated top 3. The
         image is framed like MNIST first, so the model must take 784 pixels."""
-        from mnist_nn.images import load_digit
+        from mnist_nn.reading.images import load_digit
 
         return self._reader().read(load_digit(image)[None, :])[0].to_dict()
 
@@ -201,12 +210,12 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         """An image of a number written on one line -> {"number": "2024", "digits": [...]},
         each digit with its box in the image, its reading and alternatives, as
         `mnist-nn predict --number` reads it."""
-        from mnist_nn.images import read_number
+        from mnist_nn.reading.images import read_number
 
         return read_number(image, self._reader()).to_dict()
 
     def _reader(self):
-        from mnist_nn.reading import Reader
+        from mnist_nn.reading.reader import Reader
 
         check_is_fitted(self)
         if self.n_features_in_ != 28 * 28:
@@ -229,7 +238,7 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
 
     def save(self, path) -> None:
         """Write the fitted model as an mnist-nn model file (`.npz` + JSON, no pickle)."""
-        from mnist_nn.persistence import save_model
+        from mnist_nn.saving.model_files import save_model
 
         check_is_fitted(self)
         params = {**self.get_params(), "random_state": self._trainer.config.seed}
@@ -247,7 +256,7 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
     def load(cls, path) -> "MLPClassifier":
         """A fitted estimator from a file written by `save` (predicts at once; with
         `warm_start`, `fit` goes on training from the stored weights)."""
-        from mnist_nn.persistence import load_model
+        from mnist_nn.saving.model_files import load_model
 
         network, metadata = load_model(path)
         stored = metadata.get("estimator")
@@ -296,7 +305,7 @@ OWN_DEFAULTS = {"random_state": None}
 
 def estimator_parameters(options=None) -> dict:
     """{name: default} of MLPClassifier's parameters: every setting the estimator takes, under
-    scikit-learn's name where it has one (config.SCIKIT_LEARN_NAMES), then its own."""
+    scikit-learn's name where it has one (SCIKIT_LEARN_NAMES), then its own."""
     parameters = {}
     for name, option in settings("estimator", options).items():
         public = SCIKIT_LEARN_NAMES.get(name, name)

@@ -41,11 +41,11 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
 from mnist_nn.errors import UserError
-from mnist_nn.images import read_digit_and_number
-from mnist_nn.persistence import load_model
-from mnist_nn.reading import Reader
-from mnist_nn.web.train_api import Streams, add_training_routes
-from mnist_nn.web.training import RunConflict, TrainingSession, weight_images
+from mnist_nn.reading.images import read_digit_and_number
+from mnist_nn.reading.reader import Reader
+from mnist_nn.saving.model_files import load_model
+from mnist_nn.web.session import RunConflict, TrainingSession, weight_images
+from mnist_nn.web.train_routes import Streams, add_training_routes
 
 STATIC = Path(__file__).parent / "static"
 MAX_BODY_BYTES = 5 * 1024 * 1024  # an upload larger than this is refused (413)
@@ -231,8 +231,8 @@ class Predictor:
         return self._evaluation
 
     def _evaluate(self) -> None:
-        from mnist_nn.data import load_dataset
-        from mnist_nn.evaluation import evaluate
+        from mnist_nn.data.dataset import load_dataset
+        from mnist_nn.evaluate.metrics import evaluate
 
         name = str(self.metadata.get("dataset", "mnist"))
         split = self._test_split
@@ -279,7 +279,7 @@ def cached_loader(dataset_name, data_dir):
     """(val_size, dtype) -> the dataset to train on. One copy of the data is kept, of the last
     float type asked for (another float type replaces it); each validation split is a view of
     it, so no request can make the server hold a second copy."""
-    from mnist_nn.data import hold_out, load_dataset
+    from mnist_nn.data.dataset import hold_out, load_dataset
 
     cache = {}
     lock = threading.Lock()

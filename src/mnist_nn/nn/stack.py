@@ -1,0 +1,155 @@
+"""A network's shape, worked out from its settings before anything is built: the stack parser.
+
+"conv8x5 pool conv16x5 pool dense128" is 8 filters of 5x5 (each followed by the activation; the
+image shrinks by 4: 28 → 24), a 2x2 max pool (→ 12), 16 filters of 5x5 (→ 8), a pool (→ 4) and a
+dense layer of 128 units; the output layer comes after. `plan_network` walks the layers once and
+says what each holds; the network's builder (`network.build_network`), a model file's check
+(`saving.model_files`), the weight count and the memory estimate (`train.memory`) all read that
+one plan. Plain Python, no NumPy: `mnist-nn --help` checks settings without importing it.
+
+Shape key: C channels, H×W an image, F filters, k×k a kernel, D inputs, C_out classes.
+"""
+
+import re
+from dataclasses import dataclass
+
+WORD = re.compile(r"conv(?P<filters>\d+)x(?P<kernel>\d+)|pool|dense(?P<units>\d+)")
+MAX_WORDS, MAX_FILTERS, MAX_KERNEL, MAX_UNITS = 12, 256, 9, 8192
+EXAMPLE = "conv8x5 pool conv16x5 pool dense128"
+
+
+def parse_stack(spec: str) -> list[tuple]:
+    """The words of a stack, checked: [("conv", filters, kernel), ("pool",), ("dense", units)].
+    A ValueError says what is wrong with it."""
+    words = spec.split()
+    if not words or len(words) > MAX_WORDS:
+        raise ValueError(
+            f"{len(words)} layers, where 1 to {MAX_WORDS} are allowed (e.g. {EXAMPLE})"
+        )
+    stack, dense_seen = [], False
+    for word in words:
+        match = WORD.fullmatch(word)
+        if match is None:
+            raise ValueError(f"{word[:40]!r} is not convFxK, pool or denseN (e.g. {EXAMPLE})")
+        if match["filters"]:
+            filters, kernel = int(match["filters"]), int(match["kernel"])
+            if dense_seen:
+                raise ValueError(f"{word!r} after a dense layer: image layers come first")
+            if not (1 <= filters <= MAX_FILTERS and 1 <= kernel <= MAX_KERNEL and kernel % 2):
+                raise ValueError(
+                    f"{word!r}: 1 to {MAX_FILTERS} filters of an odd size from 1 to {MAX_KERNEL}"
+                )
+            stack.append(("conv", filters, kernel))
+        elif word == "pool":
+            if dense_seen:
+                raise ValueError("pool after a dense layer: image layers come first")
+            stack.append(("pool",))
+        else:
+            units = int(match["units"])
+            if not 1 <= units <= MAX_UNITS:
+                raise ValueError(f"{word!r}: 1 to {MAX_UNITS} units")
+            dense_seen = True
+            stack.append(("dense", units))
+    return stack
+
+
+def stack_problem(value) -> str | None:
+    """What is wrong with a --layers stack (None if nothing; empty is the --hidden layers)."""
+    if not isinstance(value, str):
+        return f"{value!r} is not text such as '{EXAMPLE}'"
+    if not value.strip():
+        return None
+    try:
+        plan_network(784, 10, layers=value)
+    except ValueError as error:
+        return str(error)
+    return None
+
+
+def image_side(inputs: int) -> int:
+    """The side of the square images that `inputs` values per example make (784: 28)."""
+    side = round(inputs**0.5)
+    if side * side != inputs:
+        raise ValueError(f"{inputs} values per example are not a square image (784 is 28x28)")
+    return side
+
+
+@dataclass(frozen=True)
+class PlannedLayer:
+    """One layer of a planned network: what it is, its input and output shape per example
+    ((C, H, W) for images, (units,) for rows), and its parameters' shapes (none for a pool)."""
+
+    kind: str  # "conv", "pool", "flatten", "dense" or "output"
+    input_shape: tuple
+    output_shape: tuple
+    weight_shape: tuple | None = None  # conv: (k·k·C, F); dense: (n_in, n_out)
+    bias_shape: tuple | None = None
+
+    @property
+    def parameters(self) -> int:
+        if self.weight_shape is None:
+            return 0
+        rows, columns = self.weight_shape
+        return rows * columns + self.bias_shape[0]
+
+
+def plan_network(inputs: int, classes: int, hidden_sizes=(), layers: str = "") -> list:
+    """Every layer of the network the settings describe, in order, as PlannedLayers: with
+    `layers`, that stack of image layers on square images of `inputs` pixels (no padding, as
+    LeNet: a k×k convolution shrinks the image by k − 1, a pool halves it, the first dense layer
+    flattens the maps); else Dense layers of `hidden_sizes`. The output layer comes last.
+    A ValueError if the image shrinks to nothing on the way."""
+    planned, shape = [], (inputs,)
+    if layers.strip():
+        side = image_side(inputs)
+        shape = (1, side, side)
+        for word in parse_stack(layers):
+            if word[0] == "dense":
+                break
+            channels, height, width = shape
+            if word[0] == "conv":
+                _, filters, kernel = word
+                if kernel > min(height, width):
+                    raise ValueError(
+                        f"conv{filters}x{kernel} on a {height}x{width} image: too small"
+                    )
+                out = (filters, height - kernel + 1, width - kernel + 1)
+                weight = (kernel * kernel * channels, filters)
+                planned.append(PlannedLayer("conv", shape, out, weight, (filters,)))
+            else:
+                if height < 2 or width < 2:
+                    raise ValueError(f"pool on a {height}x{width} image: too small to halve")
+                out = (channels, height // 2, width // 2)
+                planned.append(PlannedLayer("pool", shape, out))
+            shape = out
+        flat = (shape[0] * shape[1] * shape[2],)
+        planned.append(PlannedLayer("flatten", shape, flat))
+        shape = flat
+        hidden_sizes = [word[1] for word in parse_stack(layers) if word[0] == "dense"]
+    for units in (*hidden_sizes, classes):
+        planned.append(PlannedLayer("dense", shape, (units,), (shape[0], units), (units,)))
+        shape = (units,)
+    last = planned[-1]
+    planned[-1] = PlannedLayer("output", last.input_shape, last.output_shape,
+                               last.weight_shape, last.bias_shape)  # fmt: skip
+    return planned
+
+
+def parameter_shapes(inputs: int, classes: int, hidden_sizes=(), layers: str = "") -> list:
+    """(weight shape, bias shape) of each layer with parameters, first first: what a model
+    file's arrays must be."""
+    plan = plan_network(inputs, classes, hidden_sizes, layers)
+    return [(layer.weight_shape, layer.bias_shape) for layer in plan if layer.weight_shape]
+
+
+def count_weights(inputs: int, classes: int, hidden_sizes=(), layers: str = "") -> int:
+    """The parameters (weights and biases) of the network: 101,770 for the seed's 784-128-10."""
+    return sum(layer.parameters for layer in plan_network(inputs, classes, hidden_sizes, layers))
+
+
+def size(shape: tuple) -> int:
+    """The values one example holds in an array of `shape` (its product)."""
+    total = 1
+    for length in shape:
+        total *= length
+    return total

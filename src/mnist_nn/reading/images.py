@@ -1,0 +1,177 @@
+"""Your own images of digits: read safely, then framed like MNIST so the network sees what it
+learned from.
+
+Reading: only the formats listed below; the pixel count checked before decoding; a JPEG decoded
+straight at a reduced scale, other formats (which cannot be) decoded whole within a lower pixel
+cap and then reduced to a working size; all decodes under way at once in a process share one
+memory budget (a decode waits for room); EXIF orientation applied; transparency composited on
+white. The
+framing (ink separated from paper, cropped, strokes normalised, scaled into 20 px, centred by
+mass in 28x28) is `framing.py`. A digit that was merely resized is off-centre, too thin or too
+small, and mostly misread.
+"""
+
+import threading
+from contextlib import contextmanager
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from mnist_nn.data.framing import frame_digit
+from mnist_nn.errors import UserError
+from mnist_nn.reading.numbers import NumberReading, segment
+
+# The image formats opened (those the README lists); anything else, say an EPS that Pillow would
+# hand to Ghostscript, is refused before it is parsed.
+FORMATS = ("PNG", "JPEG", "GIF", "BMP", "TIFF", "WEBP")
+MAX_PIXELS = 40_000_000  # a JPEG: refused beyond this, before decoding (it is decoded reduced)
+MAX_FULL_PIXELS = 16_000_000  # other formats, decoded whole: 64 MB as RGBA
+WORKING_SIDE = 1024  # images are reduced to this on reading: the framing works on a few MB
+DECODE_BUDGET = 192 << 20  # bytes of decoding under way at once, all requests together
+
+
+class DecodeBudget:
+    """Bytes of image decoding under way at once in this process: a decode that would go over
+    waits until others finish (at most `total`, so a server's many uploads at once cost at most
+    that much, not that much each)."""
+
+    def __init__(self, total: int):
+        self.total, self.used = total, 0
+        self.condition = threading.Condition()
+
+    @contextmanager
+    def held(self, count: int):
+        count = min(count, self.total)
+        with self.condition:
+            self.condition.wait_for(lambda: self.used + count <= self.total)
+            self.used += count
+        try:
+            yield
+        finally:
+            give_back_freed_memory()
+            with self.condition:
+                self.used -= count
+                self.condition.notify_all()
+
+
+def give_back_freed_memory() -> None:
+    """Return freed memory to the system now (glibc keeps what a thread freed for its next
+    allocation: a server's many threads would each keep a decoded image's worth)."""
+    if TRIM is not None:
+        TRIM(0)
+
+
+def _malloc_trim():
+    import ctypes
+    import ctypes.util
+
+    try:
+        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
+    except (OSError, AttributeError):  # not glibc (macOS, musl): nothing to do
+        return None
+
+
+TRIM = _malloc_trim()
+decoding = DecodeBudget(DECODE_BUDGET)
+
+
+def greys(picture: Image.Image) -> np.ndarray:
+    """Any Pillow image -> (h, w) greys in [0, 1]; transparent parts composited on white (a
+    drawing on a transparent canvas)."""
+    if picture.mode in ("RGBA", "LA", "PA") or "transparency" in picture.info:
+        picture = picture.convert("RGBA")
+        white = Image.new("RGBA", picture.size, (255, 255, 255, 255))
+        picture = Image.alpha_composite(white, picture)
+    return np.asarray(picture.convert("L"), dtype=np.float32) / 255
+
+
+def read_image(source, name: str) -> Image.Image:
+    """Open an image of an allowed format, check its size before decoding, and decode it at a
+    working size (JPEG straight at a reduced scale; others reduced right after decoding), within
+    the process's decode budget."""
+    try:
+        picture = Image.open(source, formats=FORMATS)
+    except FileNotFoundError:
+        raise UserError(f"{name}: no such file") from None
+    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError):
+        raise UserError(
+            f"{name}: not an image of a format read here ({', '.join(FORMATS)})"
+        ) from None
+    with picture:
+        width, height = picture.size
+        limit = MAX_PIXELS if picture.format == "JPEG" else MAX_FULL_PIXELS
+        if width * height > limit:
+            raise UserError(
+                f"{name}: {width}x{height} pixels is over the limit of {limit // 1_000_000} "
+                f"megapixels for {picture.format} (JPEG: {MAX_PIXELS // 1_000_000}); make it "
+                "smaller first"
+            )
+        try:
+            picture.draft("RGB", (WORKING_SIDE, WORKING_SIDE))  # JPEG: decode at 1/2, 1/4, 1/8
+            # Measured: decoding takes about twice the decoded pixels (RGBA: 4 bytes each), and
+            # the reduced copy and its grey version a little more.
+            cost = picture.size[0] * picture.size[1] * (2 * len(picture.getbands()) + 1)
+            with decoding.held(cost):
+                return _decoded(picture, width, height)
+        except (Image.DecompressionBombError, OSError, ValueError, SyntaxError) as error:
+            raise UserError(f"{name}: a damaged or unreadable image ({error})") from None
+
+
+def _decoded(picture: Image.Image, width: int, height: int) -> Image.Image:
+    """The decoded image reduced to the working size, upright; `info["scale"]` relates it to the
+    original's pixels."""
+    picture.load()
+    factor = -(-max(picture.size) // WORKING_SIDE)  # the least that brings it within
+    reduced = picture.reduce(factor) if factor > 1 else picture.copy()
+    upright = ImageOps.exif_transpose(reduced)  # phone photos are often stored sideways
+    # How many original pixels one working pixel spans, to give boxes in the original.
+    upright.info["scale"] = max(width, height) / max(upright.size)
+    return upright
+
+
+def load_digit(source, name: str | None = None) -> np.ndarray:
+    """An image of one digit (a path, or a file object such as an upload's bytes) -> (784,)
+    float32 MNIST-style input (see `framing.py`). Problems are a UserError that starts with
+    `name` (default: the path)."""
+    name = name or str(source)
+    framed = frame_digit(greys(read_image(source, name)))
+    if framed is None:
+        raise UserError(f"{name}: the image is blank (no ink found); draw or photograph a digit")
+    return framed.reshape(-1)
+
+
+def read_number(source, reader, name: str | None = None) -> NumberReading:
+    """An image of a written number (a path or a file object) -> its digits, read by `reader`
+    (a `reading.Reader`), each with its box in the original image's pixels."""
+    name = name or str(source)
+    picture = read_image(source, name)
+    try:
+        digits = segment(greys(picture), reader)
+    except UserError as error:
+        raise UserError(f"{name}: {error}") from None
+    if not digits:
+        raise UserError(f"{name}: the image is blank (no ink found); write or photograph a number")
+    return _in_original_pixels(NumberReading(digits), picture)
+
+
+def read_digit_and_number(source, reader, name: str) -> tuple[np.ndarray, NumberReading | None]:
+    """One decode, both readings (the web page's): the image framed as one digit (784,), and
+    read as a number (None when it cannot be: e.g. more marks than a number has)."""
+    picture = read_image(source, name)
+    grey = greys(picture)
+    framed = frame_digit(grey)
+    if framed is None:
+        raise UserError(f"{name}: the image is blank (no ink found); draw or photograph a digit")
+    try:
+        digits = segment(grey, reader)
+    except UserError:
+        return framed.reshape(-1), None
+    return framed.reshape(-1), _in_original_pixels(NumberReading(digits), picture)
+
+
+def _in_original_pixels(number: NumberReading, picture: Image.Image) -> NumberReading:
+    """Boxes found in the working-size image, given in the original image's pixels."""
+    scale = picture.info.get("scale", 1.0)
+    for digit in number.digits:
+        digit.box = tuple(round(value * scale) for value in digit.box)
+    return number

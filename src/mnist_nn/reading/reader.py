@@ -1,0 +1,109 @@
+"""From framed 28x28 images to answers a person can trust: the digit, how sure, or "not a digit".
+
+Each image gets two opinions:
+- the model's, as calibrated probabilities p = softmax(z / T) (`confidence.py`; T = 1 for a
+  model file that records no temperature);
+- the detector's (`detector.py`): P(not a digit).
+The verdict: "not a digit" when the detector's P(not a digit) is over its limit; "unsure" when
+the calibrated top probability is below UNSURE_BELOW (the top guesses are given); else "digit".
+The CLI, the web page, the JSON API and the estimator all answer through `Reader`.
+"""
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from mnist_nn.evaluate.calibration import logits, model_temperature, softmax
+
+NOT_A_DIGIT, UNSURE, DIGIT = "not a digit", "unsure", "digit"
+UNSURE_BELOW = 0.5  # a calibrated top probability below this is a guess, and said to be one
+TOP = 3  # alternatives given with every answer
+
+
+@dataclass
+class Reading:
+    """One image's answer. `ranked`: (label, calibrated probability), best first (TOP of them)."""
+
+    verdict: str
+    ranked: list
+    not_digit: float  # the detector's P(not a digit) (among a number's digits: given that)
+    box: tuple | None = None  # (left, top, right, bottom) in the original image, for numbers
+    pixels: np.ndarray | None = field(default=None, repr=False)  # the (784,) framed input
+    probabilities: np.ndarray | None = field(default=None, repr=False)  # all C, calibrated
+
+    @property
+    def label(self):
+        return self.ranked[0][0]
+
+    @property
+    def probability(self) -> float:
+        return self.ranked[0][1]
+
+    def describe(self) -> str:
+        """One line: "7 (98.1%)", "unsure: 4 (45.0%) or 9 (41.2%)", "not a digit (... 4?)"."""
+        if self.verdict == DIGIT:
+            return f"{self.label} ({self.probability:.1%})"
+        guesses = " or ".join(f"{label} ({p:.1%})" for label, p in self.ranked[:2])
+        if self.verdict == UNSURE:
+            return f"unsure: {guesses}"
+        return f"not a digit (if it were one: {guesses})"
+
+    def to_dict(self) -> dict:
+        answer = {
+            "verdict": self.verdict,
+            "digit": self.label if self.verdict != NOT_A_DIGIT else None,
+            "probability": self.probability,
+            "top": [{"digit": label, "probability": p} for label, p in self.ranked],
+            "not_digit": self.not_digit,
+        }
+        if self.box is not None:
+            answer["box"] = [int(v) for v in self.box]
+        return answer
+
+
+class Reader:
+    """A trained network, its temperature and the detector: (N, 784) framed images -> Readings."""
+
+    def __init__(self, network, temperature: float = 1.0, class_names=None, detector=True):
+        self.network = network
+        self.temperature = temperature
+        self.class_names = class_names
+        self.detector = detector  # False: never say "not a digit" (e.g. data that is not MNIST's)
+
+    @classmethod
+    def from_model(cls, network, metadata: dict) -> "Reader":
+        """The reader a model file describes: its temperature, if it records one, and the
+        detector of non-digits for a model of MNIST's ten digits (a model of other classes
+        only ever picks among its own)."""
+        names = metadata.get("class_names")
+        digits = network.sizes[-1] == 10 and not names
+        return cls(network, model_temperature(metadata) or 1.0, names, detector=digits)
+
+    def probabilities(self, images: np.ndarray) -> np.ndarray:
+        """(N, 784) -> (N, C) calibrated probabilities."""
+        return softmax(logits(self.network, images), self.temperature)
+
+    def read(self, images: np.ndarray) -> list[Reading]:
+        images = np.asarray(images, dtype=self.network.dtype)
+        probabilities = self.probabilities(images)
+        if self.detector:
+            from mnist_nn.reading.detector import not_digit_probability
+
+            not_digit, limit = not_digit_probability(images)
+        else:
+            not_digit, limit = np.zeros(len(images)), 1.0
+        names = self.class_names
+        readings = []
+        for row, p_not, pixels in zip(probabilities, not_digit, images, strict=True):
+            order = np.argsort(-row, kind="stable")[:TOP]
+            ranked = [(names[i] if names else int(i), float(row[i])) for i in order]
+            verdict = verdict_of(p_not, ranked[0][1], limit)
+            readings.append(Reading(verdict, ranked, float(p_not), None, pixels, row))
+        return readings
+
+
+def verdict_of(not_digit: float, probability: float, limit: float) -> str:
+    """The verdict: "not a digit" over the limit, "unsure" under UNSURE_BELOW, else "digit"."""
+    if not_digit > limit:
+        return NOT_A_DIGIT
+    return UNSURE if probability < UNSURE_BELOW else DIGIT
