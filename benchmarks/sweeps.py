@@ -22,7 +22,8 @@ from pathlib import Path
 from benchmarks.timing import machine
 from mnist_nn.config import TrainConfig
 from mnist_nn.data.dataset import load_dataset
-from mnist_nn.experiments import sweeps
+from mnist_nn.experiments import executors, sweeps
+from mnist_nn.experiments.trials import Trial
 from mnist_nn.train.loop import train
 
 HERE = Path(__file__).resolve().parent
@@ -32,9 +33,9 @@ def timed_ways(base, trials, spec) -> dict[str, float]:
     """Wall seconds of the trials on each executor, from starting it (its processes are part of
     a sweep's cost) to the last trial's end."""
     ways = {
-        "sequence": sweeps.Sequential,
-        "pool": sweeps.LocalPool,
-        "dask": lambda: sweeps.DaskCluster(workers=os.cpu_count()),
+        "sequence": executors.Sequential,
+        "pool": executors.LocalPool,
+        "dask": lambda: executors.DaskCluster(workers=os.cpu_count()),
     }
     seconds = {}
     for name, make in ways.items():
@@ -58,8 +59,8 @@ def main() -> None:
     cores = os.cpu_count()
 
     seed = TrainConfig()
-    trials = [sweeps.Trial((), seed_number) for seed_number in range(args.trials)]
-    spec = sweeps.DataSpec("mnist", None, 0)
+    trials = [Trial((), seed_number) for seed_number in range(args.trials)]
+    spec = executors.DataSpec("mnist", None, 0)
     print(f"{args.trials} seed-preset trials:")
     seconds = timed_ways(seed, trials, spec)
     dataset = load_dataset("mnist")
@@ -70,9 +71,9 @@ def main() -> None:
     print(f"  plain loop: {seconds['loop']:.1f} s", flush=True)
 
     tiny = replace(seed, hidden_sizes=(8,), epochs=1, val_size=0)
-    small = sweeps.DataSpec("digits", None, 0)
+    small = executors.DataSpec("digits", None, 0)
     print(f"{args.trials * 4} tiny trials (one epoch of 64-8-10 on the 1,437 digits):")
-    empty = timed_ways(tiny, [sweeps.Trial((), n) for n in range(args.trials * 4)], small)
+    empty = timed_ways(tiny, [trials.Trial((), n) for n in range(args.trials * 4)], small)
     per_trial = {name: 1000 * s / (args.trials * 4) for name, s in empty.items()}
 
     n = args.trials

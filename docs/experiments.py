@@ -190,7 +190,7 @@ def framing(out: Path, dataset) -> str:
     import io
 
     from benchmarks.user_images import render
-    from mnist_nn import framing as steps
+    from mnist_nn.data import framing as steps
     from mnist_nn.reading.images import greys, read_image
 
     rng = np.random.default_rng(3)

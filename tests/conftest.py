@@ -6,6 +6,13 @@ from pathlib import Path
 import pytest
 
 
+def pytest_collection_modifyitems(items):
+    """Each test that uses the real MNIST files is marked `mnist` (`-m "not mnist"`: the rest)."""
+    for item in items:
+        if "mnist_dir" in item.fixturenames:
+            item.add_marker(pytest.mark.mnist)
+
+
 @pytest.fixture(scope="session")
 def main_py() -> Path:
     """The project's `main.py`."""

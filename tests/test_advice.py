@@ -59,6 +59,7 @@ def mnist(mnist_dir):
     return load_dataset("mnist", data_dir=mnist_dir, val_size=5000)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("changes", FAILING.values(), ids=FAILING)
 def test_each_failing_run_stops_in_one_line_and_the_advice_learns(mnist, changes):
     """The run stops (none runs silently to chance), names what it used, and the advised change

@@ -30,9 +30,13 @@ CHROMIUM_FLAGS = [
     "--disable-sync",
 ]
 
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists(), reason="needs Debian's chromium: apt-get install -y chromium"
-)
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.slow,  # a browser starts for each module's pages: left out of the quick lap
+    pytest.mark.skipif(
+        not CHROMIUM.exists(), reason="needs Debian's chromium: apt-get install -y chromium"
+    ),
+]
 
 
 def serve(app):

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from mnist_nn.cli.commands import config_from_arguments
+from mnist_nn.cli.common import config_from_arguments
 from mnist_nn.cli.parser import build_parser, main
 from mnist_nn.nn.gradcheck import check_image_layers
 from mnist_nn.nn.layers import ACTIVATIONS
@@ -80,6 +80,7 @@ def run(*argv, env=None, cwd):
     )
 
 
+@pytest.mark.slow
 def test_main_py_offline_trains_on_digits_and_says_so(tmp_path, offline, main_py):
     result = run(str(main_py), "--epochs", "2", env=os.environ, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
@@ -165,6 +166,7 @@ def trained(tmp_path_factory):
     return out
 
 
+@pytest.mark.slow
 def test_train_plots_writes_every_picture(trained):
     for name in ["predictions", "confusion", "mistakes", "curves", "weights"]:
         with Image.open(trained / f"{name}.png") as image:
@@ -173,6 +175,7 @@ def test_train_plots_writes_every_picture(trained):
     assert metrics["dataset"] == "digits" and metrics["data_checksums"] is None
 
 
+@pytest.mark.slow
 def test_evaluate_prints_scores_and_writes_pictures(trained, tmp_path, capsys):
     assert main(["evaluate", str(trained / "model.npz"), "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out

@@ -10,8 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from mnist_nn.cli.flags import cli_word, flag_table
-from mnist_nn.cli.parser import _add_setting
+from mnist_nn.cli.flags import add_setting, cli_word, flag_table
 from mnist_nn.config import TrainConfig, flag, kind, setting, settings
 from mnist_nn.errors import UserError, named, worded
 from mnist_nn.estimator import (
@@ -104,7 +103,7 @@ def test_a_new_setting_reaches_the_form_the_estimator_and_the_docs():
     assert estimator_parameters(options)["label_smoothing"] == 0.0
     assert "| `--label-smoothing X` | 0.0 | spread this much" in flag_table(options)
     parser = argparse.ArgumentParser()
-    _add_setting(parser, options[-1])
+    add_setting(parser, options[-1])
     assert parser.parse_args(["--label-smoothing", "0.1"]).label_smoothing == 0.1
 
 
@@ -125,7 +124,7 @@ def test_every_estimator_parameter_reaches_the_training_settings():
         assert getattr(config, name) == value, name
 
 
-def test_messages_name_settings_as_each_door_writes_them():
+def test_messages_name_settings_as_each_front_end_writes_them():
     message = f"try {named('learning_rate', 0.01)} or a smaller {named('hidden_sizes', (64, 32))}"
     assert worded(message, cli_word) == "try --lr 0.01 or a smaller --hidden 64 32"
     assert worded(message) == "try learning_rate=0.01 or a smaller hidden_sizes=(64, 32)"

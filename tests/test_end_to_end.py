@@ -5,11 +5,13 @@ import os
 import subprocess
 import sys
 
+import pytest
 from PIL import Image
 
 from helpers import seed_weights_sha256
 
 
+@pytest.mark.slow
 def test_one_epoch_of_the_seed_on_mnist(tmp_path, mnist_dir, main_py):
     env = {**os.environ, "MNIST_DATA_DIR": str(mnist_dir)}
     result = subprocess.run(
@@ -30,6 +32,7 @@ def test_one_epoch_of_the_seed_on_mnist(tmp_path, mnist_dir, main_py):
     assert (tmp_path / "out" / "model.npz").exists()
 
 
+@pytest.mark.slow
 def test_the_seed_run_ends_at_exactly_the_stored_weights(tmp_path, mnist_dir, main_py):
     import hashlib
 
@@ -53,6 +56,7 @@ def test_the_seed_run_ends_at_exactly_the_stored_weights(tmp_path, mnist_dir, ma
     assert "test accuracy: 95.62%" in result.stdout
 
 
+@pytest.mark.slow
 def test_large_digits_drawn_off_centre_read_as_well_as_mnist(tmp_path, mnist_dir, monkeypatch):
     """MNIST test digits redrawn large, black on white, somewhere on a big canvas, go through
     `predict`'s framing and are read as well as the originals (the framing undoes the drawing)."""

@@ -164,6 +164,7 @@ def test_hidden_layer_sizes_of_the_wrong_kind_is_a_value_error(digits):
             MLPClassifier(hidden_layer_sizes=sizes).fit(X_train, y_train)
 
 
+@pytest.mark.slow
 def test_ends_at_exactly_the_weights_python_main_py_writes(mnist_dir, monkeypatch):
     """MNIST's training images as float32 / 255 and their labels: the seed run, bit for bit."""
     from mnist_nn.data.sources import load_mnist_arrays

@@ -30,6 +30,7 @@ def handwriting():
     return images, np.array([int(row["label"]) for row in rows])
 
 
+@pytest.mark.slow
 def test_the_seed_model_reads_at_least_90_percent_of_real_handwriting(handwriting, mnist_dir):
     """A development figure (the set was looked at while the framing was built): 84 of 91."""
     images, labels = handwriting

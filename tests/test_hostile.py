@@ -60,6 +60,7 @@ def served(tmp_path_factory):
     server.wait(timeout=10)
 
 
+@pytest.mark.slow
 def test_slow_clients_do_not_take_the_server_down(served):
     """1,100 sockets that send half a request header and wait: normal requests still answer,
     the half-open ones are closed, and the log stays quiet."""
@@ -93,6 +94,7 @@ def test_slow_clients_do_not_take_the_server_down(served):
     assert log.stat().st_size < 10_000, log.read_text()[:2000]
 
 
+@pytest.mark.slow
 def test_half_sent_bodies_beyond_the_open_file_limit_leave_room_for_whole_requests(tmp_path):
     """With the common open-file limit of 1,024, 1,100 requests whose body never finishes: each
     new one closes the oldest unfinished one, a whole request is answered at once (0.24 s
@@ -214,6 +216,7 @@ def test_a_small_png_of_80_megapixels_is_refused_before_decoding(tmp_path):
     assert megabytes < 500
 
 
+@pytest.mark.slow
 def test_hostile_numbers_are_answered_in_one_line_and_bounded_memory(tmp_path):
     """A 100-digit scrawl, an image of pure noise and a 12,000 px wide strip, read as numbers."""
     import numpy as np
@@ -243,6 +246,7 @@ def test_hostile_numbers_are_answered_in_one_line_and_bounded_memory(tmp_path):
     assert megabytes < 500
 
 
+@pytest.mark.slow
 def test_a_gzip_bomb_in_the_data_folder_is_refused_in_bounded_memory(tmp_path):
     """A 1.5 MB .gz that inflates to 1.5 GB, named like MNIST's training images."""
     import struct
@@ -269,6 +273,7 @@ def test_a_gzip_bomb_in_the_data_folder_is_refused_in_bounded_memory(tmp_path):
     assert megabytes < 500
 
 
+@pytest.mark.slow
 def test_a_model_claiming_a_huge_network_or_a_zip_bomb_is_refused_in_bounded_memory(tmp_path):
     import json
 
@@ -349,6 +354,7 @@ def test_a_run_that_learns_nothing_exits_with_one_line_and_writes_no_model(
     assert not (tmp_path / "model.npz").exists()
 
 
+@pytest.mark.slow
 def test_a_saturated_seed_says_why_and_how_to_fix_it(tmp_path, mnist_dir, capsys):
     argv = ["train", "--hidden", "1000", "--epochs", "3", "--data-dir", str(mnist_dir)]
     assert main([*argv, "--out", str(tmp_path)]) == 1
@@ -547,6 +553,7 @@ def test_the_decoded_cache_is_verified_and_pruned(tmp_path, offline, fake_checks
     assert len(list(decoded.glob("t10k-labels*.npy"))) == 1  # ...and the old one is gone
 
 
+@pytest.mark.slow
 def test_unused_members_of_a_model_or_data_file_are_never_read(tmp_path):
     """A 2 MB file whose extra member inflates to 1.9 GB: the model and the data still load,
     in bounded memory, because only the arrays they hold are read."""
@@ -633,6 +640,7 @@ def test_a_npz_with_a_negative_shape_is_damaged_in_one_line(tmp_path, capsys):
     assert "impossible shape (-4, 3)" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_many_large_uploads_of_every_format_at_once_share_one_decode_budget(served):
     """Eight small WebP files of 40 megapixels (which cannot be decoded reduced) are refused
     before decoding; eight 15-megapixel PNGs at once are read, one decode budget between them,
@@ -660,6 +668,7 @@ def test_many_large_uploads_of_every_format_at_once_share_one_decode_budget(serv
     assert peak_kb < 500_000, f"serve peaked at {peak_kb // 1024} MB"
 
 
+@pytest.mark.slow
 def test_watchers_that_never_read_are_capped_and_sigterm_stops_everything(tmp_path):
     """40 event streams opened while a run trains and never read: 32 are served, the rest get a
     503, the run's Stop still answers; then SIGTERM while they watch ends the run, the streams

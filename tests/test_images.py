@@ -162,6 +162,7 @@ def test_a_marker_filling_its_canvas_is_not_hollowed_out(tmp_path):
     assert tight[14, 14] == 0 and roomy[14, 14] == 0  # and the hole is empty
 
 
+@pytest.mark.slow
 def test_a_shadow_in_a_big_photo_is_not_taken_for_a_faint_digit(tmp_path):
     """A phone's soft shadow right over a thin digit: a first flattening leaves faint shading
     larger than the digit and joined to it; the second, sized to the strokes, removes it."""

@@ -5,6 +5,7 @@ import os
 from pathlib import Path
 
 import nbformat
+import pytest
 from nbclient import NotebookClient
 
 from mnist_nn.data.sources import locate_mnist
@@ -12,6 +13,7 @@ from mnist_nn.data.sources import locate_mnist
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 
 
+@pytest.mark.slow
 def test_the_tutorial_notebook_runs(monkeypatch):
     directory, _ = locate_mnist()
     if directory is not None:  # the kernel runs in docs/: give it an absolute path

@@ -12,8 +12,9 @@ from scipy import ndimage
 
 from mnist_nn.errors import UserError
 from mnist_nn.reading.images import read_number
-from mnist_nn.reading.numbers import MAX_DIGITS, best_cuts, digit_groups, segment
 from mnist_nn.reading.reader import DIGIT, NOT_A_DIGIT, Reading
+from mnist_nn.reading.seams import MAX_DIGITS, digit_groups
+from mnist_nn.reading.written_number import best_cuts, segment
 
 
 class SureOfEverything:
@@ -160,6 +161,7 @@ def seed_reader(mnist_dir):
     return Reader(network, calibrate(network, dataset)["temperature"]), dataset
 
 
+@pytest.mark.slow
 def test_generated_numbers_with_digits_apart_are_read_by_the_seed(seed_reader):
     from benchmarks.numbers import numbers_figures, render_number
 
@@ -172,6 +174,7 @@ def test_generated_numbers_with_digits_apart_are_read_by_the_seed(seed_reader):
     assert digits >= 0.88 and whole >= 0.6  # measured: see benchmarks/numbers.md
 
 
+@pytest.mark.slow
 def test_the_real_numbers_of_the_development_set(seed_reader):
     from benchmarks.numbers import real_numbers
 
@@ -193,7 +196,7 @@ def test_a_page_of_dots_is_refused_before_they_are_grouped():
 
 
 def test_a_cut_bends_between_leaning_neighbours_where_no_straight_cut_is_clean():
-    from mnist_nn.reading.numbers import cut_paths
+    from mnist_nn.reading.seams import cut_paths
 
     # Two strokes leaning the same way, each over the other's columns (as in "//"): every
     # column holds ink, but a path along the slant between them crosses none.

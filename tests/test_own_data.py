@@ -124,6 +124,7 @@ def test_bad_data_files_are_one_line(tmp_path, make, message):
     assert "\n" not in str(error.value)
 
 
+@pytest.mark.slow
 def test_a_decompression_bomb_is_refused_before_it_is_inflated(tmp_path):
     bomb(tmp_path / "bomb.npz")
     assert (tmp_path / "bomb.npz").stat().st_size < 5_000_000

@@ -28,6 +28,17 @@ def test_every_preset_is_valid_and_builds(name):
     assert name in describe_presets()
 
 
-def test_presets_never_hold_out_the_test_set():
-    for config in PRESETS.values():
-        assert config.early_stopping == 0 or config.val_size > 0
+def test_a_preset_that_would_choose_on_the_test_set_is_refused():
+    """Every preset passes the rule (PRESETS is built through it), and the rule can fail: one
+    that stops early without a validation split would pick its epoch on the test set."""
+    from dataclasses import replace
+
+    from mnist_nn.presets import chosen_on_validation
+
+    for name, config in PRESETS.items():
+        assert chosen_on_validation(name, config) is config
+    stops_early = replace(PRESETS["quick"], early_stopping=3)
+    with pytest.raises(ValueError, match="would choose its epoch on the test set"):
+        chosen_on_validation("quick", stops_early)
+    held_out = replace(stops_early, val_size=5000)
+    assert chosen_on_validation("quick", held_out) is held_out

@@ -8,7 +8,8 @@ import pytest
 from mnist_nn.cli.parser import main
 from mnist_nn.config import TrainConfig
 from mnist_nn.errors import UserError
-from mnist_nn.experiments import sweeps
+from mnist_nn.experiments import executors, results, sweeps
+from mnist_nn.experiments import trials as what_to_run
 
 # A quick network on the offline digits: a trial takes a fraction of a second.
 BASE = TrainConfig(
@@ -20,13 +21,13 @@ BASE = TrainConfig(
     epochs=2,
     val_size=287,
 )
-SPEC = sweeps.DataSpec("digits", None, 287)
+SPEC = executors.DataSpec("digits", None, 287)
 GRID = {"learning_rate": [0.001, 0.003], "hidden_sizes": [(16,), (32,)]}
 NAMES = list(GRID)
 
 
 def trials():
-    return sweeps.grid_trials(GRID, seeds=[0, 1])  # 2 x 2 x 2 seeds
+    return what_to_run.grid_trials(GRID, seeds=[0, 1])  # 2 x 2 x 2 seeds
 
 
 def figures(table):
@@ -44,11 +45,12 @@ def run(executor, folder):
         executor.close()
 
 
+@pytest.mark.slow
 def test_a_grid_times_seeds_gives_the_same_numbers_in_a_pool_on_dask_and_in_sequence(tmp_path):
     pytest.importorskip("dask.distributed", reason="needs Dask: pip install 'mnist-nn[cluster]'")
-    in_sequence = run(sweeps.Sequential(), tmp_path / "sequence")
-    pooled = run(sweeps.LocalPool(2), tmp_path / "pool")
-    on_dask = run(sweeps.DaskCluster(workers=2), tmp_path / "dask")
+    in_sequence = run(executors.Sequential(), tmp_path / "sequence")
+    pooled = run(executors.LocalPool(2), tmp_path / "pool")
+    on_dask = run(executors.DaskCluster(workers=2), tmp_path / "dask")
     assert len(in_sequence) == 4 and all(line["seeds"] == 2 for line in in_sequence)
     assert figures(pooled) == figures(in_sequence)
     assert figures(on_dask) == figures(in_sequence)
@@ -58,7 +60,7 @@ def test_a_grid_times_seeds_gives_the_same_numbers_in_a_pool_on_dask_and_in_sequ
         assert {"trials.jsonl", "sweep.csv", "sweep.json", "sweep.png"} <= files
 
 
-class InterruptedAfter(sweeps.Sequential):
+class InterruptedAfter(executors.Sequential):
     """Runs trials in this process and counts them; Ctrl-C after `limit` of them."""
 
     def __init__(self, limit=None):
@@ -69,7 +71,7 @@ class InterruptedAfter(sweeps.Sequential):
             if self.limit is not None and len(self.ran) == self.limit:
                 raise KeyboardInterrupt
             self.ran.append(trial.key)
-            yield sweeps.run_trial(base, trial, spec)
+            yield executors.run_trial(base, trial, spec)
 
 
 def test_an_interrupted_sweep_resumes_without_running_a_finished_trial_again(tmp_path):
@@ -85,14 +87,14 @@ def test_an_interrupted_sweep_resumes_without_running_a_finished_trial_again(tmp
     table = run(second, tmp_path)
     assert set(second.ran).isdisjoint(first.ran) and len(second.ran) == 5
     assert sum(line["seeds"] for line in table) == 8
-    assert figures(table) == figures(run(sweeps.Sequential(), tmp_path / "again"))
+    assert figures(table) == figures(run(executors.Sequential(), tmp_path / "again"))
 
 
 def test_a_folder_holding_another_sweep_is_refused(tmp_path):
     run(InterruptedAfter(limit=None), tmp_path)
     other = TrainConfig(**{**BASE.to_dict(), "epochs": 3})
     with pytest.raises(UserError, match="holds another sweep"):
-        sweeps.run_sweep(other, trials(), SPEC, tmp_path, sweeps.Sequential(), NAMES, False)
+        sweeps.run_sweep(other, trials(), SPEC, tmp_path, executors.Sequential(), NAMES, False)
 
 
 def test_the_sweep_command_prints_mean_and_spread_and_says_what_is_wrong(tmp_path, capsys):
@@ -119,6 +121,7 @@ def test_the_sweep_command_prints_mean_and_spread_and_says_what_is_wrong(tmp_pat
         assert message in error and error.count("\n") == 1, error
 
 
+@pytest.mark.slow
 def test_grid_search_cv_runs_on_a_dask_cluster_through_joblib():
     distributed = pytest.importorskip("dask.distributed", reason="needs Dask")
     from joblib import parallel_backend
@@ -169,30 +172,30 @@ def test_every_replication_row_is_a_valid_configuration():
     from mnist_nn.experiments.replicate import ROWS, settings_of
 
     for row in ROWS:
-        config = sweeps.trial_config(
-            TrainConfig(), sweeps.Trial(tuple(settings_of(row).items()), 0)
+        config = what_to_run.trial_config(
+            TrainConfig(), what_to_run.Trial(tuple(settings_of(row).items()), 0)
         )
         assert config.epochs >= 20 and row.error < 5  # a paper's error, in %
 
 
 def test_a_trial_that_stops_learning_is_counted_as_stopped_and_the_sweep_goes_on(tmp_path):
     grid = {"learning_rate": [0.001, 1000.0]}  # the second diverges at once (NaN)
-    trials = sweeps.grid_trials(grid, seeds=[0, 1])
+    to_run = what_to_run.grid_trials(grid, seeds=[0, 1])
     deep = TrainConfig(**{**BASE.to_dict(), "hidden_sizes": (32, 32, 32), "optimizer": "sgd"})
     table = sweeps.run_sweep(
-        deep, trials, SPEC, tmp_path, sweeps.Sequential(), ["learning_rate"], progress=False
+        deep, to_run, SPEC, tmp_path, executors.Sequential(), ["learning_rate"], progress=False
     )
     fine, diverged = table
     assert (fine["stopped"], fine["seeds"]) == (0, 2) and fine["val_accuracy_mean"] > 0.5
     assert (diverged["stopped"], diverged["seeds"]) == (2, 2)
     assert diverged["val_accuracy_mean"] is None  # nothing to average
-    assert "2 (2 stopped)" in sweeps.format_table(table, ["learning_rate"])
+    assert "2 (2 stopped)" in results.format_table(table, ["learning_rate"])
 
 
 def test_a_second_sweep_into_the_same_folder_at_once_is_refused(tmp_path):
     description = {"base": BASE.to_dict(), "data": {}, "swept": []}
-    first = sweeps.Results(tmp_path, description)
+    first = results.Results(tmp_path, description)
     with pytest.raises(UserError, match="another sweep is writing to"):
-        sweeps.Results(tmp_path, description)
+        results.Results(tmp_path, description)
     first.close()
-    sweeps.Results(tmp_path, description).close()  # free again once the first has finished
+    results.Results(tmp_path, description).close()  # free again once the first has finished

@@ -95,7 +95,7 @@ def test_early_stopping_needs_a_validation_split():
     config = TrainConfig(**{**CONFIG.to_dict(), "early_stopping": 2})
     with pytest.raises(UserError, match="early_stopping needs a validation split") as caught:
         train(config, tiny_dataset())
-    # Each door names the settings its own way: the command line by its flags.
+    # Each front end names the settings its own way: the command line by its flags.
     assert caught.value.worded(cli_word).startswith("--early-stopping needs a validation split")
 
 

@@ -4,6 +4,7 @@
 import io
 
 import numpy as np
+import pytest
 
 from benchmarks.user_images import render
 from mnist_nn.config import TrainConfig
@@ -12,6 +13,7 @@ from mnist_nn.reading.images import load_digit
 from mnist_nn.train.loop import train
 
 
+@pytest.mark.slow
 def test_redrawn_digits_are_read_nearly_as_well_as_mnist(mnist_dir):
     dataset = load_dataset("mnist", data_dir=mnist_dir)
     network = train(TrainConfig(), dataset).network

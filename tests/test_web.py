@@ -14,7 +14,8 @@ from PIL import Image, ImageDraw
 from mnist_nn.cli.parser import main
 from mnist_nn.data.dataset import load_dataset
 from mnist_nn.saving.model_files import load_model
-from mnist_nn.web.app import MAX_BODY_BYTES, create_app, find_model
+from mnist_nn.web.app import create_app, find_model
+from mnist_nn.web.guard import MAX_BODY_BYTES
 
 
 @pytest.fixture(scope="module")

@@ -176,6 +176,7 @@ def test_the_page_and_the_command_line_end_at_the_same_weights(client, tmp_path)
         np.testing.assert_array_equal(web[name], cli[name])
 
 
+@pytest.mark.slow
 def test_the_quick_preset_on_mnist_reaches_97_percent_held_out(mnist_dir, tmp_path):
     """A fresh server with no model: Start the quick preset, then evaluate the download."""
     with TestClient(create_app(None, dataset="mnist", data_dir=mnist_dir)) as client:
@@ -310,7 +311,7 @@ def test_a_page_that_stops_reading_its_event_stream_is_dropped(monkeypatch):
     counts against the cap (here a `send` that never completes stands in for a full socket)."""
     import asyncio
 
-    from mnist_nn.web import train_api
+    from mnist_nn.web import train_routes as train_api
 
     monkeypatch.setattr(train_api, "SEND_SECONDS", 0.2)
     streams = train_api.Streams()
@@ -319,7 +320,10 @@ def test_a_page_that_stops_reading_its_event_stream_is_dropped(monkeypatch):
         while True:
             yield "event: progress\ndata: {}\n\n"
 
+    counted_while_sending = []
+
     async def never_taken(message):
+        counted_while_sending.append(streams.open)  # the stream counts while it is open
         await asyncio.Event().wait()  # the client's window is full: this send never finishes
 
     async def receive():
@@ -332,4 +336,4 @@ def test_a_page_that_stops_reading_its_event_stream_is_dropped(monkeypatch):
         await asyncio.wait_for(response(scope, receive, never_taken), timeout=5)
 
     asyncio.run(run())
-    assert streams.open == 0
+    assert counted_while_sending[:1] == [1] and streams.open == 0

@@ -1,8 +1,9 @@
 """mnist-nn: a neural network written from scratch in NumPy that learns to read handwritten digits.
 
-The math (forward and backward passes) lives in `layers`, `losses` and `optimizers`; `network`
-stacks layers; `training` runs the loop and `callbacks` watch and steer it; `data` and `sources`
-get MNIST; `cli` is the command line; `MLPClassifier` (in `estimator`) is the scikit-learn door.
+The folders are the plan (docs/architecture.md is the map), from the math up to the front ends:
+`nn` (layers, losses, optimizers, the network: forward and backward passes by hand), `data`,
+`saving`, `train` (the loop), `evaluate`, `reading` (people's images and numbers), `experiments`,
+and the front ends `cli`, `web` and `MLPClassifier` (in `estimator`, scikit-learn's).
 """
 
 from mnist_nn.version import __version__

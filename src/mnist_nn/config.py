@@ -1,6 +1,6 @@
 """What a training run does: `TrainConfig`, each setting with its default, help text and limits.
 
-A setting is declared once, here: its type, default, limits, help, and the doors it comes
+A setting is declared once, here: its type, default, limits, help, and the front ends it comes
 through (the command line, the web page's Train panel, the scikit-learn estimator). Everything else
 is made from these declarations: the command line's flags (`cli.py`) and docs/cli.md, the Train
 panel's form (the page builds its inputs from `form_settings()`, served by the API) and the web's
@@ -38,7 +38,7 @@ class Table:
         return f"Table({self.module}.{self.table})"
 
 
-DOORS = ("cli", "web", "estimator")  # where a setting can be given
+FRONT_ENDS = ("cli", "web", "estimator")  # where a setting can be given
 
 
 def setting(
@@ -57,7 +57,7 @@ def setting(
     web_high=None,
     web_max_count=None,
     live=False,
-    doors=DOORS,
+    front_ends=FRONT_ENDS,
     validate=None,
 ):
     """A TrainConfig field: its default, its help text and what values it takes.
@@ -66,14 +66,14 @@ def setting(
     probability below 1). `max_count` caps the length of a tuple (how many hidden layers).
     `label` names it on the web page's form (default: from the name); `web_high` and
     `web_max_count` are tighter caps for a request to the web server, which anyone on the page
-    can send; `live` settings may change while a run trains; `doors` are where it can be set.
+    can send; `live` settings may change while a run trains; `front_ends` are where it can be set.
     A text setting without choices is checked by `validate(value)`: None, or what is wrong.
     """
     limits = {"low": low, "high": high, "open_low": open_low, "open_high": open_high}
     metadata = {"help": help, "flag": flag, "choices": choices, "metavar": metavar, **limits}
-    unknown = set(doors) - set(DOORS)
+    unknown = set(front_ends) - set(FRONT_ENDS)
     if unknown:
-        raise ValueError(f"unknown doors {sorted(unknown)}: choose among {DOORS}")
+        raise ValueError(f"unknown front ends {sorted(unknown)}: choose among {FRONT_ENDS}")
     return field(
         default=default,
         metadata={
@@ -83,7 +83,7 @@ def setting(
             "web_high": web_high,
             "web_max_count": web_max_count,
             "live": live,
-            "doors": tuple(doors),
+            "front_ends": tuple(front_ends),
             "validate": validate,
         },
     )
@@ -217,7 +217,7 @@ class TrainConfig:
         high=1000,
         metavar="PATIENCE",
         label="Early stopping (patience)",
-        doors=("cli", "web"),  # the estimator has scikit-learn's own: early_stopping=True, ...
+        front_ends=("cli", "web"),  # the estimator has scikit-learn's own: early_stopping=True, ...
     )
     seed: int = setting(
         0,
@@ -238,7 +238,7 @@ class TrainConfig:
         low=0,
         high=10**7,
         label="Validation images",
-        doors=("cli", "web"),  # the estimator has scikit-learn's validation_fraction
+        front_ends=("cli", "web"),  # the estimator has scikit-learn's validation_fraction
     )
 
     def to_dict(self) -> dict:
@@ -252,11 +252,11 @@ class TrainConfig:
             known["hidden_sizes"] = tuple(known["hidden_sizes"])
         return cls(**known)
 
-    def validated(self, door: str = "cli") -> "TrainConfig":
+    def validated(self, front_end: str = "cli") -> "TrainConfig":
         """This config, if every setting is within its limits (the tighter ones of the web page
-        for door "web"); else a UserError naming the first one that is not."""
+        for the front end "web"); else a UserError naming the first one that is not."""
         for option in fields(self):
-            problem = check(option, getattr(self, option.name), door)
+            problem = check(option, getattr(self, option.name), front_end)
             if problem:
                 raise UserError(f"{named(option.name)}: {problem}")
         check_weights(self)
@@ -320,38 +320,38 @@ def setting_value(name: str, value):
     return value
 
 
-def with_settings(base: TrainConfig, given: dict, door: str = "cli") -> TrainConfig:
+def with_settings(base: TrainConfig, given: dict, front_end: str = "cli") -> TrainConfig:
     """`base` (a preset) with the settings in `given` laid over it, checked against the limits
-    of `door` (a UserError if not)."""
+    of `front_end` (a UserError if not)."""
     values = {name: setting_value(name, value) for name, value in given.items()}
-    return replace(base, **values).validated(door)
+    return replace(base, **values).validated(front_end)
 
 
-def settings(door: str | None = None, options=None) -> dict:
-    """The declared settings, {name: field}, in their order; only those `door` takes if given.
+def settings(front_end: str | None = None, options=None) -> dict:
+    """The declared settings, {name: field}, in their order; only those `front_end` takes if given.
     `options` stands in for the fields of TrainConfig (a test declares a new one this way)."""
     options = fields(TrainConfig) if options is None else options
     return {
         option.name: option
         for option in options
-        if door is None or door in option.metadata["doors"]
+        if front_end is None or front_end in option.metadata["front_ends"]
     }
 
 
 SETTINGS = settings()  # every setting by name
 
 
-def high(option, door: str = "cli"):
-    """The largest value the setting takes through `door` (the web page's cap if tighter)."""
+def high(option, front_end: str = "cli"):
+    """The largest value the setting takes through `front_end` (the web page's cap if tighter)."""
     meta = option.metadata
-    return meta["web_high"] if door == "web" and meta["web_high"] is not None else meta["high"]
+    return meta["web_high"] if front_end == "web" and meta["web_high"] is not None else meta["high"]
 
 
-def max_count(option, door: str = "cli"):
-    """How many values a tuple setting takes through `door` (how many hidden layers)."""
+def max_count(option, front_end: str = "cli"):
+    """How many values a tuple setting takes through `front_end` (how many hidden layers)."""
     meta = option.metadata
     web = meta["web_max_count"]
-    return web if door == "web" and web is not None else meta["max_count"]
+    return web if front_end == "web" and web is not None else meta["max_count"]
 
 
 def flag(option) -> str:
@@ -364,11 +364,11 @@ def kind(option) -> type:
     return int if option.type == tuple[int, ...] else option.type
 
 
-def describe_limits(option, door: str = "cli") -> str:
+def describe_limits(option, front_end: str = "cli") -> str:
     """What values a numeric field takes, in words: "a whole number from 1 to 1,000"."""
     meta = option.metadata
     number = "a whole number" if kind(option) is int else "a number"
-    low, top = f"{meta['low']:,}", f"{high(option, door):,}"
+    low, top = f"{meta['low']:,}", f"{high(option, front_end):,}"
     if not (meta["open_low"] or meta["open_high"]):
         return f"{number} from {low} to {top}"
     low = f"above {low}" if meta["open_low"] else f"at least {low}"
@@ -376,15 +376,15 @@ def describe_limits(option, door: str = "cli") -> str:
     return f"{number} {low} and {top}"
 
 
-def check(option, value, door: str = "cli") -> str | None:
-    """Why `value` is not acceptable for the field `option` through `door` (None if it is)."""
-    problem = _check(option, value, door)
-    if problem and door == "web" and _check(option, value, "cli") is None:
+def check(option, value, front_end: str = "cli") -> str | None:
+    """Why `value` is not acceptable for the field `option` through `front_end` (None if it is)."""
+    problem = _check(option, value, front_end)
+    if problem and front_end == "web" and _check(option, value, "cli") is None:
         problem += " on the web page (the command line takes more)"
     return problem
 
 
-def _check(option, value, door: str) -> str | None:
+def _check(option, value, front_end: str) -> str | None:
     meta = option.metadata
     if meta["validate"] is not None:
         return meta["validate"](value)
@@ -392,17 +392,17 @@ def _check(option, value, door: str) -> str | None:
         choices = tuple(meta["choices"])
         return None if value in choices else f"{value!r} is not one of {', '.join(choices)}"
     values = value if isinstance(value, tuple) else (value,)
-    most = max_count(option, door)
+    most = max_count(option, front_end)
     if most is not None and not 1 <= len(values) <= most:
         return f"{len(values)} values, where 1 to {most} are allowed"
     for item in values:
         wanted = kind(option)
         numeric = isinstance(item, int | float) and not isinstance(item, bool)
         if not numeric or (wanted is int and not isinstance(item, int)):
-            return f"{item!r} is not {describe_limits(option, door)}"
-        low, top = meta["low"], high(option, door)
+            return f"{item!r} is not {describe_limits(option, front_end)}"
+        low, top = meta["low"], high(option, front_end)
         below = item <= low if meta["open_low"] else item < low
         above = item >= top if meta["open_high"] else item > top
         if math.isnan(item) or below or above:
-            return f"{item!r} is not {describe_limits(option, door)}"
+            return f"{item!r} is not {describe_limits(option, front_end)}"
     return None

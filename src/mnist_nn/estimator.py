@@ -31,7 +31,7 @@ from mnist_nn.evaluate.calibration import calibrate, model_temperature
 from mnist_nn.train.callbacks import ProgressBar
 from mnist_nn.train.loop import Trainer
 
-# The estimator's parameters are the settings it takes ("estimator" among their doors), under
+# The estimator's parameters are the settings it takes ("estimator" among their front ends), under
 # scikit-learn's names where it has one for the same thing: this map is the only place they differ.
 SCIKIT_LEARN_NAMES = {"hidden_sizes": "hidden_layer_sizes", "seed": "random_state"}
 
@@ -218,15 +218,11 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         from mnist_nn.reading.reader import Reader
 
         check_is_fitted(self)
-        if self.n_features_in_ != 28 * 28:
-            raise ValueError(
-                f"this model takes {self.n_features_in_} features, not the 784 pixels of a "
-                "28x28 image: it cannot read images"
-            )
-        digits = np.array_equal(self.classes_, np.arange(10))
-        names = None if digits else self.classes_.tolist()
         temperature = getattr(self, "temperature_", 1.0)
-        return Reader(self._trainer.network, temperature, names, detector=digits)
+        try:
+            return Reader.for_network(self._trainer.network, temperature, self.classes_.tolist())
+        except UserError as error:
+            raise ValueError(str(error)) from None
 
     @property
     def network_(self):

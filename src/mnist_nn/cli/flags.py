@@ -96,3 +96,22 @@ if __name__ == "__main__":
         write_flag_table(Path(__file__).resolve().parents[3] / "docs" / "cli.md")
     else:
         print(flag_table())
+
+
+def add_setting(parser: argparse.ArgumentParser, option) -> None:
+    """A flag made from a TrainConfig field: its name, help text, limits and the seed's default.
+    Its parsed default is None, so that a preset's value applies unless the flag is given."""
+    meta = option.metadata
+    keywords = {"metavar": metavar(option)}
+    text = meta["help"]
+    if meta["choices"] is not None:
+        # %(choices)s is filled in only when help is shown: listing the names of the math
+        # modules' tables imports NumPy, which `mnist-nn --help` should not wait for.
+        keywords["choices"] = meta["choices"]
+        text += "; one of %(choices)s"
+    else:
+        keywords["type"] = value_parser(option)
+    if meta["max_count"]:
+        keywords["nargs"] = "+"
+    text += f" (default: {default_text(option)})"
+    parser.add_argument(flag(option), dest=option.name, help=text, **keywords)

@@ -14,23 +14,9 @@ by confidence, and average |accuracy − confidence| over the bins, weighted by 
 import numpy as np
 from scipy.optimize import minimize_scalar
 
-from mnist_nn.nn.layers import Dense
 from mnist_nn.nn.losses import SoftmaxCrossEntropy
 
 FIT_EXAMPLES = 5000  # training examples T is fitted on when there is no validation split
-
-
-def logits(network, images: np.ndarray, batch_size: int = 2048) -> np.ndarray:
-    """(N, D) images -> (N, C) outputs z of the last dense layer (before any sigmoid), float64."""
-    last = max(i for i, layer in enumerate(network.layers) if isinstance(layer, Dense))
-    outputs = []
-    with network.lock:  # the layers' buffers serve one caller at a time
-        for start in range(0, len(images), batch_size):
-            x = images[start : start + batch_size]
-            for layer in network.layers[: last + 1]:
-                x = layer.forward(x)
-            outputs.append(np.array(x, dtype=np.float64))
-    return np.concatenate(outputs) if outputs else np.zeros((0, network.sizes[-1]))
 
 
 def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
@@ -78,7 +64,7 @@ def calibrate(network, dataset) -> dict:
         split = dataset.train
         split = type(split)(split.images[-FIT_EXAMPLES:], split.labels[-FIT_EXAMPLES:])
         fitted_on = f"last {len(split)} training examples (no validation split)"
-    temperature = fit_temperature(logits(network, split.images), split.labels)
+    temperature = fit_temperature(network.logits(split.images), split.labels)
     return {"temperature": temperature, "fitted_on": fitted_on}
 
 

@@ -48,9 +48,9 @@ def most_confident_mistakes(scores: np.ndarray, labels: np.ndarray, count: int =
 def calibration_report(network, split, scores, temperature: float | None) -> dict:
     """The expected calibration error of the network's own scores (before) and of its calibrated
     probabilities softmax(z / T) (after), with the probabilities for the reliability diagram."""
-    from mnist_nn.evaluate.calibration import expected_calibration_error, logits, softmax
+    from mnist_nn.evaluate.calibration import expected_calibration_error, softmax
 
-    after = softmax(logits(network, split.images), temperature or 1.0)
+    after = softmax(network.logits(split.images), temperature or 1.0)
     return {
         "temperature": temperature,
         "ece_before": expected_calibration_error(scores, split.labels),

@@ -10,6 +10,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from mnist_nn.config import TrainConfig
+from mnist_nn.experiments.results import render_table
+from mnist_nn.experiments.trials import measure
 from mnist_nn.presets import PRESETS
 
 
@@ -56,34 +58,21 @@ def variants(epochs: int, val_size: int, seed: int = 0) -> list[Variant]:
 
 
 def markdown_table(rows: list[dict]) -> str:
-    lines = [
-        "| variant | what changes | validation accuracy | test accuracy | training seconds |",
-        "|---|---|---|---|---|",
-    ]
-    for row in rows:
-        lines.append(
-            f"| {row['name']} | {row['what']} | {row['val_accuracy']:.2%} | "
-            f"{row['test_accuracy']:.2%} | {row['seconds']:.1f} |"
-        )
-    return "\n".join(lines)
+    header = ["variant", "what changes", "validation accuracy", "test accuracy", "training seconds"]
+    cells = [
+        [row["name"], row["what"], f"{row['val_accuracy']:.2%}", f"{row['test_accuracy']:.2%}",
+         f"{row['seconds']:.1f}"]
+        for row in rows
+    ]  # fmt: skip
+    return render_table(header, cells, markdown=True)
 
 
 def run_comparison(dataset, chosen: list[Variant], on_row=None) -> list[dict]:
     """Train each variant on `dataset`; one row per variant, with its per-epoch history."""
-    from mnist_nn.train.loop import train
-
     rows = []
     for variant in chosen:
-        result = train(variant.config, dataset)
-        row = {
-            "name": variant.name,
-            "what": variant.what,
-            "config": variant.config.to_dict(),
-            "val_accuracy": result.history[-1]["val_accuracy"],
-            "test_accuracy": result.test_accuracy,
-            "seconds": result.training_seconds,
-            "history": result.history,
-        }
+        row = {"name": variant.name, "what": variant.what, "config": variant.config.to_dict()}
+        row.update(measure(variant.config, dataset))
         rows.append(row)
         if on_row is not None:
             on_row(row)

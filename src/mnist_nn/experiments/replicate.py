@@ -9,6 +9,8 @@ row's network and distortions are the paper's, its learning rate was chosen on a
 
 from dataclasses import dataclass, field
 
+from mnist_nn.experiments.results import render_table
+
 LECUN = "LeCun et al. 1998, Gradient-based learning applied to document recognition, Fig. 9"
 SIMARD = "Simard, Steinkraus and Platt 2003, Best practices for CNNs (ICDAR), Table 1"
 SRIVASTAVA = "Srivastava et al. 2014, Dropout (JMLR 15), Table 2"
@@ -76,17 +78,14 @@ def markdown_table(rows: list[Row], table: list[dict], quick: bool = False) -> s
     """Paper against ours, row by row: test error in %, ours the mean ± standard deviation over
     the seeds run, the difference, and how far it is in standard deviations."""
     ours = {line["label"]: line for line in table}
-    lines = [
-        "| row | network | paper, test error | ours, test error | difference | what differs |",
-        "|---|---|---|---|---|---|",
-    ]
+    header = ["row", "network", "paper, test error", "ours, test error", "difference",
+              "what differs"]  # fmt: skip
+    cells = []
     for row in rows:
-        line = ours.get(row.name)
+        line, paper = ours.get(row.name), f"{row.error:.2f}%"
         if line is None or line["test_accuracy_mean"] is None:
             ours_text = "not run" if line is None else f"stopped learning ({line['stopped']} seeds)"
-            lines.append(
-                f"| {row.name} | {row.network} | {row.error:.2f}% | {ours_text} | | {row.note} |"
-            )
+            cells.append([row.name, row.network, paper, ours_text, "", row.note])
             continue
         note = row.note
         if line["stopped"]:
@@ -95,10 +94,9 @@ def markdown_table(rows: list[Row], table: list[dict], quick: bool = False) -> s
         spread = 100 * line["test_accuracy_std"]
         difference = error - row.error
         away = f", {abs(difference) / spread:.1f} sd" if spread > 0 else ""
-        lines.append(
-            f"| {row.name} | {row.network} | {row.error:.2f}% | {error:.2f}% ± {spread:.2f} "
-            f"({line['seeds'] - line['stopped']} seeds) | {difference:+.2f}{away} | {note} |"
-        )
+        measured = f"{error:.2f}% ± {spread:.2f} ({line['seeds'] - line['stopped']} seeds)"
+        cells.append([row.name, row.network, paper, measured, f"{difference:+.2f}{away}", note])
+    lines = [render_table(header, cells, markdown=True)]
     sources = sorted({row.source for row in rows})
     lines += ["", *(f"- {source}" for source in sources)]
     if quick:

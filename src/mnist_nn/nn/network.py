@@ -62,32 +62,44 @@ class Network:
         optimizer.step(self.parameters())
         return loss, output
 
-    def scores(self, x: np.ndarray, batch_size: int | None = None) -> np.ndarray:
-        """(N, D) images -> (N, C) class scores (the loss's reading of the output), in batches
-        (of 2048 rows, or 256 images through image layers, whose patches take 25-200 values
-        per pixel)."""
+    def run(self, x: np.ndarray, through=None, keep=None, batch_size=None, each=None):
+        """(N, D) inputs through the layers up to index `through` (all if None), a batch at a time
+        (2048 rows, or 256 images through image layers, whose patches take 25-200 values per
+        pixel), under the lock: the layers' buffers serve one caller at a time (e.g. a web
+        server's threads). `keep(output)` makes each batch's rows to return (default: a copy);
+        `each(index, output)` sees every layer's output on the way."""
+        last = len(self.layers) - 1 if through is None else through
         image_layers = self.architecture.get("layers")
         batch_size = batch_size or (IMAGE_BATCH if image_layers else EVALUATION_BATCH)
-        scores = np.empty((len(x), self.sizes[-1]), dtype=self.dtype)
-        with self.lock:  # the layers' buffers serve one caller at a time (e.g. a web server's)
+        keep = keep or np.array  # a copy: the layer's buffer is reused by the next batch
+        kept = []
+        with self.lock:
             for start in range(0, len(x), batch_size):
-                output = self.forward(x[start : start + batch_size])
-                scores[start : start + batch_size] = self.loss.scores(output)
-        return scores
+                output = x[start : start + batch_size]
+                for index, layer in enumerate(self.layers[: last + 1]):
+                    output = layer.forward(output)
+                    if each is not None:
+                        each(index, output)
+                kept.append(keep(output))
+        return np.concatenate(kept) if kept else np.zeros((0, self.sizes[-1]), self.dtype)
+
+    def scores(self, x: np.ndarray, batch_size: int | None = None) -> np.ndarray:
+        """(N, D) images -> (N, C) class scores (the loss's reading of the output)."""
+        return self.run(x, keep=self.loss.scores, batch_size=batch_size)
 
     def explain(self, x: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
         """(N, D) images -> their (N, C) scores and every hidden activation layer's output
         (copies, safe to keep): what the network "sees" on the way to its answer."""
         last_dense = max(i for i, layer in enumerate(self.layers) if isinstance(layer, Dense))
-        activations, hidden = tuple(ACTIVATIONS.values()), []
-        with self.lock:
-            for i, layer in enumerate(self.layers):
-                x = layer.forward(x)
-                hidden_units = x.ndim == 2  # a dense layer's (image layers' maps are 4-D)
-                if i < last_dense and hidden_units and isinstance(layer, activations):
-                    hidden.append(x.copy())
-            scores = self.loss.scores(x).copy()
-        return scores, hidden
+        activations, hidden = tuple(ACTIVATIONS.values()), {}
+
+        def keep_hidden(index: int, output: np.ndarray) -> None:
+            hidden_units = output.ndim == 2  # a dense layer's (image layers' maps are 4-D)
+            if index < last_dense and hidden_units and isinstance(self.layers[index], activations):
+                hidden.setdefault(index, []).append(output.copy())
+
+        scores = self.run(x, keep=self.loss.scores, each=keep_hidden)
+        return scores, [np.concatenate(batches) for _, batches in sorted(hidden.items())]
 
     def feature_maps(self, x: np.ndarray) -> np.ndarray | None:
         """(N, D) images -> what the first convolution makes of them, (N, F, Ho, Wo): one map
@@ -96,10 +108,14 @@ class Network:
         first = next((i for i, layer in enumerate(self.layers) if isinstance(layer, Conv2D)), None)
         if first is None:
             return None
-        with self.lock:
-            for layer in self.layers[: first + 1]:
-                x = layer.forward(x)
-            return x.transpose(3, 0, 1, 2).copy()  # (F, Ho, Wo, N) -> (N, F, Ho, Wo)
+        # (F, Ho, Wo, N) -> (N, F, Ho, Wo): examples first, as rows are
+        return self.run(x, through=first, keep=lambda maps: maps.transpose(3, 0, 1, 2).copy())
+
+    def logits(self, x: np.ndarray) -> np.ndarray:
+        """(N, D) images -> (N, C) outputs z of the last dense layer (before any sigmoid or
+        softmax), in float64: what calibration divides by its temperature."""
+        last = max(i for i, layer in enumerate(self.layers) if isinstance(layer, Dense))
+        return self.run(x, through=last, keep=lambda z: np.array(z, dtype=np.float64))
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         """(N, D) images -> (N,) predicted digits."""

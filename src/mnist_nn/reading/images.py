@@ -19,7 +19,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from mnist_nn.data.framing import frame_digit
 from mnist_nn.errors import UserError
-from mnist_nn.reading.numbers import NumberReading, segment
+from mnist_nn.reading.written_number import NumberReading, segment
 
 # The image formats opened (those the README lists); anything else, say an EPS that Pillow would
 # hand to Ghostscript, is refused before it is parsed.

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from mnist_nn.evaluate.calibration import logits, model_temperature, softmax
+from mnist_nn.errors import UserError
+from mnist_nn.evaluate.calibration import model_temperature, softmax
 
 NOT_A_DIGIT, UNSURE, DIGIT = "not a digit", "unsure", "digit"
 UNSURE_BELOW = 0.5  # a calibrated top probability below this is a guess, and said to be one
@@ -71,17 +72,24 @@ class Reader:
         self.detector = detector  # False: never say "not a digit" (e.g. data that is not MNIST's)
 
     @classmethod
-    def from_model(cls, network, metadata: dict) -> "Reader":
-        """The reader a model file describes: its temperature, if it records one, and the
-        detector of non-digits for a model of MNIST's ten digits (a model of other classes
-        only ever picks among its own)."""
+    def for_network(cls, network, temperature=None, class_names=None, what="this model"):
+        """The reader of a trained network (a UserError if it cannot read images), with the
+        detector of non-digits for a model of MNIST's ten digits: a model of other classes only
+        ever picks among its own."""
+        check_reads_images(network.sizes[0], what)
+        digits = reads_digits(network.sizes[-1], class_names)
+        names = None if digits else class_names
+        return cls(network, temperature or 1.0, names, detector=digits)
+
+    @classmethod
+    def from_model(cls, network, metadata: dict, what="this model") -> "Reader":
+        """The reader a model file describes, with its temperature if it records one."""
         names = metadata.get("class_names")
-        digits = network.sizes[-1] == 10 and not names
-        return cls(network, model_temperature(metadata) or 1.0, names, detector=digits)
+        return cls.for_network(network, model_temperature(metadata), names, what)
 
     def probabilities(self, images: np.ndarray) -> np.ndarray:
         """(N, 784) -> (N, C) calibrated probabilities."""
-        return softmax(logits(self.network, images), self.temperature)
+        return softmax(self.network.logits(images), self.temperature)
 
     def read(self, images: np.ndarray) -> list[Reading]:
         images = np.asarray(images, dtype=self.network.dtype)
@@ -100,6 +108,22 @@ class Reader:
             verdict = verdict_of(p_not, ranked[0][1], limit)
             readings.append(Reading(verdict, ranked, float(p_not), None, pixels, row))
         return readings
+
+
+def check_reads_images(inputs: int, what: str = "this model") -> None:
+    """A UserError unless a model of `inputs` values per example can read images: an image is
+    framed into MNIST's 28x28 pixels, so the model must take 784."""
+    if inputs != 28 * 28:
+        raise UserError(
+            f"{what} takes {inputs} values per example, not the 784 pixels of a 28x28 image: "
+            "it cannot read images"
+        )
+
+
+def reads_digits(classes: int, class_names=None) -> bool:
+    """Whether a model reads MNIST's ten digits (no names of its own, or the names 0 to 9): only
+    then does the detector of non-digits, which learned MNIST's digits, speak for it."""
+    return classes == 10 and (not class_names or list(class_names) == list(range(10)))
 
 
 def verdict_of(not_digit: float, probability: float, limit: float) -> str:

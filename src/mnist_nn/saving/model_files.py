@@ -58,6 +58,13 @@ def write_model(network: Network, metadata: dict, extra_arrays=None, *, to) -> N
     for i, layer in enumerate(network.weighted_layers()):  # dense and convolution, in order
         arrays[f"layer{i}.weight"] = layer.weight
         arrays[f"layer{i}.bias"] = layer.bias
+    arrays["metadata"] = np.array(json.dumps(model_metadata(network, metadata)))
+    to(lambda file: np.savez(file, **arrays))
+
+
+def model_metadata(network: Network, record: dict) -> dict:
+    """A model file's metadata: what the network is (format, architecture, float type, how its
+    input is normalised) and a run's `record` (see `run_record`). What a loaded model carries."""
     description = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -67,8 +74,7 @@ def write_model(network: Network, metadata: dict, extra_arrays=None, *, to) -> N
         "dtype": str(network.dtype),
         "input": INPUT_NORMALISATION,
     }
-    arrays["metadata"] = np.array(json.dumps({**description, **metadata}))
-    to(lambda file: np.savez(file, **arrays))
+    return {**description, **record}
 
 
 MODEL_ARRAY = re.compile(r"metadata|layer\d+\.(weight|bias)")  # what a model file holds

@@ -117,16 +117,18 @@ class Trainer:
         classes: int = 10,
         callbacks=(),
         memory_budget: int | None = None,
+        budget_name: str = "the memory budget given",
     ):
         """`memory_budget`: the bytes a run may hold besides its data (default: what the machine
-        has available); a run that would need more is refused before it allocates."""
+        has available), named in the refusal as `budget_name`; a run that would need more is
+        refused before it allocates (`check_memory`)."""
         if augmenting(config) and inputs != 28 * 28:
             raise UserError(
                 "augmentation moves the pixels of 28x28 images, so X needs 784 values per "
                 f"example (these have {inputs}); leave the augment settings at 0 for other data"
             )
         check_size(config, inputs, classes)
-        self.memory_budget = memory_budget
+        self.memory_budget, self.budget_name = memory_budget, budget_name
         self.config = config
         self.rng = np.random.default_rng(config.seed)
         self.network = build_network(
@@ -157,6 +159,15 @@ class Trainer:
         """Stop after the current mini-batch (safe to call from a callback or a signal handler)."""
         self.stop_requested = True
 
+    def check_memory(self, dataset: Dataset) -> None:
+        """A UserError, before anything is allocated, if training on `dataset` would hold more
+        than the memory budget (or what this machine has available)."""
+        inputs, classes = self.network.sizes[0], self.network.sizes[-1]
+        where = self.budget_name if self.memory_budget else ""
+        check_training_memory(
+            self.config, len(dataset.train), inputs, classes, self.memory_budget, where
+        )
+
     def fit(self, dataset: Dataset, epochs: int | None = None) -> TrainingResult:
         """Train on `dataset` until the config's last epoch (or `epochs` more), then test once.
 
@@ -167,14 +178,7 @@ class Trainer:
             raise UserError(
                 f"{named('early_stopping')} needs a validation split: add {named('val_size', 'N')}"
             )
-        check_training_memory(
-            self.config,
-            len(dataset.train),
-            self.network.sizes[0],
-            self.network.sizes[-1],
-            self.memory_budget,
-            "this server's memory budget" if self.memory_budget else "",
-        )
+        self.check_memory(dataset)
         self.dataset, self.stop_requested = dataset, False
         targets = one_hot(dataset.train.labels, self.network.sizes[-1], self.config.dtype)
         self._call("on_train_begin")

@@ -17,9 +17,9 @@ from mnist_nn.errors import UserError
 from mnist_nn.evaluate.metrics import confusion_matrix
 from mnist_nn.nn.network import Network, build_network
 from mnist_nn.presets import PRESETS
+from mnist_nn.saving.model_files import run_record
 from mnist_nn.train.callbacks import Callback, RunControl
 from mnist_nn.train.loop import Trainer
-from mnist_nn.train.memory import check_training_memory
 
 POINTS_PER_EPOCH = 100  # loss/accuracy points per epoch on the page's curve, at most
 WEIGHT_UNITS = 16  # first-layer units whose weights the page draws
@@ -43,7 +43,7 @@ def config_from_settings(payload) -> tuple[str, TrainConfig]:
         raise UserError(f"unknown setting {unknown[0]!r} (settings: {', '.join(WEB_SETTINGS)})")
     if not isinstance(given.get("hidden_sizes", []), list):
         raise UserError("hidden_sizes: a list of layer sizes, e.g. [256] or [512, 256]")
-    return preset, with_settings(PRESETS[preset], given, door="web")
+    return preset, with_settings(PRESETS[preset], given, front_end="web")
 
 
 def inference_twin(network: Network) -> Network:
@@ -137,14 +137,17 @@ class Run:
     def __init__(self, preset: str, config: TrainConfig, dataset, memory_budget=None):
         self.preset, self.config, self.dataset = preset, config, dataset
         self.control, self.live = RunControl(), LiveView()
-        inputs, budget = dataset.train.images.shape[1], memory_budget
-        # Checked here, in the request: a run over the budget is a 400, not a failed run.
-        where = "this server's memory budget (serve --memory-budget)"
-        check_training_memory(config, len(dataset.train), inputs, dataset.classes, budget, where)
+        inputs, where = (
+            dataset.train.images.shape[1],
+            "this server's memory budget (serve --memory-budget)",
+        )
         callbacks = [self.control, self.live]
-        self.trainer = Trainer(config, inputs, dataset.classes, callbacks, budget)
+        self.trainer = Trainer(config, inputs, dataset.classes, callbacks, memory_budget, where)
+        self.trainer.check_memory(
+            dataset
+        )  # in the request: over the budget is a 400, not a failed run
         self.twin = inference_twin(self.trainer.network)
-        self.result, self.error = None, None
+        self.result, self.error, self.record = None, None, None
         self.started = self.ended = None  # time.perf_counter() at the start and end of training
         self.id = time.time_ns()  # tells this run's summaries from another's
         self.updates = 0  # summaries given so far: a page keeps the newest
@@ -154,6 +157,8 @@ class Run:
         self.started = time.perf_counter()
         try:
             self.result = self.trainer.fit(self.dataset)
+            # What "use" and the download give: calibrated once, here, off the event loop.
+            self.record = run_record(self.result, self.config, self.dataset, self.preset)
         except UserError as error:  # e.g. the loss became NaN: say so on the page
             self.error = str(error)
         except Exception as error:  # noqa: BLE001 - a bug: the page says so instead of hanging

@@ -11,7 +11,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response, StreamingResponse
 from starlette.requests import ClientDisconnect
 
-from mnist_nn.saving.model_files import model_bytes, run_record
+from mnist_nn.saving.model_files import model_bytes, model_metadata
 from mnist_nn.web.session import TrainingSession
 
 EVENT_SECONDS = 0.2  # progress events five times a second while a run trains
@@ -90,17 +90,14 @@ def add_training_routes(
     @app.post("/api/train/use")
     async def use():
         run = session.finished()
-        metadata = run_record(run.result, run.config, run.dataset, run.preset)
-        metadata.update(architecture=run.trainer.network.architecture)
-        metadata["dtype"] = run.config.dtype
+        metadata = model_metadata(run.trainer.network, run.record)  # calibrated once, at the end
         served["predictor"] = make_predictor(run.trainer.network, metadata, run.dataset.test)
         return {"served": True, "test_accuracy": run.result.test_accuracy}
 
     @app.get("/api/train/model.npz")
     async def download():
         run = session.finished()
-        record = run_record(run.result, run.config, run.dataset, run.preset)
-        data = await run_in_threadpool(model_bytes, run.trainer.network, record)
+        data = await run_in_threadpool(model_bytes, run.trainer.network, run.record)
         headers = {"Content-Disposition": 'attachment; filename="model.npz"'}
         return Response(data, media_type="application/octet-stream", headers=headers)
 

@@ -147,9 +147,8 @@ function guesses(answer) {
 // the picture with a box around each digit.
 function showAnswer(answer, what) {
   const reader = window.mnistTrain && window.mnistTrain.readsDrawings() ? " by the model in training" : "";
-  // A number: several digits, not all cut from one mark (an A cut in two reads as 1 and 1).
-  const digits = answer.digits || [];
-  const isNumber = digits.length > 1 && digits.slice(1).some((d, i) => d.box[0] > digits[i].box[2]);
+  // A number or one digit: the server's answer says (the rule is the reader's, in Python).
+  const isNumber = Boolean(answer.is_number);
   const sure = answer.verdict === "digit";
   answer.probabilities.forEach((p, digit) => {
     const row = bars.children[digit];

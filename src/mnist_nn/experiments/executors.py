@@ -1,0 +1,161 @@
+"""Where a sweep's trials run: in this process, in a local pool of processes (one per core, the
+default), or on a Dask cluster. Every trial trains on one BLAS thread, so it gives the same
+numbers wherever it runs; each worker loads the data once and keeps it.
+"""
+
+import os
+from dataclasses import dataclass
+
+from mnist_nn.config import TrainConfig
+from mnist_nn.errors import UserError
+from mnist_nn.experiments.trials import Trial, measure, trial_config
+
+
+@dataclass(frozen=True)
+class DataSpec:
+    """Which data every worker loads (once) for itself: nothing large travels with a trial."""
+
+    name: str | None
+    data_dir: str | None
+    val_size: int
+    dtype: str = "float32"
+
+
+_LOADED = {}  # DataSpec -> Dataset, in each worker process
+
+
+def dataset_for(spec: DataSpec):
+    from mnist_nn.data.dataset import load_dataset
+
+    if spec not in _LOADED:
+        _LOADED.clear()  # one dataset per worker at a time
+        _LOADED[spec] = load_dataset(spec.name, spec.data_dir, spec.dtype, spec.val_size)
+    return _LOADED[spec]
+
+
+def run_trial(base: dict, trial: Trial, spec: DataSpec) -> dict:
+    """Train one trial, on one BLAS thread, and say how it went. Runs in whichever process the
+    executor chose; everything it needs comes in its arguments (all small)."""
+    from threadpoolctl import threadpool_limits
+
+    row = {
+        "key": trial.key,
+        "label": trial.label,
+        "settings": {name: _plain(value) for name, value in trial.settings},
+        "seed": trial.seed,
+    }
+    try:
+        with threadpool_limits(1, user_api="blas"):
+            measured = measure(trial_config(TrainConfig(**base), trial), dataset_for(spec))
+    except UserError as error:  # e.g. a learning rate too large: it stopped learning
+        return {**row, "stopped": str(error), "val_accuracy": None,
+                "test_accuracy": None, "seconds": None, "epochs": None}  # fmt: skip
+    measured.pop("history")
+    return {**row, **measured}
+
+
+def _plain(value):
+    return list(value) if isinstance(value, tuple) else value
+
+
+def _start_worker() -> None:
+    """A pool worker: one BLAS thread, and Ctrl-C left to the parent (which stops the pool)."""
+    import signal
+
+    from threadpoolctl import threadpool_limits
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    threadpool_limits(1, user_api="blas")
+
+
+def _run_packed(arguments: tuple) -> dict:
+    return run_trial(*arguments)
+
+
+class Sequential:
+    """Every trial in this process, one after another (for comparing, and for small sweeps)."""
+
+    name = "this process"
+
+    def run(self, base, trials, spec):
+        for trial in trials:
+            yield run_trial(base, trial, spec)
+
+    def close(self):
+        pass
+
+
+class LocalPool:
+    """One process per core (or `workers`), each with one BLAS thread. Started fresh ("spawn"):
+    a fork of a process whose BLAS threads are running can hang."""
+
+    def __init__(self, workers: int | None = None):
+        import multiprocessing
+
+        self.workers = workers or os.cpu_count() or 1
+        self.name = f"a local pool of {self.workers} processes"
+        context = multiprocessing.get_context("spawn")
+        self.pool = context.Pool(self.workers, initializer=_start_worker)
+
+    def run(self, base, trials, spec):
+        work = [(base, trial, spec) for trial in trials]
+        yield from self.pool.imap_unordered(_run_packed, work)
+
+    def close(self):
+        # Finished trials are kept already; trials under way (after Ctrl-C) are given up.
+        self.pool.terminate()
+        self.pool.join()
+
+
+class DaskCluster:
+    """Trials as tasks of a Dask distributed cluster: the one at `scheduler`
+    (tcp://HOST:8786), or a local cluster of `workers` processes started here. Each worker
+    needs mnist-nn installed and the data where `--data-dir` (or its own $MNIST_DATA_DIR or
+    cache) says."""
+
+    def __init__(self, scheduler: str | None = None, workers: int | None = None):
+        try:
+            from dask.distributed import Client, LocalCluster
+        except ImportError:
+            raise UserError(
+                "Dask is not installed: pip install 'mnist-nn[cluster]' (or run without "
+                "--scheduler and --dask-workers, on a local process pool)"
+            ) from None
+        self.cluster = None
+        if scheduler:
+            try:
+                self.client = Client(scheduler, timeout="10s")
+            except OSError as error:
+                raise UserError(
+                    f"could not reach the Dask scheduler at {scheduler}: {error}"
+                ) from None
+            self.name = f"the Dask cluster at {scheduler}"
+        else:
+            workers = workers or os.cpu_count() or 1
+            self.cluster = LocalCluster(
+                n_workers=workers,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=None,
+            )
+            self.client = Client(self.cluster)
+            self.name = f"a local Dask cluster of {workers} workers"
+
+    def run(self, base, trials, spec):
+        from dask.distributed import as_completed
+
+        futures = [
+            self.client.submit(run_trial, base, trial, spec, key=f"trial-{i}-{os.getpid()}",
+                               pure=False)
+            for i, trial in enumerate(trials)
+        ]  # fmt: skip
+        try:
+            for future in as_completed(futures):
+                yield future.result()
+        finally:
+            self.client.cancel(futures)
+
+    def close(self):
+        self.client.close()
+        if self.cluster is not None:
+            self.cluster.close()
