@@ -96,3 +96,26 @@ def test_predict_returns_digits():
     network = build_network([784, 16, 10], rng)
     predicted = network.predict(rng.random((5000, 784), dtype=np.float32))
     assert predicted.shape == (5000,) and predicted.min() >= 0 and predicted.max() <= 9
+
+
+@pytest.mark.parametrize("loss", ["mse", "cross_entropy"])
+@pytest.mark.parametrize("layers", ["", "conv4x3 pool dense8"])
+def test_reading_in_batches_gives_what_one_pass_gives(loss, layers):
+    """Scores, logits, hidden activations and feature maps read a few rows at a time (as a test set
+    is, through buffers each batch overwrites) are those of one pass over all the rows."""
+    rng = np.random.default_rng(0)
+    network = build_network([784, 16, 10], rng, "float64", "relu", loss, layers=layers)
+    x = rng.random((23, 784))
+    whole = network.forward(x).copy()
+    assert np.allclose(network.scores(x, batch_size=5), network.loss.scores(whole))
+    assert np.allclose(network.run(x, batch_size=4), whole)
+    last_dense = max(i for i, layer in enumerate(network.layers) if hasattr(layer, "weight"))
+    assert network.logits(x).shape == (23, 10) and network.logits(x).dtype == np.float64
+    assert last_dense == len(network.layers) - 1 - (loss == "mse")
+    scores, hidden = network.explain(x)
+    assert np.allclose(scores, network.loss.scores(whole)) and hidden[-1].shape == (
+        23,
+        8 if layers else 16,
+    )
+    maps = network.feature_maps(x)
+    assert maps is None if not layers else maps.shape == (23, 4, 26, 26)

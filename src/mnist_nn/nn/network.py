@@ -66,12 +66,11 @@ class Network:
         """(N, D) inputs through the layers up to index `through` (all if None), a batch at a time
         (2048 rows, or 256 images through image layers, whose patches take 25-200 values per
         pixel), under the lock: the layers' buffers serve one caller at a time (e.g. a web
-        server's threads). `keep(output)` makes each batch's rows to return (default: a copy);
+        server's threads). `keep(output)` makes each batch's rows to return (default: the output);
         `each(index, output)` sees every layer's output on the way."""
         last = len(self.layers) - 1 if through is None else through
         image_layers = self.architecture.get("layers")
         batch_size = batch_size or (IMAGE_BATCH if image_layers else EVALUATION_BATCH)
-        keep = keep or np.array  # a copy: the layer's buffer is reused by the next batch
         kept = []
         with self.lock:
             for start in range(0, len(x), batch_size):
@@ -80,7 +79,8 @@ class Network:
                     output = layer.forward(output)
                     if each is not None:
                         each(index, output)
-                kept.append(keep(output))
+                # A copy: a layer's buffer is overwritten by the next batch.
+                kept.append(np.array(output if keep is None else keep(output)))
         return np.concatenate(kept) if kept else np.zeros((0, self.sizes[-1]), self.dtype)
 
     def scores(self, x: np.ndarray, batch_size: int | None = None) -> np.ndarray:
