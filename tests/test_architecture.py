@@ -113,3 +113,11 @@ def test_the_math_imports_nothing_but_numpy_and_the_standard_library():
                 allowed = top in sys.stdlib_module_names or top in ("numpy", "mnist_nn")
                 assert allowed, f"nn/{path.name} imports {name}"
                 assert top != "mnist_nn" or name.startswith("mnist_nn.nn"), f"nn/{path.name}"
+
+
+def test_no_module_is_named_after_a_standard_library_one():
+    """`from mnist_nn.reading import numbers` must never be mistaken for `import numbers`."""
+    names = {path.stem for path in PACKAGE.rglob("*.py")} | {
+        path.name for path in PACKAGE.iterdir() if path.is_dir()
+    }
+    assert names & set(sys.stdlib_module_names) == set()

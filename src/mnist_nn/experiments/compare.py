@@ -44,8 +44,8 @@ def variants(epochs: int, val_size: int, seed: int = 0) -> list[Variant]:
         ),
         Variant("dropout", "dropout 0.2 on the hidden layer", replace(base, dropout=0.2)),
         Variant("cross-entropy", "softmax + cross-entropy", replace(base, loss="cross_entropy")),
-        # With MSE through sigmoids, momentum 0.9 drove the units into saturation (77.8% on
-        # validation at lr 0.001); 0.5 at lr 0.005 was the best of those tried on validation.
+        # With MSE through sigmoids, momentum 0.9 saturates the units: 0.5 at lr 0.005 was
+        # chosen on validation (docs/lab-notes.md).
         Variant(
             "momentum",
             "momentum 0.5, lr 0.005",

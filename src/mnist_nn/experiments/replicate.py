@@ -43,15 +43,7 @@ DROPOUT_NET = {
 
 # The papers' learning rates do not carry over (theirs are per example, with second-order
 # scaling in LeCun's), so each network's rate was chosen before any row was run, by `mnist-nn
-# sweep` on a 5,000-image validation split held out of the training set (one seed, 10 epochs;
-# 5 for the dropout networks): the rate of the best validation accuracy, of
-#   tanh + MSE, 0.002 / 0.005 / 0.01 / 0.02: 300 units 94.2 / 96.2 / 97.3% / stopped,
-#       1000: 93.6 / 95.2 / 96.3%, 300-100: 95.7 / 96.9 / 97.5% / stopped,
-#       500-150: 95.8 / 97.2 / 85.8% (sigmoid hidden units, tried first, reached at most 94.1%);
-#   sigmoid + cross-entropy, 800 units, 0.001 / 0.002 / 0.005 / 0.01 / 0.02:
-#       93.2 / 93.7 / 96.6 / 97.1 / 97.0%;
-#   dropout, 3 x 1024, 0.0002 / 0.0005 / 0.001: ReLU 98.0 / 97.7 / 91.1%, logistic 88.1% / stopped
-#       / stopped.
+# sweep` on a validation split held out of the training set (docs/lab-notes.md has the sweep).
 # A distorted row takes its network's rate.
 RATES = {(300,): 0.01, (1000,): 0.01, (300, 100): 0.01, (500, 150): 0.005}
 SIMARD_RATE = 0.01

@@ -1,9 +1,8 @@
 """Is it a digit at all? A second small network of this library's own that answers only that.
 
 A digit reader has ten answers and gives one of them to anything: a capital A, a smiley, a
-scribble, half of a digit. Its own confidence does not tell (measured: thresholds on calibrated
-scores, or on the Mahalanobis distance of its hidden layer to the digits', turned away 10-25% of
-drawn non-digits for every 1% of digits lost). So a separate network learns the difference from
+scribble, half of a digit. Its own confidence does not tell (docs/models.md says what thresholds
+on it turned away). So a separate network learns the difference from
 examples, as "outlier exposure" does (Hendrycks et al. 2019): a small convolutional network (the
 `cnn` preset's layers, two classes, softmax cross-entropy) trained by the same `Trainer` as any
 model, on

@@ -10,16 +10,9 @@ happened, the settings that did it, and a change that works (never a setting alr
 
 All three are usually one cause: steps too large. A step is lr × a gradient *summed* over the batch
 and, at the output, over every hidden unit feeding it; so the rate that works shrinks as the batch
-and the widest layer grow. The seed learns at lr 0.01 with batches of 128 and 128 hidden units;
-measured on MNIST (accuracy on 5,000 held-out images after 3 epochs), these all learn:
-
-    sgd 0.01, batch 128, 128 units: 96-97% with ReLU or cross-entropy (the seed: 96.6%
-        after 15 epochs)
-    sgd 0.04, batch 32: 96%          sgd 0.0025, batch 512: 91%
-    sgd 0.001, 1,000 units: 89%      (0.01 saturates, as 0.05 does with 128 units)
-    momentum 0.9 at 0.001: 66% (MSE), 98% (cross-entropy, ReLU): a velocity adds up
-        about 1/(1 − μ) = 10 steps, so 0.01 saturates with MSE
-    adam 0.001: 94%                  (a step of about lr per weight, whatever the batch)
+and the widest layer grow (docs/lab-notes.md lists rates measured to learn). The seed learns at
+lr 0.01 with batches of 128 and 128 hidden units; a momentum velocity adds up about 1/(1 − μ)
+steps; Adam's step is about lr per weight, whatever the batch.
 
 When the rate was already that small, the advice is the loss: cross-entropy's gradient p − y does
 not vanish when the outputs saturate, as MSE's (a2 − y)·σ'(z2) does.
@@ -34,7 +27,7 @@ SEED_BATCH, SEED_WIDTH, SEED_RATE = 128, 128, 0.01  # the design's, which learns
 
 
 def safe_learning_rate(config: TrainConfig) -> float:
-    """A learning rate that learns with these settings (see the module's measurements): the
+    """A learning rate that learns with these settings (docs/lab-notes.md measures them): the
     seed's 0.01 scaled down for larger batches and wider layers, and for momentum's velocity."""
     if config.optimizer == "adam":
         return 0.001  # Adam's steps do not grow with the batch or the width
