@@ -121,3 +121,53 @@ def test_no_module_is_named_after_a_standard_library_one():
         path.name for path in PACKAGE.iterdir() if path.is_dir()
     }
     assert names & set(sys.stdlib_module_names) == set()
+
+
+def import_graph(package: Path = PACKAGE) -> dict[str, set[str]]:
+    """Module -> the mnist_nn modules it imports (`from mnist_nn.data import framing` is the
+    module mnist_nn.data.framing), the package's lazy estimator left out."""
+    modules = {module_name(path, package) for path in package.rglob("*.py")}
+    graph = {}
+    for path in package.rglob("*.py"):
+        importer = module_name(path, package)
+        targets = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                if not node.module.startswith("mnist_nn"):
+                    continue
+                names = [f"{node.module}.{alias.name}" for alias in node.names]
+                targets |= {name for name in names if name in modules} or {node.module}
+            elif isinstance(node, ast.Import):
+                targets |= {a.name for a in node.names if a.name.startswith("mnist_nn.")}
+        if importer == "mnist_nn":
+            targets.discard("mnist_nn.estimator")
+        graph[importer] = {target for target in targets if target != importer}
+    return graph
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Each import cycle found by a depth-first walk (a module's chain back to itself)."""
+    found, done = [], set()
+
+    def walk(module, chain):
+        if module in chain:
+            found.append(chain[chain.index(module) :] + [module])
+            return
+        if module in done:
+            return
+        for target in sorted(graph.get(module, ())):
+            walk(target, [*chain, module])
+        done.add(module)
+
+    for module in sorted(graph):
+        walk(module, [])
+    return found
+
+
+def test_no_module_imports_itself_in_a_circle():
+    assert cycles(import_graph()) == []
+
+
+def test_a_circle_is_found():
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
+    assert cycles(graph) == [["a", "b", "c", "a"]]
