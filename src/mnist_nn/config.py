@@ -1,12 +1,14 @@
 """What a training run does: `TrainConfig`, each setting with its default, help text and limits.
 
 A setting is declared once, here: its type, default, limits, help, and the front ends it comes
-through (the command line, the web page's Train panel, the scikit-learn estimator). Everything else
-is made from these declarations: the command line's flags (`cli.py`) and docs/cli.md, the Train
-panel's form (the page builds its inputs from `form_settings()`, served by the API) and the web's
-caps, the estimator's parameters (`estimator.py`, through one rename map), and the checks of
-settings that come from elsewhere (a checkpoint, a JSON body). The defaults are the seed design's.
-This module imports nothing heavy (no NumPy), so that `mnist-nn --help` answers at once.
+through (the command line, the web page's Train panel, the scikit-learn estimator). Everything
+else is made from these declarations by the front ends: the command line's flags and docs/cli.md
+(`cli/flags.py`), the Train panel's form (`web/form.py`: the page builds its inputs from it) and
+the web's caps, the estimator's parameters (`estimator.py`, through one rename map), and the
+checks of settings that come from elsewhere (a checkpoint, a JSON body). The weight limit lives
+here too (`check_weights`); the count itself is the math's (`nn/stack.py`). The defaults are the
+seed design's. This module imports nothing heavy (no NumPy), so that `mnist-nn --help` answers at
+once.
 """
 
 import importlib

@@ -7,7 +7,7 @@ The first place holding all four files wins:
        scikit-learn (skipped when MNIST_NN_OFFLINE=1).
 Every file is checked against the published SHA-256 of its decompressed bytes; decoded arrays are
 kept as `.npy` files beside the cache, so a second run loads in milliseconds.
-What the arrays become (splits, one-hot targets, the offline fallback) is `data.py`'s business.
+What the arrays become (splits, one-hot targets, the offline fallback) is `dataset.py`'s business.
 """
 
 import hashlib

@@ -61,7 +61,7 @@ def calibration_report(network, split, scores, temperature: float | None) -> dic
 
 def evaluate(network, split, temperature: float | None = None) -> dict:
     """Every number `mnist-nn evaluate` reports, for `split` (images and labels); `temperature`:
-    the model's calibration (see `confidence.py`), None if it records none."""
+    the model's calibration (see `calibration.py`), None if it records none."""
     scores = network.scores(split.images)
     predicted = scores.argmax(axis=1)
     confusion = confusion_matrix(split.labels, predicted)

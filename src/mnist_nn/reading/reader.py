@@ -1,12 +1,14 @@
 """From framed 28x28 images to answers a person can trust: the digit, how sure, or "not a digit".
 
 Each image gets two opinions:
-- the model's, as calibrated probabilities p = softmax(z / T) (`confidence.py`; T = 1 for a
-  model file that records no temperature);
+- the model's, as calibrated probabilities p = softmax(z / T) (`evaluate/calibration.py`; T = 1
+  for a model file that records no temperature);
 - the detector's (`detector.py`): P(not a digit).
 The verdict: "not a digit" when the detector's P(not a digit) is over its limit; "unsure" when
 the calibrated top probability is below UNSURE_BELOW (the top guesses are given); else "digit".
-The CLI, the web page, the JSON API and the estimator all answer through `Reader`.
+The CLI, the web page, the JSON API and the estimator all answer through `Reader`, and ask the
+two questions of a model here: can it read images at all (`check_reads_images`), and does the
+detector speak for it (`reads_digits`).
 """
 
 from dataclasses import dataclass, field

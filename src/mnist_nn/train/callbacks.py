@@ -2,7 +2,7 @@
 stopping, checkpoints, Ctrl-C and the web page's live view watch and steer a training run,
 without a copy of the loop.
 
-The protocol, in the spirit of Keras's callbacks. The loop (`Trainer.fit` in `training.py`) calls,
+The protocol, in the spirit of Keras's callbacks. The loop (`Trainer.fit` in `loop.py`) calls,
 on every callback in its list, in order:
 
     on_train_begin(trainer)          once, before the first mini-batch

@@ -1,6 +1,6 @@
 """Checkpoints: everything a run needs to continue exactly where it stopped.
 
-A checkpoint is a model file (see `persistence.py`) with more entries: the optimizer's state
+A checkpoint is a model file (see `saving/model_files.py`) with more entries: the optimizer's state
 (its `state_dict`: velocities, Adam's moments and step count), the random generator's state, the
 trainer's `RunState` (this epoch's shuffled order, how far into it training got, the history so
 far, early stopping's best weights) and the dataset's name. Resuming from it replays nothing and

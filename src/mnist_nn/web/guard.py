@@ -29,7 +29,7 @@ def guard(app, allowed_hosts=None, token: str | None = None):
     - A request that changes something (POST, PATCH) sent by a page of another site is refused
       (403): browsers say so in `Origin` and `Sec-Fetch-Site`. Scripts (curl, Python) send
       neither and keep working. JSON bodies must be declared `application/json` (415 otherwise,
-      see train_api.py), which a page of another site cannot send without asking first.
+      see train_routes.py), which a page of another site cannot send without asking first.
     - With a `token` (beyond localhost), every request must carry it: `?token=` once (the
       address `mnist-nn serve` prints; the page then keeps it in a same-site cookie), or an
       `Authorization: token ...` header.

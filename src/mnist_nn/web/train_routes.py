@@ -1,5 +1,5 @@
 """The Train panel's API: start a run, watch it (Server-Sent Events), steer it, then use or
-download its model. The run itself is `training.py`'s (this folder's): the library's Trainer in a
+download its model. The run itself is `session.py`'s (this folder's): the library's Trainer in a
 background thread; these routes only ask it and report.
 """
 
