@@ -39,20 +39,14 @@ def add_gradcheck(subcommands) -> None:
         description="For a small network of each activation and loss, print the relative error "
         "between each parameter's backprop gradient and its central-difference estimate.",
     )
-    gradcheck.add_argument(
-        "--activations",
-        nargs="+",
-        metavar="NAME",
-        choices=SETTINGS["activation"].metadata["choices"],
-        help="activations to check, of %(choices)s (default: all)",
-    )
-    gradcheck.add_argument(
-        "--losses",
-        nargs="+",
-        metavar="NAME",
-        choices=SETTINGS["loss"].metadata["choices"],
-        help="losses to check, of %(choices)s (default: all)",
-    )
+    for flag, setting in (("--activations", "activation"), ("--losses", "loss")):
+        gradcheck.add_argument(
+            flag,
+            nargs="+",
+            metavar="NAME",
+            choices=setting_choices(setting),
+            help=f"{flag[2:]} to check, of %(choices)s (default: all)",
+        )
     gradcheck.add_argument(
         "--dropout",
         type=value_parser(SETTINGS["dropout"]),
