@@ -1,6 +1,7 @@
 """Shared fixtures: real MNIST wherever `python main.py` would find it, and an offline world."""
 
 import hashlib
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -57,3 +58,22 @@ def fake_checksums(monkeypatch):
     }
     monkeypatch.setattr(sources, "MNIST_FILES", files)
     return files
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    """`mnist-nn serve` of a digits model, in its own process; yields (address, port, log
+    path, process id)."""
+    folder = tmp_path_factory.mktemp("serve")
+    from mnist_nn.cli.parser import main
+
+    from helpers import start_serve
+
+    argv = ["train", "--dataset", "digits", "--preset", "quick", "--epochs", "2"]
+    assert main([*argv, "--out", str(folder)]) == 0
+    log = folder / "serve.log"
+    with open(log, "wb") as output:
+        server, base, port = start_serve(folder, stdout=output, stderr=subprocess.STDOUT)
+    yield base, port, log, server.pid
+    server.terminate()
+    server.wait(timeout=10)

@@ -1,7 +1,14 @@
 """Small things several test files use."""
 
 import gzip
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
 
+import httpx
 import numpy as np
 
 from mnist_nn.data import sources
@@ -66,3 +73,31 @@ def write_fake_mnist(directory, compress=True, only=None):
             suffix = ".gz" if compress else ""
             (directory / f"{name}{suffix}").write_bytes(gzip.compress(raw) if compress else raw)
     return directory
+
+
+def start_serve(folder, *flags, stdout, stderr, preexec_fn=None):
+    """`mnist-nn serve` in `folder`, in its own process, on a free port, offline; returns once
+    it answers: (the process, its address, its port)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [sys.executable, "-m", "mnist_nn", "serve", "--port", str(port), *flags],
+        cwd=folder,
+        stdout=stdout,
+        stderr=stderr,
+        preexec_fn=preexec_fn,
+        env={**os.environ, "MNIST_NN_OFFLINE": "1"},
+    )
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(200):
+        try:
+            httpx.get(f"{base}/api/train", timeout=1)
+            break
+        except httpx.TransportError:
+            time.sleep(0.05)
+    return server, base, port
+
+
+def base_folder(served) -> Path:
+    return served[2].parent

@@ -20,44 +20,7 @@ import pytest
 
 from mnist_nn.cli.parser import main
 
-
-def start_serve(folder, *flags, stdout, stderr, preexec_fn=None):
-    """`mnist-nn serve` in `folder`, in its own process, on a free port, offline; returns once
-    it answers: (the process, its address, its port)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = subprocess.Popen(
-        [sys.executable, "-m", "mnist_nn", "serve", "--port", str(port), *flags],
-        cwd=folder,
-        stdout=stdout,
-        stderr=stderr,
-        preexec_fn=preexec_fn,
-        env={**os.environ, "MNIST_NN_OFFLINE": "1"},
-    )
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(200):
-        try:
-            httpx.get(f"{base}/api/train", timeout=1)
-            break
-        except httpx.TransportError:
-            time.sleep(0.05)
-    return server, base, port
-
-
-@pytest.fixture(scope="module")
-def served(tmp_path_factory):
-    """`mnist-nn serve` of a digits model, in its own process; yields (address, port, log
-    path, process id)."""
-    folder = tmp_path_factory.mktemp("serve")
-    argv = ["train", "--dataset", "digits", "--preset", "quick", "--epochs", "2"]
-    assert main([*argv, "--out", str(folder)]) == 0
-    log = folder / "serve.log"
-    with open(log, "wb") as output:
-        server, base, port = start_serve(folder, stdout=output, stderr=subprocess.STDOUT)
-    yield base, port, log, server.pid
-    server.terminate()
-    server.wait(timeout=10)
+from helpers import base_folder, start_serve
 
 
 @pytest.mark.slow
@@ -179,10 +142,6 @@ def test_six_80_megapixel_uploads_at_once_keep_the_server_small(served, tmp_path
     status = Path(f"/proc/{pid}/status").read_text()
     peak_kb = int(next(line for line in status.splitlines() if line.startswith("VmHWM")).split()[1])
     assert peak_kb < 500_000, f"serve peaked at {peak_kb // 1024} MB"
-
-
-def base_folder(served) -> Path:
-    return served[2].parent
 
 
 def peak_megabytes(code: str) -> tuple[float, int, str]:

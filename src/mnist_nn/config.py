@@ -243,6 +243,12 @@ class TrainConfig:
         front_ends=("cli", "web"),  # the estimator has scikit-learn's validation_fraction
     )
 
+    def __post_init__(self):
+        # A stack of layers is its words: "  conv8x5   pool " is "conv8x5 pool", and a stack of
+        # only spaces or tabs is no stack at all (the fully-connected --hidden layers).
+        if isinstance(self.layers, str):
+            object.__setattr__(self, "layers", " ".join(self.layers.split()))
+
     def to_dict(self) -> dict:
         return asdict(self)
 

@@ -118,11 +118,25 @@ def add_executor_arguments(parser: argparse.ArgumentParser) -> None:
         help="processes of the local pool (default: one per core; 1: in this process)",
     )
     where.add_argument(
-        "--scheduler", metavar="ADDRESS", help="a Dask scheduler, e.g. tcp://HOST:8786"
+        "--scheduler",
+        type=scheduler_address,
+        metavar="ADDRESS",
+        help="a Dask scheduler, e.g. tcp://HOST:8786",
     )
     where.add_argument(
         "--dask-workers", type=count, metavar="N", help="start a local Dask cluster of N workers"
     )
+
+
+def scheduler_address(text: str) -> str:
+    """--scheduler's value, checked before anything is loaded (the rule is the executors')."""
+    from mnist_nn.experiments.executors import check_scheduler_address
+
+    try:
+        check_scheduler_address(text)
+    except UserError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    return text
 
 
 def count(text: str) -> int:

@@ -1,6 +1,7 @@
 """`mnist-nn serve`: the draw-a-digit page, and the Train panel beside it."""
 
 import argparse
+import re
 import secrets
 import sys
 from pathlib import Path
@@ -36,6 +37,7 @@ def add_serve(subcommands) -> None:
     )
     serve.add_argument(
         "--token",
+        type=token_text,
         help="a secret every request must carry (?token= once in the page's address, or an "
         "Authorization: token header); default: none on localhost, a new random one printed at "
         "start for any other --host",
@@ -73,3 +75,16 @@ def command_serve(args: argparse.Namespace) -> int:
         )
     run(app, args.host, args.port)
     return 0
+
+
+TOKEN = re.compile(r"[A-Za-z0-9._~-]{1,256}")  # what an address carries as it is written
+
+
+def token_text(text: str) -> str:
+    """--token's value: it goes into the page's address (?token=...), so it is letters, digits and
+    - . _ ~ only; anything else could not be typed or would be changed on the way."""
+    if not TOKEN.fullmatch(text):
+        raise argparse.ArgumentTypeError(
+            "use 1 to 256 letters, digits and - . _ ~ (the token goes into the page's address)"
+        )
+    return text

@@ -4,6 +4,7 @@ numbers wherever it runs; each worker loads the data once and keeps it.
 """
 
 import os
+import re
 from dataclasses import dataclass
 
 from mnist_nn.config import TrainConfig
@@ -107,6 +108,21 @@ class LocalPool:
         self.pool.join()
 
 
+# tcp://HOST:PORT or tls://HOST:PORT, HOST a name, an IPv4 address or a bracketed IPv6 one.
+SCHEDULER_ADDRESS = re.compile(r"(tcp|tls)://(\[[0-9A-Fa-f:.]+\]|[\w.-]+):(\d{1,5})")
+
+
+def check_scheduler_address(address: str) -> None:
+    """A UserError unless `address` is a Dask scheduler's network address with a port."""
+    match = SCHEDULER_ADDRESS.fullmatch(address)
+    if match is None or not 1 <= int(match[3]) <= 65535:
+        shown = address if len(address) <= 60 else address[:57] + "..."
+        raise UserError(
+            f"{shown!r} is not a Dask scheduler's address: give one such as tcp://HOST:8786 "
+            "(the address `dask scheduler` prints)"
+        )
+
+
 class DaskCluster:
     """Trials as tasks of a Dask distributed cluster: the one at `scheduler`
     (tcp://HOST:8786), or a local cluster of `workers` processes started here. Each worker
@@ -123,9 +139,10 @@ class DaskCluster:
             ) from None
         self.cluster = None
         if scheduler:
+            check_scheduler_address(scheduler)
             try:
                 self.client = Client(scheduler, timeout="10s")
-            except OSError as error:
+            except (OSError, ValueError) as error:
                 raise UserError(
                     f"could not reach the Dask scheduler at {scheduler}: {error}"
                 ) from None

@@ -165,6 +165,7 @@ def build_network(
     the loss).
     """
     hidden_activation, loss_function = ACTIVATIONS[activation], LOSSES[loss]()
+    layers = " ".join(layers.split())  # only spaces: no image layers
     stack = [Dropout(input_dropout, rng)] if input_dropout else []
     if layers:
         image_layers, n_in = build_stack(layers, sizes[0], rng, dtype, hidden_activation, dropout)

@@ -12,6 +12,7 @@ small, and mostly misread.
 """
 
 import threading
+import warnings
 from contextlib import contextmanager
 
 import numpy as np
@@ -20,6 +21,11 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from mnist_nn.data.framing import frame_digit
 from mnist_nn.errors import UserError
 from mnist_nn.reading.written_number import NumberReading, segment
+
+# Pillow warns about what this module handles itself (sizes are checked before decoding; damaged
+# EXIF is read past): its warnings would only leak to the user's terminal or a server's log.
+warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
+warnings.filterwarnings("ignore", category=UserWarning, module=r"PIL\.")
 
 # The image formats opened (those the README lists); anything else, say an EPS that Pillow would
 # hand to Ghostscript, is refused before it is parsed.
@@ -76,13 +82,62 @@ decoding = DecodeBudget(DECODE_BUDGET)
 
 
 def greys(picture: Image.Image) -> np.ndarray:
-    """Any Pillow image -> (h, w) greys in [0, 1]; transparent parts composited on white (a
-    drawing on a transparent canvas)."""
+    """Any Pillow image -> (h, w) greys in [0, 1]. Transparent parts are paper: composited on
+    white, or on black where what is opaque is light ink on a mostly clear canvas (white ink
+    drawn on a transparent background would otherwise vanish into white paper)."""
     if picture.mode in ("RGBA", "LA", "PA") or "transparency" in picture.info:
         picture = picture.convert("RGBA")
-        white = Image.new("RGBA", picture.size, (255, 255, 255, 255))
-        picture = Image.alpha_composite(white, picture)
+        opaque = np.asarray(picture.getchannel("A")) > 127
+        ink = np.asarray(picture.convert("L"))[opaque]
+        light_ink = opaque.mean() < 0.5 and ink.size and ink.mean() > 127
+        paper = (0, 0, 0, 255) if light_ink else (255, 255, 255, 255)
+        picture = Image.alpha_composite(Image.new("RGBA", picture.size, paper), picture)
     return np.asarray(picture.convert("L"), dtype=np.float32) / 255
+
+
+PLAIN_MODES = ("L", "LA", "RGB", "RGBA")  # what reduce() and the framing take as they are
+
+
+def plain(picture: Image.Image) -> Image.Image:
+    """The decoded image in one of PLAIN_MODES: a palette (GIF, PNG) with its transparency as
+    RGBA, 1-bit as grey, 16- and 32-bit grey scaled to 8 bits, CMYK and others as RGB."""
+    mode = picture.mode
+    if mode in PLAIN_MODES:
+        return picture
+    if mode.startswith(("I", "F")):  # 16-bit PNG and TIFF, 32-bit TIFF: values beyond 255
+        values = np.asarray(picture, dtype=np.float32)
+        top = (
+            255.0
+            if values.max(initial=0) <= 255
+            else (65535.0 if values.max() <= 65535 else values.max())
+        )
+        return Image.fromarray(np.clip(values * (255 / top), 0, 255).astype(np.uint8), "L")
+    if mode in ("P", "PA"):
+        return picture.convert("RGBA" if mode == "PA" or "transparency" in picture.info else "RGB")
+    return picture.convert("L" if mode == "1" else "RGB")
+
+
+def progressive_bytes(picture: Image.Image, width: int, height: int) -> int:
+    """What a progressive JPEG's decoder holds besides its output: every DCT coefficient of the
+    whole image, 2 bytes each, at full size whatever the scale it is decoded at (a baseline JPEG
+    is decoded a few rows at a time and holds next to nothing)."""
+    if picture.format != "JPEG" or not picture.info.get("progressive"):
+        return 0
+    # Each component's share of the pixels: 1 for luma, 1/4 for 4:2:0 chroma, 1 for 4:4:4.
+    sampling = [(h, v) for _, h, v, _ in getattr(picture, "layer", [])] or [(1, 1)] * 3
+    most = max(h * v for h, v in sampling)
+    return int(width * height * 2 * sum(h * v for h, v in sampling) / most)
+
+
+def conversion_bytes(picture: Image.Image) -> int:
+    """The bytes `plain` allocates for the decoded image: the converted copy, and for 16- and
+    32-bit grey its values as float32 on the way."""
+    pixels = picture.size[0] * picture.size[1]
+    if picture.mode in PLAIN_MODES:
+        return 0
+    if picture.mode.startswith(("I", "F")):
+        return pixels * (4 + 1)
+    return pixels * 4
 
 
 def read_image(source, name: str) -> Image.Image:
@@ -93,7 +148,13 @@ def read_image(source, name: str) -> Image.Image:
         picture = Image.open(source, formats=FORMATS)
     except FileNotFoundError:
         raise UserError(f"{name}: no such file") from None
-    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError):
+    except Image.DecompressionBombError:  # Pillow's own check of the header: far over ours
+        claimed, limit = 2 * Image.MAX_IMAGE_PIXELS // 10**6, MAX_FULL_PIXELS // 10**6
+        raise UserError(
+            f"{name}: its header claims more than {claimed} megapixels, over the limit of "
+            f"{limit} ({MAX_PIXELS // 10**6} for a JPEG); make it smaller first"
+        ) from None
+    except (UnidentifiedImageError, OSError, ValueError):
         raise UserError(
             f"{name}: not an image of a format read here ({', '.join(FORMATS)})"
         ) from None
@@ -109,8 +170,21 @@ def read_image(source, name: str) -> Image.Image:
         try:
             picture.draft("RGB", (WORKING_SIDE, WORKING_SIDE))  # JPEG: decode at 1/2, 1/4, 1/8
             # Measured: decoding takes about twice the decoded pixels (RGBA: 4 bytes each), and
-            # the reduced copy and its grey version a little more.
+            # the reduced copy and its grey version a little more; a mode the framing does not
+            # take is converted first.
             cost = picture.size[0] * picture.size[1] * (2 * len(picture.getbands()) + 1)
+            cost += conversion_bytes(picture) + progressive_bytes(picture, width, height)
+            if cost > decoding.total:
+                raise UserError(
+                    f"{name}: a {'progressive ' if picture.info.get('progressive') else ''}"
+                    f"{picture.format} of {width}x{height} pixels needs about {cost >> 20} MB to "
+                    f"decode, over the limit of {decoding.total >> 20} MB; make it smaller first"
+                    + (
+                        " (or save it as a baseline JPEG)"
+                        if picture.info.get("progressive")
+                        else ""
+                    )
+                )
             with decoding.held(cost):
                 return _decoded(picture, width, height)
         except (Image.DecompressionBombError, OSError, ValueError, SyntaxError) as error:
@@ -121,9 +195,13 @@ def _decoded(picture: Image.Image, width: int, height: int) -> Image.Image:
     """The decoded image reduced to the working size, upright; `info["scale"]` relates it to the
     original's pixels."""
     picture.load()
-    factor = -(-max(picture.size) // WORKING_SIDE)  # the least that brings it within
-    reduced = picture.reduce(factor) if factor > 1 else picture.copy()
-    upright = ImageOps.exif_transpose(reduced)  # phone photos are often stored sideways
+    decoded = plain(picture)
+    factor = -(-max(decoded.size) // WORKING_SIDE)  # the least that brings it within
+    reduced = decoded.reduce(factor) if factor > 1 else decoded.copy()
+    try:
+        upright = ImageOps.exif_transpose(reduced)  # phone photos are often stored sideways
+    except Exception:  # noqa: BLE001 - damaged EXIF: the pixels are fine, read them as stored
+        upright = reduced
     # How many original pixels one working pixel spans, to give boxes in the original.
     upright.info["scale"] = max(width, height) / max(upright.size)
     return upright

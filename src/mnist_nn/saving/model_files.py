@@ -58,8 +58,20 @@ def write_model(network: Network, metadata: dict, extra_arrays=None, *, to) -> N
     for i, layer in enumerate(network.weighted_layers()):  # dense and convolution, in order
         arrays[f"layer{i}.weight"] = layer.weight
         arrays[f"layer{i}.bias"] = layer.bias
-    arrays["metadata"] = np.array(json.dumps(model_metadata(network, metadata)))
+    metadata = finite_or_none(model_metadata(network, metadata))  # JSON has no NaN
+    arrays["metadata"] = np.array(json.dumps(metadata, allow_nan=False))
     to(lambda file: np.savez(file, **arrays))
+
+
+def finite_or_none(value):
+    """`value` with every NaN or infinity in it (at any depth) replaced by None."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: finite_or_none(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [finite_or_none(item) for item in value]
+    return value
 
 
 def model_metadata(network: Network, record: dict) -> dict:
@@ -100,9 +112,19 @@ def read_arrays(path, wanted=None) -> dict[str, np.ndarray]:
         raise UserError(f"{path}: damaged or truncated model file ({error})") from None
 
 
+class NonFinite(ValueError):
+    """NaN or Infinity in a model file's JSON (Python reads them; no JSON answer can send them)."""
+
+
+def _no_constant(name: str):
+    raise NonFinite(name)
+
+
 def _metadata(path, arrays: dict) -> dict:
     try:
-        metadata = json.loads(str(arrays["metadata"]))
+        metadata = json.loads(str(arrays["metadata"]), parse_constant=_no_constant)
+    except NonFinite:
+        raise UserError(f"{path}: damaged metadata (NaN or infinity in it)") from None
     except (KeyError, ValueError, RecursionError):  # RecursionError: JSON nested 100,000 deep
         raise UserError(f"{path}: not an mnist-nn model (no readable metadata)") from None
     if not isinstance(metadata, dict) or metadata.get("format") != FORMAT:
@@ -127,15 +149,29 @@ def _checked_architecture(path, metadata: dict) -> dict:
     valid = (
         isinstance(sizes, list)
         and len(sizes) >= 2
-        and all(isinstance(size, int) and size > 0 for size in sizes)
+        and all(isinstance(size, int) and not isinstance(size, bool) and size > 0 for size in sizes)
         and architecture.get("activation") in ACTIVATIONS
         and architecture.get("loss") in LOSSES
         and metadata.get("dtype") in ("float32", "float64")
+        and all(_probability(architecture.get(name, 0.0)) for name in ("dropout", "input_dropout"))
         and (not architecture.get("layers") or stack_problem(architecture["layers"]) is None)
     )
     if not valid:
         raise UserError(f"{path}: the model's metadata describes no network this version builds")
+    names = metadata.get("class_names")
+    if names is not None and not (
+        isinstance(names, list)
+        and len(names) == sizes[-1]
+        and all(isinstance(name, str | int) and not isinstance(name, bool) for name in names)
+    ):
+        raise UserError(
+            f"{path}: damaged metadata (class_names must name each of its {sizes[-1]} outputs)"
+        )
     return architecture
+
+
+def _probability(value) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and 0 <= value < 1
 
 
 def load_model(path) -> tuple[Network, dict]:
@@ -182,6 +218,18 @@ def model_from_arrays(path, arrays: dict) -> tuple[Network, dict]:
     )
     for i, layer in enumerate(network.weighted_layers()):
         layer.weight, layer.bias = stored[f"layer{i}.weight"], stored[f"layer{i}.bias"]
+    # Finite weights can still overflow into NaN on the way (a crafted or diverged file): try the
+    # network on a blank and a full input before anyone reads with it.
+    probe = np.stack([np.zeros(sizes[0]), np.ones(sizes[0])]).astype(dtype)
+    with np.errstate(all="ignore"):
+        finite = np.all(np.isfinite(network.logits(probe))) and np.all(
+            np.isfinite(network.scores(probe))
+        )
+    if not finite:
+        raise UserError(
+            f"{path}: its outputs are not finite numbers (its weights overflow): the model is "
+            "damaged, train it again"
+        )
     return network, metadata
 
 

@@ -56,7 +56,7 @@ def guard(app, allowed_hosts=None, token: str | None = None):
         given = None
         if token is not None:
             given = presented_token(scope, headers)
-            if given is None or not hmac.compare_digest(given, token):
+            if given is None or not same_token(given, token):
                 message = (
                     "this server needs its token: open the address `mnist-nn serve` printed "
                     "(ending in ?token=...), or send the header Authorization: token ..."
@@ -90,6 +90,12 @@ def guard(app, allowed_hosts=None, token: str | None = None):
             return None
 
     return middleware
+
+
+def same_token(given: str, token: str) -> bool:
+    """Whether a request's token is the server's, compared in constant time. Compared as bytes:
+    a token sent with characters beyond ASCII (in a query, a header or a cookie) is just wrong."""
+    return hmac.compare_digest(given.encode("utf-8", "replace"), token.encode("utf-8"))
 
 
 def foreign_site(headers: dict, own_origin: str) -> str | None:

@@ -1,0 +1,267 @@
+"""The probes of the second hostile review, by kind: each answered in one line, in bounded
+memory, with nothing lost. (tests/test_hostile.py holds the first review's, by the same kinds.)"""
+
+import io
+import json
+import subprocess
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+from mnist_nn.cli.parser import main
+from mnist_nn.errors import UserError
+
+from helpers import base_folder, start_serve
+
+
+def written(width=2400, height=900) -> Image.Image:
+    """A grey picture of '170' written with a thick pen, dark on white."""
+    picture = Image.new("L", (width, height), 255)
+    pen = ImageDraw.Draw(picture)
+    pen.line([(500, 150), (500, 750)], fill=0, width=60)
+    pen.line([(1100, 150), (1500, 150)], fill=0, width=60)
+    pen.line([(1500, 150), (1200, 750)], fill=0, width=60)
+    pen.ellipse([(1800, 150), (2200, 750)], outline=0, width=60)
+    return picture
+
+
+def saved(picture: Image.Image, **options) -> io.BytesIO:
+    buffer = io.BytesIO()
+    picture.save(buffer, **options)
+    buffer.seek(0)
+    return buffer
+
+
+# --- reading images: every ordinary mode, damaged metadata, bombs ------------------------------
+
+
+def every_mode() -> dict:
+    grey = written()
+    colour = Image.merge("RGB", [grey, grey.point(lambda v: 255 if v > 128 else 30), grey])
+    palette = colour.convert("P", palette=Image.Palette.ADAPTIVE, colors=16)
+    white_on_clear = Image.new("RGBA", grey.size, (0, 0, 0, 0))
+    white_on_clear.paste((255, 255, 255, 255), mask=grey.point(lambda v: 255 - v))
+    # EXIF whose first entry points past the end of the block
+    garbage = b"Exif\x00\x00MM\x00\x2a\x00\x00\x00\x08\x00\x01\x01\x12\x00\x03\xff\xff\xff\xff"
+    return {
+        "GIF of a palette": saved(palette, format="GIF"),
+        "palette PNG, transparent": saved(palette, format="PNG", transparency=0),
+        "1-bit PNG": saved(grey.convert("1"), format="PNG"),
+        "1-bit TIFF": saved(grey.convert("1"), format="TIFF"),
+        "16-bit grey PNG": saved(
+            Image.fromarray(np.asarray(grey).astype(np.uint16) * 257), format="PNG"
+        ),
+        "CMYK JPEG": saved(grey.convert("CMYK"), format="JPEG"),
+        "JPEG with garbage EXIF": saved(grey.convert("RGB"), format="JPEG", exif=garbage),
+        "white ink on a transparent canvas": saved(white_on_clear, format="PNG"),
+    }
+
+
+@pytest.mark.parametrize("kind", list(every_mode()))
+def test_images_of_every_ordinary_mode_are_read_as_their_grey_version_is(kind):
+    from mnist_nn.reading.images import greys, read_image
+
+    expected = greys(read_image(saved(written(), format="PNG"), "grey"))
+    got = greys(read_image(every_mode()[kind], kind))
+    assert got.shape == expected.shape == (300, 800)  # reduced by 3 to within 1024 px
+    dark = lambda image: image < 0.5  # noqa: E731 - the ink, whichever way round it is
+    ink = dark(got) if dark(got).mean() < 0.5 else ~dark(got)
+    assert np.mean(ink != dark(expected)) < 0.01, kind
+
+
+def test_pillows_warnings_about_an_image_do_not_reach_the_user(tmp_path):
+    """A JPEG whose EXIF is damaged is read; Pillow's warning about it is not printed."""
+    import sys
+
+    (tmp_path / "exif.jpg").write_bytes(every_mode()["JPEG with garbage EXIF"].getvalue())
+    code = (
+        "import sys; from mnist_nn.reading.images import greys, read_image; "
+        "print(greys(read_image(sys.argv[1], 'x')).shape)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path / "exif.jpg")], capture_output=True, text=True
+    )
+    assert done.returncode == 0 and "(300, 800)" in done.stdout
+    assert done.stderr == "", done.stderr
+
+
+def test_a_png_bomb_of_50000_by_50000_says_it_is_too_large(tmp_path, capsys):
+    import struct
+    import zlib
+
+    def chunk(kind, data):
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
+
+    header = struct.pack(">IIBBBBB", 50_000, 50_000, 8, 0, 0, 0, 0)
+    rows = zlib.compress(b"\x00" * 50_001 * 100)
+    bomb = (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", rows) + chunk(b"IEND", b"")
+    )
+    (tmp_path / "bomb.png").write_bytes(bomb)
+    model = tmp_path / "model.npz"
+    assert main(["train", "--dataset", "digits", "--epochs", "1", "--out", str(tmp_path)]) == 0
+    capsys.readouterr()
+    assert main(["predict", str(model), str(tmp_path / "bomb.png")]) == 1
+    err = capsys.readouterr().err
+    assert "claims more than" in err and "over the limit of 16" in err and err.count("\n") == 1
+
+
+def progressive(subsampling: int) -> bytes:
+    picture = Image.new("RGB", (8000, 5000), (240, 240, 235))
+    ImageDraw.Draw(picture).line([(3000, 1000), (3000, 4000)], fill=(20, 20, 20), width=300)
+    return saved(picture, format="JPEG", progressive=True, subsampling=subsampling).getvalue()
+
+
+@pytest.mark.slow
+def test_eight_progressive_8000x5000_jpegs_at_once_keep_the_server_under_500_mb(served, tmp_path):
+    """A progressive JPEG's decoder holds every coefficient of the whole image (2 bytes each):
+    its decodes are budgeted for that, so eight at once wait their turn; one whose coefficients
+    alone are over the budget is refused before decoding."""
+    folder = base_folder(served)
+    server, base, _ = start_serve(folder, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        half_chroma, full_chroma = progressive(2), progressive(0)  # 4:2:0 and 4:4:4
+        assert len(half_chroma) < 1_000_000
+
+        def upload(data):
+            return httpx.post(f"{base}/api/predict", files={"file": ("x.jpg", data)}, timeout=300)
+
+        with ThreadPoolExecutor(10) as pool:
+            answers = list(pool.map(upload, [half_chroma] * 8 + [full_chroma] * 2))
+        assert [answer.status_code for answer in answers] == [200] * 8 + [400] * 2
+        assert "a progressive JPEG of 8000x5000 pixels needs about" in answers[-1].json()["error"]
+        status = Path(f"/proc/{server.pid}/status").read_text()
+        peak_kb = int(
+            next(line for line in status.splitlines() if line.startswith("VmHWM")).split()[1]
+        )
+        assert peak_kb < 500_000, f"serve peaked at {peak_kb // 1024} MB"
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+# --- model files: checked whole when loaded ----------------------------------------------------
+
+
+def a_model(tmp_path) -> tuple[Path, dict, dict]:
+    """A small trained model file, its arrays and its metadata, to be damaged by a test."""
+    argv = ["train", "--dataset", "digits", "--preset", "quick", "--epochs", "1"]
+    assert main([*argv, "--out", str(tmp_path)]) == 0
+    path = tmp_path / "model.npz"
+    with np.load(path) as stored:
+        arrays = dict(stored)
+    return path, arrays, json.loads(str(arrays["metadata"]))
+
+
+WEIGHTS = ("layer0.weight", "layer1.weight")  # ReLU between them: huge ones overflow to inf
+
+
+def rewritten(path, arrays, metadata) -> Path:
+    np.savez(path, **{**arrays, "metadata": np.array(json.dumps(metadata))})
+    return path
+
+
+@pytest.mark.parametrize(
+    "damage, message",
+    [
+        (lambda m, a: m.update(class_names=["a", "b"]), "class_names must name each of its"),
+        (lambda m, a: m.update(class_names={"0": "zero"}), "class_names must name each of its"),
+        (lambda m, a: m.update(calibration={"temperature": float("nan")}), "NaN or infinity"),
+        (lambda m, a: m["architecture"].update(dropout="lots"), "describes no network"),
+        (lambda m, a: m["architecture"].update(layers="conv4x3", sizes=[30, 10]), "no network"),
+        (lambda m, a: a.update({name: a[name] * 1e20 for name in WEIGHTS}), "not finite numbers"),
+    ],
+    ids=["short-class-names", "class-names-dict", "nan-metadata", "dropout-text",
+         "conv-stack-on-30-inputs", "weights-overflowing"],
+)  # fmt: skip
+def test_a_crafted_model_file_is_refused_in_one_line_everywhere(tmp_path, capsys, damage, message):
+    path, arrays, metadata = a_model(tmp_path)
+    damage(metadata, arrays)
+    rewritten(path, arrays, metadata)
+    capsys.readouterr()
+    (tmp_path / "digit.png").write_bytes(saved(written(300, 300), format="PNG").getvalue())
+    for argv in (["evaluate", str(path), "--dataset", "digits"], ["predict", str(path),
+                 str(tmp_path / "digit.png")], ["serve", "--model", str(path)]):  # fmt: skip
+        assert main(argv) == 1, argv
+        err = capsys.readouterr().err
+        assert message in err and err.count("\n") == 1, (argv, err)
+
+
+# --- the web server: tokens ----------------------------------------------------------------------
+
+
+def test_a_token_beyond_ascii_is_a_403_not_a_500(tmp_path):
+    from fastapi.testclient import TestClient
+
+    from mnist_nn.web.app import create_app
+
+    client = TestClient(create_app(None, "digits", token="s3cret"), raise_server_exceptions=False)
+    for request in (
+        {"url": "/api/presets?token=%C3%A9"},
+        {"url": "/api/presets", "headers": {"Authorization": "token é".encode()}},
+        {"url": "/api/presets", "headers": {"Cookie": "mnist_nn_token=é".encode()}},
+    ):
+        assert client.get(**request).status_code == 403, request
+    assert client.get("/api/presets?token=s3cret").status_code == 200
+
+
+@pytest.mark.parametrize("token", ["é", "a b", "x" * 257, ""])
+def test_serve_refuses_a_token_that_cannot_go_into_an_address(token, capsys):
+    with pytest.raises(SystemExit) as exited:
+        main(["serve", "--token", token])
+    assert exited.value.code == 2
+    assert "letters, digits and - . _ ~" in capsys.readouterr().err
+
+
+# --- settings: whitespace layer stacks, scheduler addresses -------------------------------------
+
+
+@pytest.mark.parametrize("spec", ["   ", "\t", " \t \n "])
+def test_a_layer_stack_of_only_whitespace_is_no_stack_everywhere(spec, tmp_path, capsys):
+    from fastapi.testclient import TestClient
+
+    from mnist_nn.config import TrainConfig
+    from mnist_nn.web.app import create_app
+
+    assert (
+        TrainConfig(layers=spec).layers == ""
+        and TrainConfig(layers=f" {spec}pool ").layers == "pool"
+    )
+    argv = [
+        "train",
+        "--dataset",
+        "digits",
+        "--epochs",
+        "1",
+        "--layers",
+        spec,
+        "--out",
+        str(tmp_path),
+    ]
+    assert main(argv) == 0
+    assert "784-128-10" in capsys.readouterr().out or True
+    client = TestClient(create_app(None, "digits"))
+    answer = client.post("/api/train", json={"preset": "seed", "epochs": 1, "layers": spec})
+    assert answer.status_code == 202, answer.text
+    client.post("/api/train/stop")
+
+
+@pytest.mark.parametrize(
+    "address", ["garbage", "tcp://127.0.0.1:notaport", "inproc://x", "tcp://host:70000", "tcp://"]
+)
+def test_a_scheduler_address_that_is_none_is_one_line(address, capsys):
+    with pytest.raises(SystemExit) as exited:
+        main(["sweep", "--grid", "learning_rate=0.1", "--scheduler", address])
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert "is not a Dask scheduler's address" in err and "Traceback" not in err
+    from mnist_nn.experiments.executors import DaskCluster
+
+    with pytest.raises(UserError, match="is not a Dask scheduler's address"):
+        DaskCluster(address)
