@@ -265,3 +265,69 @@ def test_a_scheduler_address_that_is_none_is_one_line(address, capsys):
 
     with pytest.raises(UserError, match="is not a Dask scheduler's address"):
         DaskCluster(address)
+
+
+# --- results files: nothing a crash or an edit leaves makes them unreadable ---------------------
+
+
+class StopAfter:
+    """Runs trials in this process; Ctrl-C after `limit` of them (None: never)."""
+
+    name = "this process"
+
+    def __init__(self, limit=None):
+        self.limit, self.ran = limit, []
+
+    def run(self, base, trials, spec):
+        from mnist_nn.experiments.executors import run_trial
+
+        for trial in trials:
+            if self.limit is not None and len(self.ran) == self.limit:
+                raise KeyboardInterrupt
+            self.ran.append(trial.key)
+            yield run_trial(base, trial, spec)
+
+    def close(self):
+        pass
+
+
+def sweep_in(folder, executor):
+    from mnist_nn.config import TrainConfig
+    from mnist_nn.experiments.executors import DataSpec
+    from mnist_nn.experiments.sweeps import run_sweep
+    from mnist_nn.experiments.trials import grid_trials
+
+    base = TrainConfig(epochs=1, hidden_sizes=(16,), learning_rate=0.05, val_size=287)
+    trials = grid_trials({"learning_rate": [0.05, 0.1]}, seeds=[0, 1])
+    spec = DataSpec("digits", None, 287)
+    return run_sweep(base, trials, spec, folder, executor, ["learning_rate"], progress=False)
+
+
+@pytest.mark.parametrize(
+    "left_behind",
+    [
+        b'{"key": "half a li',
+        b"[1, 2]\n",
+        b'{"key": 3, "settings": {}, "seed": "x"}\n',
+        b"\x00\xff\n",
+    ],
+    ids=["cut-short-line", "a-list", "wrong-types", "binary"],
+)
+def test_a_results_file_with_a_bad_line_reruns_twice_to_completion_keeping_every_trial(
+    tmp_path, capsys, left_behind
+):
+    first = StopAfter(limit=2)
+    with pytest.raises(KeyboardInterrupt):
+        sweep_in(tmp_path, first)
+    with open(tmp_path / "trials.jsonl", "ab") as file:
+        file.write(left_behind)
+    second = StopAfter(limit=1)
+    with pytest.raises(KeyboardInterrupt):
+        sweep_in(tmp_path, second)
+    assert "set aside in" in capsys.readouterr().err
+    third = StopAfter()
+    table = sweep_in(tmp_path, third)
+    assert sum(line["seeds"] for line in table) == 4  # every trial, once
+    ran = first.ran + second.ran + third.ran
+    assert len(ran) == len(set(ran)) == 4  # each trial run once: the finished ones were kept
+    assert left_behind.strip() in (tmp_path / "trials.set-aside.jsonl").read_bytes()

@@ -16,6 +16,7 @@ import numpy as np
 from mnist_nn.errors import UserError
 from mnist_nn.saving.files import atomic_write
 
+SET_ASIDE_FILE = "trials.set-aside.jsonl"  # results-file lines that were no trial's result
 TRIALS_FILE, SUMMARY_CSV, SUMMARY_JSON, PICTURE = (
     "trials.jsonl",
     "sweep.csv",
@@ -34,6 +35,7 @@ class Results:
         self.path = self.folder / TRIALS_FILE
         self._lock()
         self.description = description
+        self.notices = []  # what reading the results found to say (lines set aside)
         self.rows = self._read()
 
     def _lock(self) -> None:
@@ -53,28 +55,41 @@ class Results:
         self._lock_file.close()  # and with it, the lock
 
     def _read(self) -> list[dict]:
+        """The finished trials in the results file. A line that is no trial's result (cut short
+        by a crash or a full disk, or edited by hand) is set aside, kept in SET_ASIDE_FILE and
+        said so: its trial runs again, and every finished one is kept."""
         if not self.path.exists():
             return []
-        rows, lines = [], self.path.read_bytes().split(b"\n")
-        for number, line in enumerate(lines, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except ValueError:
-                if number == len(lines):  # a line cut short by a crash: that trial runs again
-                    break
-                raise UserError(f"{self.path} line {number} is not a trial's result: "
-                                "remove the file to start the sweep again") from None  # fmt: skip
-            rows.append(row)
+        data = self.path.read_bytes()
+        rows, aside = [], []
+        for line in data.split(b"\n"):
+            if line.strip():
+                row = trial_result(line)
+                (aside if row is None else rows).append(line if row is None else row)
+        if aside or not data.endswith(b"\n"):  # a cut line would run into the next one
+            self._set_aside(rows, aside)
         rows = list({row.get("key", number): row for number, row in enumerate(rows)}.values())
         described = [row for row in rows if row.get("sweep")]
         if described and described[0]["sweep"] != self.description:
             raise UserError(
                 f"{self.folder} holds another sweep (other settings, data or epochs): choose "
-                "another --out, or remove it to start again"
+                "another --out (its results are kept)"
             )
         return [row for row in rows if "key" in row]
+
+    def _set_aside(self, rows: list[dict], aside: list[bytes]) -> None:
+        """Keep `aside` in SET_ASIDE_FILE, and the results file holds `rows` alone, whole lines."""
+        if aside:
+            with open(self.folder / SET_ASIDE_FILE, "ab") as kept:
+                kept.write(b"".join(line + b"\n" for line in aside))
+                os.fsync(kept.fileno())
+            self.notices.append(
+                f"{len(aside)} line(s) of {self.path} were not a trial's result (cut short by a "
+                f"crash, or edited): set aside in {self.folder / SET_ASIDE_FILE}; their trials "
+                "run again, the finished ones are kept"
+            )
+        text = "".join(json.dumps(row) + "\n" for row in rows).encode()
+        atomic_write(self.path, lambda file: file.write(text))
 
     def append(self, row: dict) -> None:
         if not self.rows and not self.path.exists():
@@ -95,6 +110,28 @@ class Results:
     @property
     def finished(self) -> set[str]:
         return {row["key"] for row in self.rows}
+
+
+def trial_result(line: bytes) -> dict | None:
+    """One line of the results file as a dict, if it is the sweep's description or a trial's
+    result with the fields of the right types; else None."""
+    try:
+        row = json.loads(line)
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(row, dict):
+        return None
+    if "sweep" in row and "key" not in row:
+        return row if isinstance(row["sweep"], dict) else None
+    number = (int, float, type(None))
+    fields = {"key": str, "settings": dict, "seed": int, "val_accuracy": number,
+              "test_accuracy": number, "seconds": number}  # fmt: skip
+    typed = all(
+        name in row and isinstance(row[name], kind) and not isinstance(row[name], bool)
+        for name, kind in fields.items()
+    )
+    extras = isinstance(row.get("label", ""), str) and isinstance(row.get("stopped", ""), str)
+    return row if typed and extras else None
 
 
 def summary(rows: list[dict], names: list[str]) -> list[dict]:

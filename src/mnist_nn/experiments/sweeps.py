@@ -6,6 +6,7 @@ held-out column: the test column is for reporting the chosen row, once.
 """
 
 import json
+import sys
 from pathlib import Path
 
 from mnist_nn.config import TrainConfig
@@ -26,6 +27,8 @@ def run_sweep(base: TrainConfig, trials: list[Trial], spec: DataSpec, folder: Pa
         "swept": names,
     }
     results = Results(folder, description)
+    for notice in results.notices:  # e.g. a line cut short by a crash, set aside
+        print(f"note: {notice}", file=sys.stderr, flush=True)
     to_run = [trial for trial in trials if trial.key not in results.finished]
     bar = tqdm(total=len(trials), initial=len(trials) - len(to_run), unit="trial",
                disable=not progress, desc="sweep")  # fmt: skip
