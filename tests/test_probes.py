@@ -4,6 +4,7 @@ memory, with nothing lost. (tests/test_hostile.py holds the first review's, by t
 import io
 import json
 import subprocess
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -331,3 +332,30 @@ def test_a_results_file_with_a_bad_line_reruns_twice_to_completion_keeping_every
     ran = first.ran + second.ran + third.ran
     assert len(ran) == len(set(ran)) == 4  # each trial run once: the finished ones were kept
     assert left_behind.strip() in (tmp_path / "trials.set-aside.jsonl").read_bytes()
+
+
+# --- the web server: nothing slow on the event loop ----------------------------------------------
+
+
+def test_a_run_is_calibrated_once_not_on_every_use_or_download(offline, monkeypatch):
+    """The temperature is fitted once, in the training thread, when the run ends: "use" and
+    each download (a GET, which another site can trigger) only hand out what was made."""
+    from fastapi.testclient import TestClient
+
+    from mnist_nn.evaluate import calibration
+    from mnist_nn.web.app import create_app
+
+    fitted = []
+    real = calibration.calibrate
+    monkeypatch.setattr(calibration, "calibrate", lambda *a: fitted.append(1) or real(*a))
+    client = TestClient(create_app(None, "digits"))
+    client.post("/api/train", json={"preset": "quick", "epochs": 1, "val_size": 200})
+    for _ in range(600):
+        if client.get("/api/train").json()["state"] == "finished":
+            break
+        time.sleep(0.05)
+    assert fitted == [1]
+    for _ in range(3):
+        assert client.get("/api/train/model.npz").status_code == 200
+    assert client.post("/api/train/use").json()["served"] is True
+    assert fitted == [1]
