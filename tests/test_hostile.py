@@ -630,8 +630,8 @@ def test_many_large_uploads_of_every_format_at_once_share_one_decode_budget(serv
 @pytest.mark.slow
 def test_watchers_that_never_read_are_capped_and_sigterm_stops_everything(tmp_path):
     """40 event streams opened while a run trains and never read: 32 are served, the rest get a
-    503, the run's Stop still answers; then SIGTERM while they watch ends the run, the streams
-    and the server within a few seconds."""
+    503 that closes its connection, the run's Stop still answers; then SIGTERM while they watch
+    ends the run, the streams and the server within a few seconds."""
     import signal
 
     server, base, port = start_serve(
@@ -652,6 +652,12 @@ def test_watchers_that_never_read_are_capped_and_sigterm_stops_everything(tmp_pa
             watcher.settimeout(5)
             statuses.append(watcher.recv(64).split(b" ")[1])
         assert statuses.count(b"200") == 32 and statuses.count(b"503") == 8
+        for watcher, status in zip(watchers, statuses, strict=True):
+            if status == b"503":  # answered and closed: it holds none of the server's connections
+                rest = b""
+                while chunk := watcher.recv(4096):
+                    rest += chunk
+                assert b"pages are watching already" in rest
         assert httpx.get(f"{base}/api/train", timeout=5).json()["state"] == "running"
         server.send_signal(signal.SIGTERM)  # while 32 pages watch and the run trains
         server.wait(timeout=5)  # uvicorn ends by the signal it caught, once all has closed

@@ -359,3 +359,53 @@ def test_a_run_is_calibrated_once_not_on_every_use_or_download(offline, monkeypa
         assert client.get("/api/train/model.npz").status_code == 200
     assert client.post("/api/train/use").json()["served"] is True
     assert fitted == [1]
+
+
+def test_at_the_connection_cap_an_idle_keep_alive_connection_yields_first():
+    """A new connection at the cap closes the longest-idle keep-alive connection, else the
+    oldest half-sent request; an answer under way (an event stream) is never cut."""
+    from types import SimpleNamespace
+
+    from mnist_nn.web.server import GuardedH11Protocol
+
+    def connection(state, since):
+        made = object.__new__(GuardedH11Protocol)
+        cycle = {
+            "streaming": SimpleNamespace(response_complete=False, more_body=False),
+            "idle": SimpleNamespace(response_complete=True, more_body=False),
+            "half-sent": SimpleNamespace(response_complete=False, more_body=True),
+        }[state]
+        made.cycle, made.waiting_since = cycle, since
+        made.transport = SimpleNamespace(closed=False, is_closing=lambda: made.transport.closed)
+        made.transport.close = lambda: setattr(made.transport, "closed", True)
+        return made
+
+    streaming = [connection("streaming", since) for since in (1, 2)]
+    half, idle_old, idle_new = (
+        connection("half-sent", 0),
+        connection("idle", 3),
+        connection("idle", 4),
+    )
+    newcomer = connection("half-sent", 9)
+    everyone = {*streaming, half, idle_old, idle_new, newcomer}
+    for connection_ in everyone:
+        connection_.connections = everyone
+    closed = lambda: {c for c in everyone if c.transport.closed}  # noqa: E731
+    newcomer._evict_one()
+    assert closed() == {idle_old}
+    newcomer._evict_one()
+    assert closed() == {idle_old, idle_new}
+    newcomer._evict_one()
+    assert closed() == {idle_old, idle_new, half}
+    newcomer._evict_one()  # only answers under way are left: the newcomer is refused
+    assert closed() == {idle_old, idle_new, half, newcomer}
+
+
+def test_a_pool_is_never_larger_than_the_cores_or_the_trials(monkeypatch):
+    from mnist_nn.experiments.executors import pool_size
+
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    assert pool_size(8, trials=1) == (1, " (of the 8 asked: 1 to run)")
+    assert pool_size(8, trials=100) == (2, " (of the 8 asked: this machine has 2 cores)")
+    assert pool_size(10_000) == (2, " (of the 10,000 asked: this machine has 2 cores)")
+    assert pool_size(None, trials=5) == (2, "") and pool_size(2, trials=5) == (2, "")

@@ -210,11 +210,11 @@ def _run_trials(args: argparse.Namespace, what: str, base, trials, spec, names):
     from mnist_nn.experiments import executors, sweeps
 
     if args.scheduler or args.dask_workers:
-        executor = executors.DaskCluster(args.scheduler, args.dask_workers)
+        executor = executors.DaskCluster(args.scheduler, args.dask_workers, len(trials))
     elif args.workers == 1:
         executor = executors.Sequential()
     else:
-        executor = executors.LocalPool(args.workers)
+        executor = executors.LocalPool(args.workers, len(trials))
     print(f"{what}, on {executor.name}; results in {args.out}", flush=True)
     try:
         return sweeps.run_sweep(base, trials, spec, args.out, executor, names)

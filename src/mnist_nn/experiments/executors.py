@@ -86,15 +86,28 @@ class Sequential:
         pass
 
 
-class LocalPool:
-    """One process per core (or `workers`), each with one BLAS thread. Started fresh ("spawn"):
-    a fork of a process whose BLAS threads are running can hang."""
+def pool_size(asked: int | None, trials: int | None = None) -> tuple[int, str]:
+    """How many worker processes to start, and why if fewer than `asked`: one per core by
+    default, never more than this machine's cores (each trial uses one fully) nor than there are
+    `trials` to run (an idle process only costs memory)."""
+    cores = os.cpu_count() or 1
+    size = max(1, min(asked or cores, cores, trials or cores))
+    if asked is None or size == asked:
+        return size, ""
+    why = f"this machine has {cores} cores" if size == cores else f"{trials} to run"
+    return size, f" (of the {asked:,} asked: {why})"
 
-    def __init__(self, workers: int | None = None):
+
+class LocalPool:
+    """One process per core (or `workers`, up to the cores and the `trials` to run), each with
+    one BLAS thread. Started fresh ("spawn"): a fork of a process whose BLAS threads are running
+    can hang."""
+
+    def __init__(self, workers: int | None = None, trials: int | None = None):
         import multiprocessing
 
-        self.workers = workers or os.cpu_count() or 1
-        self.name = f"a local pool of {self.workers} processes"
+        self.workers, why = pool_size(workers, trials)
+        self.name = f"a local pool of {self.workers} process{'es' * (self.workers > 1)}{why}"
         context = multiprocessing.get_context("spawn")
         self.pool = context.Pool(self.workers, initializer=_start_worker)
 
@@ -129,7 +142,9 @@ class DaskCluster:
     needs mnist-nn installed and the data where `--data-dir` (or its own $MNIST_DATA_DIR or
     cache) says."""
 
-    def __init__(self, scheduler: str | None = None, workers: int | None = None):
+    def __init__(
+        self, scheduler: str | None = None, workers: int | None = None, trials: int | None = None
+    ):
         try:
             from dask.distributed import Client, LocalCluster
         except ImportError:
@@ -148,7 +163,7 @@ class DaskCluster:
                 ) from None
             self.name = f"the Dask cluster at {scheduler}"
         else:
-            workers = workers or os.cpu_count() or 1
+            workers, why = pool_size(workers, trials)
             self.cluster = LocalCluster(
                 n_workers=workers,
                 threads_per_worker=1,
@@ -156,7 +171,7 @@ class DaskCluster:
                 dashboard_address=None,
             )
             self.client = Client(self.cluster)
-            self.name = f"a local Dask cluster of {workers} workers"
+            self.name = f"a local Dask cluster of {workers} worker{'s' * (workers > 1)}{why}"
 
     def run(self, base, trials, spec):
         from dask.distributed import as_completed

@@ -93,7 +93,12 @@ def create_app(
 
     @app.exception_handler(StarletteHTTPException)  # FastAPI's own, and routing's 404 and 405
     async def http_error(request, error):
-        return JSONResponse({"error": str(error.detail)}, status_code=error.status_code)
+        # A 503 (too busy) closes its connection: a client that keeps it open and idle must not
+        # hold one of the server's connections while it waits to try again.
+        headers = {"Connection": "close"} if error.status_code == 503 else None
+        return JSONResponse(
+            {"error": str(error.detail)}, status_code=error.status_code, headers=headers
+        )
 
     @app.exception_handler(UserError)
     async def user_error(request, error):  # a bad setting (400) or the wrong moment (409)

@@ -7,9 +7,10 @@ What uvicorn has no setting for, this module adds to its h11 protocol (the one i
 httptools):
 - a deadline for each request to arrive whole: headers within HEADER_SECONDS of the connection
   (or of the previous response), the body within BODY_SECONDS, else the connection is closed;
-- a cap on open connections, sized from the open-file limit: at the cap, the oldest connection
-  whose request has not fully arrived (headers or body still coming) is closed to make room, so
-  clients that send half a request cannot crowd out those that send whole ones;
+- a cap on open connections, sized from the open-file limit: at the cap, the oldest idle
+  keep-alive connection, else the oldest whose request has not fully arrived (headers or body
+  still coming), is closed to make room, so clients that send half a request, or keep a
+  connection open and send nothing more, cannot crowd out those that send whole ones;
 - a small accept backlog, so that a burst of connections is accepted a few at a time and the cap
   closes the extra ones before the process runs out of file descriptors;
 - one line, at most every LOG_SECONDS, where asyncio would log a traceback for each refused
@@ -78,22 +79,30 @@ class GuardedH11Protocol(H11Protocol):
         self._disarm()
         super().connection_lost(exc)
 
+    def _idle(self) -> bool:
+        """Kept alive between requests: its last response sent, no new request begun."""
+        return self.cycle is not None and self.cycle.response_complete
+
     def _evict_one(self) -> None:
-        """Close the connection that has waited longest for a request that has not fully come."""
-        waiting = [
+        """Close the connection that has waited longest for a request: idle keep-alive ones
+        first, then those whose request has not fully come. An answer under way is never cut."""
+        others = [
             connection
             for connection in self.connections
             if connection is not self
             and isinstance(connection, GuardedH11Protocol)
-            and connection._still_arriving()
             # Closing already (it leaves the set a moment later): a burst of new connections
             # must each close another one, not the same one again.
             and not connection.transport.is_closing()
         ]
-        if waiting:
-            min(waiting, key=lambda connection: connection.waiting_since).transport.close()
-        else:
-            self.transport.close()  # every other connection is busy: refuse this one
+        for waiting in (
+            [connection for connection in others if connection._idle()],
+            [connection for connection in others if connection._still_arriving()],
+        ):
+            if waiting:
+                min(waiting, key=lambda connection: connection.waiting_since).transport.close()
+                return
+        self.transport.close()  # every other connection is busy: refuse this one
 
 
 def raise_open_file_limit() -> None:
