@@ -409,3 +409,25 @@ def test_a_pool_is_never_larger_than_the_cores_or_the_trials(monkeypatch):
     assert pool_size(8, trials=100) == (2, " (of the 8 asked: this machine has 2 cores)")
     assert pool_size(10_000) == (2, " (of the 10,000 asked: this machine has 2 cores)")
     assert pool_size(None, trials=5) == (2, "") and pool_size(2, trials=5) == (2, "")
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["train", "--activation", "q" * 5000],
+        ["train", "--layers", "q" * 5000],
+        ["train", "--layers", "conv8x5 " * 700],
+        ["train", "--lr", "9" * 5000],
+        ["sweep", "--grid", "q" * 5000 + "=1"],
+        ["sweep", "--grid", "learning_rate=" + "x" * 5000],
+    ],
+    ids=["choice", "stack-word", "stack-length", "number", "sweep-name", "sweep-value"],
+)
+def test_a_5000_character_value_is_not_echoed_back_whole(argv, capsys):
+    try:
+        code = main(argv)
+    except SystemExit as exited:
+        code = exited.code
+    assert code in (1, 2)
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert len(last) < 400 and "Traceback" not in last, last

@@ -15,7 +15,7 @@ import importlib
 import math
 from dataclasses import asdict, dataclass, field, fields, replace
 
-from mnist_nn.errors import UserError, named
+from mnist_nn.errors import UserError, named, shown
 from mnist_nn.nn.stack import count_weights, stack_problem
 
 
@@ -398,7 +398,7 @@ def _check(option, value, front_end: str) -> str | None:
         return meta["validate"](value)
     if meta["choices"] is not None:
         choices = tuple(meta["choices"])
-        return None if value in choices else f"{value!r} is not one of {', '.join(choices)}"
+        return None if value in choices else f"{shown(value)} is not one of {', '.join(choices)}"
     values = value if isinstance(value, tuple) else (value,)
     most = max_count(option, front_end)
     if most is not None and not 1 <= len(values) <= most:
@@ -407,10 +407,10 @@ def _check(option, value, front_end: str) -> str | None:
         wanted = kind(option)
         numeric = isinstance(item, int | float) and not isinstance(item, bool)
         if not numeric or (wanted is int and not isinstance(item, int)):
-            return f"{item!r} is not {describe_limits(option, front_end)}"
+            return f"{shown(item)} is not {describe_limits(option, front_end)}"
         low, top = meta["low"], high(option, front_end)
         below = item <= low if meta["open_low"] else item < low
         above = item >= top if meta["open_high"] else item > top
         if math.isnan(item) or below or above:
-            return f"{item!r} is not {describe_limits(option, front_end)}"
+            return f"{shown(item)} is not {describe_limits(option, front_end)}"
     return None

@@ -26,6 +26,15 @@ def named(name: str, value=None) -> str:
     return f"⟦{name}={text}⟧"
 
 
+def shown(value, most: int = 40) -> str:
+    """`value` as a message quotes it: its repr, cut to `most` characters with its length said
+    (a 5,000-character value is not echoed back whole)."""
+    text = repr(value)
+    if len(text) <= most:
+        return text
+    return f"{text[: most - 1]}… ({len(str(value)):,} characters)"
+
+
 def python_word(name: str, value: str | None) -> str:
     """A setting as Python and the web page write it: learning_rate=0.1, hidden_sizes=(64, 32)."""
     if value is None:

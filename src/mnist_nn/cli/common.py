@@ -8,7 +8,7 @@ from pathlib import Path
 
 from mnist_nn.cli.flags import add_setting
 from mnist_nn.config import SETTINGS, TrainConfig, settings, with_settings
-from mnist_nn.errors import UserError
+from mnist_nn.errors import UserError, shown
 from mnist_nn.presets import PRESETS
 
 
@@ -100,13 +100,13 @@ def add_data_arguments(parser: argparse.ArgumentParser, own_data: bool = True) -
 
 def megabytes(text: str) -> int:
     if not text.isascii() or not text.isdigit() or not 64 <= int(text) <= 1 << 20:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of MB from 64 up")
+        raise argparse.ArgumentTypeError(f"{shown(text)} is not a whole number of MB from 64 up")
     return int(text)
 
 
 def port(text: str) -> int:
     if not text.isdigit() or not 1 <= int(text) <= 65535:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a port number from 1 to 65535")
+        raise argparse.ArgumentTypeError(f"{shown(text)} is not a port number from 1 to 65535")
     return int(text)
 
 
@@ -141,5 +141,5 @@ def scheduler_address(text: str) -> str:
 
 def count(text: str) -> int:
     if not text.isascii() or not text.isdigit() or not 1 <= int(text) <= 10_000:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number from 1 to 10,000")
+        raise argparse.ArgumentTypeError(f"{shown(text)} is not a whole number from 1 to 10,000")
     return int(text)

@@ -6,7 +6,7 @@ Everything here is made from the declarations in `config`; nothing is declared h
 import argparse
 
 from mnist_nn.config import SETTINGS, Table, check, describe_limits, flag, kind, settings
-from mnist_nn.errors import python_word
+from mnist_nn.errors import python_word, shown
 
 
 def cli_word(name: str, value: str | None) -> str:
@@ -26,7 +26,7 @@ def value_parser(option):
             value = convert(text)
         except ValueError:
             number = "a whole number" if convert is int else "a number"
-            raise argparse.ArgumentTypeError(f"{text!r} is not {number}") from None
+            raise argparse.ArgumentTypeError(f"{shown(text)} is not {number}") from None
         problem = check(option, (value,) if option.metadata["max_count"] else value)
         if problem:
             raise argparse.ArgumentTypeError(problem)

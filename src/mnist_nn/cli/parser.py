@@ -6,6 +6,7 @@ that `mnist-nn --help` answers at once. A `UserError` is printed as one line, ne
 
 import argparse
 import os
+import re
 import sys
 
 from mnist_nn.cli import evaluate, experiments, predict, serve, train
@@ -13,8 +14,16 @@ from mnist_nn.cli.flags import cli_word
 from mnist_nn.errors import TrainingInterrupted, UserError
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse's parser, whose one-line errors quote no value at length (argparse echoes a
+    wrong choice whole: a 5,000-character one would fill the screen)."""
+
+    def error(self, message: str):
+        super().error(re.sub(r"'([^']{40})[^']+'", lambda quoted: f"'{quoted[1]}…'", message))
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="mnist-nn",
         description="A neural network from scratch in NumPy that reads handwritten digits.",
     )

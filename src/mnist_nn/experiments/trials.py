@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from mnist_nn.config import TrainConfig, check, flag, kind, settings, with_settings
-from mnist_nn.errors import UserError
+from mnist_nn.errors import UserError, shown
 
 MAX_TRIALS = 10_000
 LAYER_SEPARATOR = "+"  # hidden_sizes=128,256+128: one layer of 128, or two of 256 and 128
@@ -56,7 +56,7 @@ def setting_named(name: str):
         if wanted in (option.name, flag(option).lstrip("-").replace("-", "_")):
             return option
     names = ", ".join(sorted(settings("cli")))
-    raise UserError(f"{name!r} is not a setting (sweepable settings: {names})")
+    raise UserError(f"{shown(name)} is not a setting (sweepable settings: {names})")
 
 
 def parse_value(option, text: str):
@@ -69,7 +69,7 @@ def parse_value(option, text: str):
         else:
             value = convert(text)
     except ValueError:
-        raise UserError(f"{option.name}={text!r}: not a value of {option.name}") from None
+        raise UserError(f"{option.name}={shown(text)}: not a value of {option.name}") from None
     problem = check(option, value)
     if problem:
         raise UserError(f"{option.name}={text}: {problem}")
@@ -83,7 +83,7 @@ def parse_grid(pairs: list[str]) -> dict[str, list]:
         name, equals, values = pair.partition("=")
         if not equals or not values.strip():
             raise UserError(
-                f"{pair!r}: write a setting and its values, e.g. learning_rate=0.01,0.1"
+                f"{shown(pair)}: write a setting and its values, e.g. learning_rate=0.01,0.1"
             )
         option = setting_named(name)
         if option.name in grid:
@@ -132,7 +132,7 @@ def parse_ranges(pairs: list[str]) -> dict[str, Range]:
     for pair in pairs:
         name, equals, text = pair.partition("=")
         if not equals or not text.strip():
-            raise UserError(f"{pair!r}: write a setting and a range or choices, e.g. "
+            raise UserError(f"{shown(pair)}: write a setting and a range or choices, e.g. "
                             "learning_rate=0.001:0.1 or activation=relu,tanh")  # fmt: skip
         option = setting_named(name)
         if ":" in text and not option.metadata["max_count"] and option.metadata["choices"] is None:

@@ -13,6 +13,8 @@ Shape key: C channels, H×W an image, F filters, k×k a kernel, D inputs, C_out 
 import re
 from dataclasses import dataclass
 
+from mnist_nn.errors import shown
+
 WORD = re.compile(r"conv(?P<filters>\d+)x(?P<kernel>\d+)|pool|dense(?P<units>\d+)")
 MAX_WORDS, MAX_FILTERS, MAX_KERNEL, MAX_UNITS = 12, 256, 9, 8192
 EXAMPLE = "conv8x5 pool conv16x5 pool dense128"
@@ -30,14 +32,15 @@ def parse_stack(spec: str) -> list[tuple]:
     for word in words:
         match = WORD.fullmatch(word)
         if match is None:
-            raise ValueError(f"{word[:40]!r} is not convFxK, pool or denseN (e.g. {EXAMPLE})")
+            raise ValueError(f"{shown(word)} is not convFxK, pool or denseN (e.g. {EXAMPLE})")
         if match["filters"]:
             filters, kernel = int(match["filters"]), int(match["kernel"])
             if dense_seen:
-                raise ValueError(f"{word!r} after a dense layer: image layers come first")
+                raise ValueError(f"{shown(word)} after a dense layer: image layers come first")
             if not (1 <= filters <= MAX_FILTERS and 1 <= kernel <= MAX_KERNEL and kernel % 2):
                 raise ValueError(
-                    f"{word!r}: 1 to {MAX_FILTERS} filters of an odd size from 1 to {MAX_KERNEL}"
+                    f"{shown(word)}: 1 to {MAX_FILTERS} filters of an odd size from 1 to "
+                    f"{MAX_KERNEL}"
                 )
             stack.append(("conv", filters, kernel))
         elif word == "pool":
@@ -47,7 +50,7 @@ def parse_stack(spec: str) -> list[tuple]:
         else:
             units = int(match["units"])
             if not 1 <= units <= MAX_UNITS:
-                raise ValueError(f"{word!r}: 1 to {MAX_UNITS} units")
+                raise ValueError(f"{shown(word)}: 1 to {MAX_UNITS} units")
             dense_seen = True
             stack.append(("dense", units))
     return stack
@@ -56,7 +59,7 @@ def parse_stack(spec: str) -> list[tuple]:
 def stack_problem(value) -> str | None:
     """What is wrong with a --layers stack (None if nothing; empty is the --hidden layers)."""
     if not isinstance(value, str):
-        return f"{value!r} is not text such as '{EXAMPLE}'"
+        return f"{shown(value)} is not text such as '{EXAMPLE}'"
     if not value.strip():
         return None
     try:

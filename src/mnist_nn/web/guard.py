@@ -9,6 +9,8 @@ from fastapi import HTTPException
 from fastapi.responses import JSONResponse
 from starlette.requests import ClientDisconnect
 
+from mnist_nn.errors import shown
+
 MAX_BODY_BYTES = 5 * 1024 * 1024  # an upload larger than this is refused (413)
 
 
@@ -47,7 +49,7 @@ def guard(app, allowed_hosts=None, token: str | None = None):
         if allowed_hosts is not None:
             name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
             if name.strip("[]") not in allowed_hosts:
-                message = f"this server does not answer for host {name!r}"
+                message = f"this server does not answer for host {shown(name)}"
                 return await refuse(400, message, scope, receive, send)
         if scope["method"] in STATE_CHANGING:
             problem = foreign_site(headers, f"{scope.get('scheme', 'http')}://{host}")

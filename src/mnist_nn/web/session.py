@@ -13,7 +13,7 @@ import time
 import numpy as np
 
 from mnist_nn.config import TrainConfig, check, setting_value, settings, with_settings
-from mnist_nn.errors import UserError
+from mnist_nn.errors import UserError, shown
 from mnist_nn.evaluate.metrics import confusion_matrix
 from mnist_nn.nn.network import Network, build_network
 from mnist_nn.presets import PRESETS
@@ -36,11 +36,13 @@ def config_from_settings(payload) -> tuple[str, TrainConfig]:
         raise UserError('send the settings as a JSON object, e.g. {"preset": "quick"}')
     preset = payload.get("preset", "seed")
     if not isinstance(preset, str) or preset not in PRESETS:
-        raise UserError(f"preset {preset!r} is not one of {', '.join(PRESETS)}")
+        raise UserError(f"preset {shown(preset)} is not one of {', '.join(PRESETS)}")
     given = {key: value for key, value in payload.items() if key != "preset"}
     unknown = sorted(set(given) - set(WEB_SETTINGS))
     if unknown:
-        raise UserError(f"unknown setting {unknown[0]!r} (settings: {', '.join(WEB_SETTINGS)})")
+        raise UserError(
+            f"unknown setting {shown(unknown[0])} (settings: {', '.join(WEB_SETTINGS)})"
+        )
     if not isinstance(given.get("hidden_sizes", []), list):
         raise UserError("hidden_sizes: a list of layer sizes, e.g. [256] or [512, 256]")
     return preset, with_settings(PRESETS[preset], given, front_end="web")
