@@ -431,3 +431,18 @@ def test_a_5000_character_value_is_not_echoed_back_whole(argv, capsys):
     assert code in (1, 2)
     last = capsys.readouterr().err.strip().splitlines()[-1]
     assert len(last) < 400 and "Traceback" not in last, last
+
+
+# --- training: no run goes nowhere silently ----------------------------------------------------
+
+
+def test_a_run_whose_steps_overshoot_says_so_instead_of_ending_at_a_third(tmp_path, capsys):
+    """--lr 1.0 with cross-entropy learns a little and then is thrown about (its loss far above
+    where it started): it used to end its epochs at 10-35% without a word."""
+    argv = ["train", "--dataset", "digits", "--lr", "1.0", "--loss", "cross_entropy"]
+    assert main([*argv, "--out", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "each step overshoots" in err and "Try --lr 0.01" in err
+    assert not (tmp_path / "model.npz").exists()
+    slow = ["train", "--dataset", "digits", "--lr", "0.0003", "--epochs", "4"]
+    assert main([*slow, "--out", str(tmp_path)]) == 0  # slow but sure: not stopped

@@ -73,9 +73,16 @@ class Saturation(Callback):
         labels = trainer.dataset.train.labels
         chance = np.bincount(labels).max() / len(labels)  # always answering the commonest class
         per_epoch = trainer.batches_per_epoch
+        this_epoch = trainer.state.batch_losses[-per_epoch:]
+        # Learning something, but its steps throw it about: after the first epoch, an accuracy
+        # less than half way from chance to perfect with a loss above where it started (before
+        # the first step, the network knew nothing) never ends well. Said, not run silently on.
+        accuracy = held_out_accuracy(record)
+        started, epoch_loss = trainer.state.batch_losses[0], float(np.mean(this_epoch))
+        if record["epoch"] >= 2 and accuracy < (1 + chance) / 2 and epoch_loss > started:
+            raise UserError(overshooting_message(trainer, record, accuracy, epoch_loss, started))
         if per_epoch < MIN_BATCHES_TO_JUDGE:
             return  # too few steps to tell a stuck run from a slow start
-        this_epoch = trainer.state.batch_losses[-per_epoch:]
         tenth = max(1, len(this_epoch) // 10)  # the epoch's second half: the first steps may move
         first = np.mean(this_epoch[:tenth])
         early, late = np.mean(this_epoch[5 * tenth : 6 * tenth]), np.mean(this_epoch[-tenth:])
@@ -83,6 +90,24 @@ class Saturation(Callback):
         rising = late > first  # a run that learns ends its epoch below where it began
         if (flat or rising) and record["train_accuracy"] <= chance + 0.01:
             raise UserError(stuck_message(trainer, record, first, late, chance, flat))
+
+
+def held_out_accuracy(record: dict) -> float:
+    """The epoch's accuracy on held-out images (validation, else test), else on training ones."""
+    for name in ("val_accuracy", "test_accuracy", "train_accuracy"):
+        if record.get(name) is not None:
+            return record[name]
+    return 0.0
+
+
+def overshooting_message(trainer, record, accuracy, epoch_loss, started) -> str:
+    config = replace(trainer.config, learning_rate=trainer.learning_rate)  # as it was last
+    return (
+        f"training stopped learning in epoch {record['epoch']} with {used(config)}: accuracy "
+        f"{accuracy:.1%}, far below what a network learns by now, with the loss at "
+        f"{epoch_loss:.4g}, above the {started:.4g} it started from knowing nothing; each step "
+        f"overshoots. {one_change(config)}"
+    )
 
 
 def stuck_message(trainer, record, first, late, chance, flat) -> str:
