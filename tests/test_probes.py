@@ -446,3 +446,83 @@ def test_a_run_whose_steps_overshoot_says_so_instead_of_ending_at_a_third(tmp_pa
     assert not (tmp_path / "model.npz").exists()
     slow = ["train", "--dataset", "digits", "--lr", "0.0003", "--epochs", "4"]
     assert main([*slow, "--out", str(tmp_path)]) == 0  # slow but sure: not stopped
+
+
+# --- reading: nonsense is said to be nonsense ----------------------------------------------------
+
+
+def noise() -> Image.Image:
+    return Image.fromarray((np.random.default_rng(0).random((1000, 1000)) * 255).astype(np.uint8))
+
+
+def written_downwards() -> Image.Image:
+    """1984 written one digit above another."""
+    picture = Image.new("L", (300, 1300), 255)
+    pen = ImageDraw.Draw(picture)
+    pen.line([(150, 50), (150, 300)], fill=0, width=25)
+    pen.ellipse([(90, 360), (210, 480)], outline=0, width=25)
+    pen.line([(205, 420), (190, 620)], fill=0, width=25)
+    pen.ellipse([(95, 680), (205, 780)], outline=0, width=25)
+    pen.ellipse([(85, 770), (215, 900)], outline=0, width=25)
+    pen.line([(180, 960), (100, 1120)], fill=0, width=25)
+    pen.line([(100, 1120), (220, 1120)], fill=0, width=25)
+    pen.line([(180, 1040), (180, 1220)], fill=0, width=25)
+    return picture
+
+
+def smiley() -> Image.Image:
+    """A face drawn on the page's pad (white on black, twice as wide as tall)."""
+    picture = Image.new("L", (560, 280), 0)
+    pen = ImageDraw.Draw(picture)
+    pen.ellipse([(160, 20), (400, 260)], outline=255, width=14)
+    pen.line([(228, 70), (228, 110)], fill=255, width=14)
+    pen.line([(332, 70), (332, 110)], fill=255, width=14)
+    pen.arc([(210, 120), (350, 220)], start=20, end=160, fill=255, width=14)
+    return picture
+
+
+@pytest.fixture(scope="module")
+def digits_model(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("model")
+    argv = ["train", "--dataset", "digits", "--preset", "quick", "--epochs", "2"]
+    assert main([*argv, "--out", str(folder)]) == 0
+    return folder / "model.npz"
+
+
+@pytest.mark.parametrize(
+    "picture, said",
+    [(noise, "noise, not writing"), (written_downwards, "4 marks one above another")],
+    ids=["noise", "written-downwards"],
+)
+def test_noise_and_a_number_written_downwards_are_neither_a_digit_nor_a_number(
+    picture, said, digits_model, tmp_path, capsys
+):
+    from fastapi.testclient import TestClient
+
+    from mnist_nn.web.app import create_app
+
+    path = tmp_path / "image.png"
+    picture().save(path)
+    capsys.readouterr()
+    for flags in ([], ["--number"]):
+        assert main(["predict", str(digits_model), str(path), *flags]) == 1
+        err = capsys.readouterr().err
+        assert said in err and err.count("\n") == 1, err
+    client = TestClient(create_app(digits_model, "digits"))
+    answer = client.post("/api/predict", files={"file": ("x.png", path.read_bytes())})
+    assert answer.status_code == 400 and said in answer.json()["error"]
+
+
+def test_a_face_drawn_on_the_pad_is_not_a_digit(digits_model, tmp_path, capsys):
+    from fastapi.testclient import TestClient
+
+    from mnist_nn.web.app import create_app
+
+    path = tmp_path / "face.png"
+    smiley().save(path)
+    client = TestClient(create_app(digits_model, "digits"))
+    answer = client.post("/api/predict", files={"file": ("pad.png", path.read_bytes())}).json()
+    assert answer["verdict"] == "not a digit" and answer["is_number"] is False
+    assert main(["predict", str(digits_model), str(path), "--number", "--json"]) == 0
+    [read] = json.loads(capsys.readouterr().out)
+    assert read["number"] == "?" and read["digits"][0]["verdict"] == "not a digit"

@@ -198,9 +198,12 @@ def find_digit(ink: np.ndarray, pieces=None) -> tuple[np.ndarray, np.ndarray] | 
 def frame_digit(grey: np.ndarray) -> np.ndarray | None:
     """All six steps: a picture's greys -> (28, 28) MNIST-style input, or None if blank."""
     found = find_digit(ink_on_black(grey))
-    if found is None:
-        return None
-    return frame_like_mnist(*normalise_strokes(*found))
+    return None if found is None else frame_found(*found)
+
+
+def frame_found(flat: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Steps 5 and 6 on what `find_digit` found: strokes normalised, framed in (28, 28)."""
+    return frame_like_mnist(*normalise_strokes(flat, mask))
 
 
 def box_around(mask: np.ndarray) -> tuple[slice, slice]:

@@ -18,8 +18,9 @@ from contextlib import contextmanager
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from mnist_nn.data.framing import frame_digit
+from mnist_nn.data.framing import find_digit, frame_found, ink_on_black
 from mnist_nn.errors import UserError
+from mnist_nn.reading.seams import check_not_stacked
 from mnist_nn.reading.written_number import NumberReading, segment
 
 # Pillow warns about what this module handles itself (sizes are checked before decoding; damaged
@@ -207,15 +208,54 @@ def _decoded(picture: Image.Image, width: int, height: int) -> Image.Image:
     return upright
 
 
+# A picture of strokes changes little from one pixel to the next except at their edges; noise
+# jumps everywhere. Share of neighbouring pixels more than a quarter of the image's contrast
+# apart: at most 0.15 in the real photos, scans and drawings measured, 0.37 and more in noise
+# (docs/lab-notes.md).
+NOISY = 0.25
+
+
+def noise_share(grey: np.ndarray) -> float:
+    """The share of neighbouring pixels (across and down) that differ by more than a quarter of
+    the image's contrast: small for strokes on paper, large for noise."""
+    low, high = np.percentile(grey, [0.5, 99.5])
+    jump = 0.25 * max(high - low, 1e-3)
+    across = np.mean(np.abs(np.diff(grey, axis=1)) > jump)
+    down = np.mean(np.abs(np.diff(grey, axis=0)) > jump)
+    return float((across + down) / 2)
+
+
+def check_not_noise(grey: np.ndarray, name: str) -> None:
+    """A UserError for an image that holds no strokes, only noise: neither a digit nor a number,
+    whatever a network would answer (and no time spent looking for digits in it)."""
+    if noise_share(grey) > NOISY:
+        raise UserError(
+            f"{name}: noise, not writing (its pixels jump from light to dark everywhere); "
+            "photograph or scan a digit or a number"
+        )
+
+
+def framed_digit(grey: np.ndarray, name: str) -> np.ndarray:
+    """(h, w) greys of one digit -> (784,) framed like MNIST; a UserError if blank, or if its
+    marks stand one above another (a number written downwards is not one digit)."""
+    found = find_digit(ink_on_black(grey))
+    if found is None:
+        raise UserError(f"{name}: the image is blank (no ink found); draw or photograph a digit")
+    try:
+        check_not_stacked(found[1])
+    except UserError as error:
+        raise UserError(f"{name}: {error}") from None
+    return frame_found(*found).reshape(-1)
+
+
 def load_digit(source, name: str | None = None) -> np.ndarray:
     """An image of one digit (a path, or a file object such as an upload's bytes) -> (784,)
     float32 MNIST-style input (see `framing.py`). Problems are a UserError that starts with
     `name` (default: the path)."""
     name = name or str(source)
-    framed = frame_digit(greys(read_image(source, name)))
-    if framed is None:
-        raise UserError(f"{name}: the image is blank (no ink found); draw or photograph a digit")
-    return framed.reshape(-1)
+    grey = greys(read_image(source, name))
+    check_not_noise(grey, name)
+    return framed_digit(grey, name)
 
 
 def read_number(source, reader, name: str | None = None) -> NumberReading:
@@ -223,8 +263,10 @@ def read_number(source, reader, name: str | None = None) -> NumberReading:
     (a `reading.Reader`), each with its box in the original image's pixels."""
     name = name or str(source)
     picture = read_image(source, name)
+    grey = greys(picture)
+    check_not_noise(grey, name)
     try:
-        digits = segment(greys(picture), reader)
+        digits = segment(grey, reader)
     except UserError as error:
         raise UserError(f"{name}: {error}") from None
     if not digits:
@@ -237,14 +279,13 @@ def read_digit_and_number(source, reader, name: str) -> tuple[np.ndarray, Number
     read as a number (None when it cannot be: e.g. more marks than a number has)."""
     picture = read_image(source, name)
     grey = greys(picture)
-    framed = frame_digit(grey)
-    if framed is None:
-        raise UserError(f"{name}: the image is blank (no ink found); draw or photograph a digit")
+    check_not_noise(grey, name)
+    framed = framed_digit(grey, name)
     try:
         digits = segment(grey, reader)
     except UserError:
-        return framed.reshape(-1), None
-    return framed.reshape(-1), _in_original_pixels(NumberReading(digits), picture)
+        return framed, None
+    return framed, _in_original_pixels(NumberReading(digits), picture)
 
 
 def _in_original_pixels(number: NumberReading, picture: Image.Image) -> NumberReading:

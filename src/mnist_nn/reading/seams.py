@@ -21,6 +21,10 @@ SHARED_COLUMNS = 0.5  # pieces sharing this share of the narrower one's columns 
 MAX_CUTS = 8  # cuts tried in one group
 SIDEWAYS = 0.1  # what a cut's path pays per column it drifts, against 1 per pixel of ink
 SLIVER = 0.15  # pieces of a cut segment smaller than this share of its largest are slivers
+# Marks one above another, each as tall as half the column is wide, in a column at least this
+# many times as tall as it is wide: a number written downwards, not one digit (an 8 of two loops
+# is about twice as tall as wide).
+STACKED = 2.5
 MAX_PIECES = 8 * MAX_DIGITS  # separate pieces of ink looked at (several per digit at most)
 
 
@@ -158,3 +162,34 @@ def frame_piece(flat: np.ndarray, ink: np.ndarray, mask: np.ndarray) -> np.ndarr
         mask = np.isin(labels, np.flatnonzero(sizes >= SLIVER * sizes.max()) + 1)
     strokes, marker = normalise_strokes(np.where(ink & ~mask, 0, flat), mask)
     return frame_like_mnist(strokes, marker).reshape(-1)
+
+
+def stacked_marks(mask: np.ndarray) -> int:
+    """How many marks of the ink `mask` stand one above another in a tall column, each a
+    digit's size: 0 unless the column is at least STACKED times as tall as wide."""
+    labels, count = ndimage.label(mask, structure=np.ones((3, 3)))
+    boxes = ndimage.find_objects(labels)
+    sizes = np.bincount(labels.ravel(), minlength=count + 1)[1:]
+    rows, columns = np.nonzero(mask)
+    if count < 2 or np.ptp(rows) + 1 < STACKED * (np.ptp(columns) + 1):
+        return 0
+    width = np.ptp(columns) + 1
+    marks = sorted(
+        (box[0].start, box[0].stop)
+        for box, size in zip(boxes, sizes, strict=True)
+        if size >= 0.2 * sizes.max() and box[0].stop - box[0].start >= 0.5 * width
+    )
+    apart = sum(
+        1 for (_, above), (below, _) in zip(marks, marks[1:], strict=False) if below >= above
+    )
+    return apart + 1 if apart else 0
+
+
+def check_not_stacked(mask: np.ndarray) -> None:
+    """A UserError if the marks of `mask` stand one above another (see `stacked_marks`)."""
+    stacked = stacked_marks(mask)
+    if stacked:
+        raise UserError(
+            f"{stacked} marks one above another: a number is read along one line (turn the "
+            "image so that its digits run from left to right)"
+        )

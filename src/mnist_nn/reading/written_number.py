@@ -22,9 +22,10 @@ from scipy import ndimage
 
 from mnist_nn.data.framing import find_digit, ink_on_black
 from mnist_nn.errors import UserError
-from mnist_nn.reading.reader import NOT_A_DIGIT, Reading, verdict_of
+from mnist_nn.reading.reader import NOT_A_DIGIT, Reading, mark_inside_a_loop, verdict_of
 from mnist_nn.reading.seams import (
     MAX_DIGITS,
+    check_not_stacked,
     cut_paths,
     digit_groups,
     frame_piece,
@@ -98,6 +99,7 @@ def segment(grey: np.ndarray, reader) -> list[Reading]:
     if found is None:
         return []
     flat, mask = found
+    check_not_stacked(mask)
     labels, groups = digit_groups(mask)
     if len(groups) > 2 * MAX_DIGITS:
         raise UserError(
@@ -158,7 +160,10 @@ def read_group(flat, ink, piece, line_height: int, reader, origin) -> list[Readi
     """One group of ink, `piece` among all the `ink` of its (h, w) crop, read as one digit or
     cut into several (step 3)."""
     height, width = piece.shape
-    cuts = cut_paths(piece, line_height) if width > 0.6 * line_height else []
+    # A mark inside another's loop (a face) is one mark, and not a digit: seen here at full size,
+    # as framing at 28x28 may merge a mouth into the circle around it.
+    enclosed = reader.detector and mark_inside_a_loop(piece)
+    cuts = cut_paths(piece, line_height) if width > 0.6 * line_height and not enclosed else []
     bounds = [np.zeros(height, int), *cuts, np.full(height, width)]  # (h,) columns each
     columns = np.arange(width)[None, :]
     whole = (0, len(bounds) - 1)  # the whole group is always a candidate
@@ -193,6 +198,8 @@ def read_group(flat, ink, piece, line_height: int, reader, origin) -> list[Readi
         left, top, right, bottom = parts[i, j]
         x0, y0 = origin
         reading.box = (x0 + left, y0 + top, x0 + right, y0 + bottom)
+        if enclosed:
+            reading.not_digit, reading.verdict = 1.0, NOT_A_DIGIT
         result.append(reading)
     return result
 

@@ -57,6 +57,7 @@ class History(Callback):
 
 
 MIN_BATCHES_TO_JUDGE = 20
+MIN_STEPS_TO_JUDGE = 5  # steps an epoch before a loss far above its start says anything
 
 
 class Saturation(Callback):
@@ -75,11 +76,13 @@ class Saturation(Callback):
         per_epoch = trainer.batches_per_epoch
         this_epoch = trainer.state.batch_losses[-per_epoch:]
         # Learning something, but its steps throw it about: after the first epoch, an accuracy
-        # less than half way from chance to perfect with a loss above where it started (before
-        # the first step, the network knew nothing) never ends well. Said, not run silently on.
+        # less than half way from chance to perfect with a loss at least twice where it started
+        # (before the first step, the network knew nothing) never ends well. Said, not run
+        # silently on. (Judged on a few steps an epoch at least: not on a handful of examples.)
         accuracy = held_out_accuracy(record)
         started, epoch_loss = trainer.state.batch_losses[0], float(np.mean(this_epoch))
-        if record["epoch"] >= 2 and accuracy < (1 + chance) / 2 and epoch_loss > started:
+        overshooting = accuracy < (1 + chance) / 2 and epoch_loss > 2 * started
+        if record["epoch"] >= 2 and per_epoch >= MIN_STEPS_TO_JUDGE and overshooting:
             raise UserError(overshooting_message(trainer, record, accuracy, epoch_loss, started))
         if per_epoch < MIN_BATCHES_TO_JUDGE:
             return  # too few steps to tell a stuck run from a slow start
@@ -105,8 +108,8 @@ def overshooting_message(trainer, record, accuracy, epoch_loss, started) -> str:
     return (
         f"training stopped learning in epoch {record['epoch']} with {used(config)}: accuracy "
         f"{accuracy:.1%}, far below what a network learns by now, with the loss at "
-        f"{epoch_loss:.4g}, above the {started:.4g} it started from knowing nothing; each step "
-        f"overshoots. {one_change(config)}"
+        f"{epoch_loss:.4g}, over twice the {started:.4g} it started from knowing nothing; each "
+        f"step overshoots. {one_change(config)}"
     )
 
 
