@@ -315,8 +315,9 @@ def test_the_compare_table_has_the_form_and_variants_compare_prints():
 def test_the_limits_table_says_what_the_code_does():
     """Each figure of the README's Limits table, against the constant that enforces it."""
     from mnist_nn import config
+    from mnist_nn.cli import serve
     from mnist_nn.data import idx, own_data
-    from mnist_nn.experiments import trials
+    from mnist_nn.experiments import results, trials
     from mnist_nn.reading import images
     from mnist_nn.reading import seams as numbers
     from mnist_nn.saving import files as fileio
@@ -332,6 +333,7 @@ def test_the_limits_table_says_what_the_code_does():
         "image files read": [f"a JPEG at most {images.MAX_PIXELS // 10**6} megapixels",
                              f"the others at most {images.MAX_FULL_PIXELS // 10**6} megapixels",
                              f"share {images.DECODE_BUDGET >> 20} MB",
+                             f"more than the {images.DECODE_BUDGET >> 20} MB is refused",
                              f"working size of {images.WORKING_SIDE} px"],
         "web request body": [f"{guard.MAX_BODY_BYTES >> 20} MB"],
         "web connections": [f"{server.MAX_CONNECTIONS} open at once",
@@ -351,7 +353,8 @@ def test_the_limits_table_says_what_the_code_does():
         "MNIST IDX files": [f"{idx.MAX_DATA_BYTES // 10**6} MB of data"],
         "`.npz` files": [f"{fileio.MAX_ARRAY_BYTES >> 30} GiB for the arrays read"],
         "CSV for `--data`": [f"{own_data.MAX_CSV_BYTES >> 20} MB"],
-        "a sweep": [f"at most {trials.MAX_TRIALS:,} trials"],
+        "a sweep": [f"at most {trials.MAX_TRIALS:,} trials", f"`{results.SET_ASIDE_FILE}`"],
+        "who may drive the server": [f"1 to {serve.MAX_TOKEN} letters, digits and `- . _ ~`"],
     }  # fmt: skip
     for what, figures in expected.items():
         [row] = [row for name, row in rows.items() if name.startswith(what)]

@@ -77,7 +77,8 @@ def command_serve(args: argparse.Namespace) -> int:
     return 0
 
 
-TOKEN = re.compile(r"[A-Za-z0-9._~-]{1,256}")  # what an address carries as it is written
+MAX_TOKEN = 256  # characters of a --token
+TOKEN = re.compile(rf"[A-Za-z0-9._~-]{{1,{MAX_TOKEN}}}")  # what an address carries as written
 
 
 def token_text(text: str) -> str:
@@ -85,6 +86,7 @@ def token_text(text: str) -> str:
     - . _ ~ only; anything else could not be typed or would be changed on the way."""
     if not TOKEN.fullmatch(text):
         raise argparse.ArgumentTypeError(
-            "use 1 to 256 letters, digits and - . _ ~ (the token goes into the page's address)"
+            f"use 1 to {MAX_TOKEN} letters, digits and - . _ ~ (the token goes into the page's "
+            "address)"
         )
     return text
