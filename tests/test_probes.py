@@ -62,6 +62,7 @@ def every_mode() -> dict:
     }
 
 
+@pytest.mark.filterwarnings("ignore:Corrupt EXIF")  # kept quiet outside pytest: see below
 @pytest.mark.parametrize("kind", list(every_mode()))
 def test_images_of_every_ordinary_mode_are_read_as_their_grey_version_is(kind):
     from mnist_nn.reading.images import greys, read_image

@@ -107,11 +107,9 @@ def plain(picture: Image.Image) -> Image.Image:
         return picture
     if mode.startswith(("I", "F")):  # 16-bit PNG and TIFF, 32-bit TIFF: values beyond 255
         values = np.asarray(picture, dtype=np.float32)
-        top = (
-            255.0
-            if values.max(initial=0) <= 255
-            else (65535.0 if values.max() <= 65535 else values.max())
-        )
+        brightest = float(values.max(initial=0))
+        # The range the values were written in: 8 bits, 16 bits, or (floats) their own largest.
+        top = next(scale for scale in (255.0, 65535.0, brightest) if brightest <= scale)
         return Image.fromarray(np.clip(values * (255 / top), 0, 255).astype(np.uint8), "L")
     if mode in ("P", "PA"):
         return picture.convert("RGBA" if mode == "PA" or "transparency" in picture.info else "RGB")
