@@ -47,33 +47,6 @@ def add_settings(parser: argparse.ArgumentParser, preset_help: str) -> None:
         add_setting(parser, option)
 
 
-def add_train_arguments(parser: argparse.ArgumentParser) -> None:
-    add_settings(parser, "named configuration to start from; flags override it")
-    add_data_arguments(parser)
-    parser.add_argument(
-        "--out",
-        type=Path,
-        default=Path("."),
-        help="folder for predictions.png, metrics.json and model.npz (default: .)",
-    )
-    parser.add_argument(
-        "--plots",
-        action="store_true",
-        help="also write confusion.png, mistakes.png, curves.png, weights.png, activations.png",
-    )
-    parser.add_argument(
-        "--checkpoint-dir",
-        type=Path,
-        metavar="DIR",
-        help="save a checkpoint there after every epoch and on Ctrl-C",
-    )
-    parser.add_argument(
-        "--resume",
-        action="store_true",
-        help="continue from the checkpoint in --checkpoint-dir (same flags as the first run)",
-    )
-
-
 def add_data_arguments(parser: argparse.ArgumentParser, own_data: bool = True) -> None:
     parser.add_argument(
         "--dataset",

@@ -5,9 +5,11 @@ backpropagation; list the named configurations.
 import argparse
 import json
 from contextlib import nullcontext
+from pathlib import Path
 
 from mnist_nn.cli.common import (
-    add_train_arguments,
+    add_data_arguments,
+    add_settings,
     config_from_arguments,
     notice,
     prepare_out_dir,
@@ -63,6 +65,33 @@ def add_presets(subcommands) -> None:
 
 
 OUTPUTS = ("model.npz", "metrics.json", "predictions.png", "checkpoint.npz")
+
+
+def add_train_arguments(parser: argparse.ArgumentParser) -> None:
+    add_settings(parser, "named configuration to start from; flags override it")
+    add_data_arguments(parser)
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path("."),
+        help="folder for predictions.png, metrics.json and model.npz (default: .)",
+    )
+    parser.add_argument(
+        "--plots",
+        action="store_true",
+        help="also write confusion.png, mistakes.png, curves.png, weights.png, activations.png",
+    )
+    parser.add_argument(
+        "--checkpoint-dir",
+        type=Path,
+        metavar="DIR",
+        help="save a checkpoint there after every epoch and on Ctrl-C",
+    )
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue from the checkpoint in --checkpoint-dir (same flags as the first run)",
+    )
 
 
 def _print_epoch(record: dict, epochs: int) -> None:
