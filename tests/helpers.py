@@ -1,6 +1,7 @@
 """Small things several test files use."""
 
 import gzip
+import io
 import os
 import socket
 import subprocess
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import httpx
 import numpy as np
+from PIL import Image, ImageDraw
 
 from mnist_nn.data import sources
 from mnist_nn.data.dataset import Dataset, Split
@@ -101,3 +103,35 @@ def start_serve(folder, *flags, stdout, stderr, preexec_fn=None):
 
 def base_folder(served) -> Path:
     return served[2].parent
+
+
+def peak_megabytes(code: str) -> tuple[float, int, str]:
+    """Run Python `code` in a fresh process: (its peak resident memory in MB, exit code, stderr)."""
+    measure = (
+        "import resource, subprocess, sys; "
+        "done = subprocess.run([sys.executable, '-c', sys.argv[1]], "
+        "capture_output=True, text=True); "
+        "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, done.returncode); "
+        "print(done.stderr, file=sys.stderr)"
+    )
+    result = subprocess.run([sys.executable, "-c", measure, code], capture_output=True, text=True)
+    megabytes, code_ = result.stdout.split()
+    return float(megabytes), int(code_), result.stderr
+
+
+def written(width=2400, height=900) -> Image.Image:
+    """A grey picture of '170' written with a thick pen, dark on white."""
+    picture = Image.new("L", (width, height), 255)
+    pen = ImageDraw.Draw(picture)
+    pen.line([(500, 150), (500, 750)], fill=0, width=60)
+    pen.line([(1100, 150), (1500, 150)], fill=0, width=60)
+    pen.line([(1500, 150), (1200, 750)], fill=0, width=60)
+    pen.ellipse([(1800, 150), (2200, 750)], outline=0, width=60)
+    return picture
+
+
+def saved(picture: Image.Image, **options) -> io.BytesIO:
+    buffer = io.BytesIO()
+    picture.save(buffer, **options)
+    buffer.seek(0)
+    return buffer
