@@ -137,3 +137,11 @@ def test_a_run_whose_steps_overshoot_says_so_instead_of_ending_at_a_third(tmp_pa
     assert not (tmp_path / "model.npz").exists()
     slow = ["train", "--dataset", "digits", "--lr", "0.0003", "--epochs", "4"]
     assert main([*slow, "--out", str(tmp_path)]) == 0  # slow but sure: not stopped
+
+
+def test_a_stack_over_the_weight_limit_is_refused_under_its_own_name(capsys):
+    """The limit names the setting given: --layers for a stack of image layers, not --hidden."""
+    assert main(["train", "--layers", "conv256x3 conv256x3 dense8192", "--dataset", "digits"]) == 1
+    err = capsys.readouterr().err
+    assert "weights, over the limit of 100,000,000" in err and "--layers" in err
+    assert "--hidden" not in err and err.count("\n") == 1
