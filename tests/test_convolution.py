@@ -93,7 +93,8 @@ def test_flatten_and_reshape_are_each_others_inverse():
 
 def test_every_gradient_of_the_image_layers_agrees_with_calculus():
     results = check_image_layers()
-    assert [name for (name, _), _ in results] == ["conv3x3", "conv3x3+p", "maxpool"]
+    names = ["conv3x3", "conv3x3+p", "maxpool", "bn (conv)", "bn (dense)"]
+    assert [name for (name, _), _ in results] == names
     for (name, _), pairs in results:
         for parameter, error in pairs:
             assert error < TOLERANCE, f"{name} {parameter}: {error:.1e}"
@@ -184,7 +185,7 @@ def test_pooling_before_the_activation_gives_the_same_numbers_and_gradients(acti
         ("dense64 conv8x3", "image layers come first"),
         ("pool pool pool pool pool", "too small to halve"),
         ("conv999x3", "1 to 256 filters"),
-        ("linear12", "is not convFxK, pool or denseN"),
+        ("linear12", "is not convFxK, pool, bn or denseN"),
     ],
 )
 def test_a_stack_that_cannot_be_built_is_refused_in_one_line(spec, message):

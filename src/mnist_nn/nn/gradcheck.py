@@ -81,14 +81,15 @@ def check_combinations(activations, losses, dropout: float = 0.0, seed: int = 0)
     return results
 
 
-def check_layer(layer, x: np.ndarray, rng) -> list[tuple[str, float]]:
+def check_layer(layer, x: np.ndarray, rng, training: bool = False) -> list[tuple[str, float]]:
     """(name, relative error) for each parameter of one layer and for its input gradient,
-    against the objective Σ dout·layer(x) for a fixed random dout (any layer, alone)."""
-    dout = rng.standard_normal(layer.forward(x).shape)
+    against the objective Σ dout·layer(x) for a fixed random dout (any layer, alone; `training`:
+    as in a training step, e.g. batch norm with the batch's own statistics)."""
+    dout = rng.standard_normal(layer.forward(x, training).shape)
     dx = layer.backward(dout)
 
     def objective() -> float:
-        return float(np.sum(dout * layer.forward(x)))
+        return float(np.sum(dout * layer.forward(x, training)))
 
     errors = [
         (name, relative_error(gradient, numerical_gradient(objective, parameter)))
@@ -98,20 +99,29 @@ def check_layer(layer, x: np.ndarray, rng) -> list[tuple[str, float]]:
 
 
 def check_image_layers(seed: int = 0):
-    """The convolution (with and without padding) and the pooling layer, each alone on a small
-    float64 batch of 2 images of 2 channels, 6x5: ((layer, "alone"), [(name, error), ...])."""
+    """The convolution (with and without padding), the pooling layer and batch normalization,
+    each alone on a small float64 batch: 2 images of 2 channels, 6x5 (and, for batch norm of a
+    dense layer, 8 rows of 5 units): ((layer, "alone"), [(name, error), ...]). Batch norm is
+    checked as it trains: through the batch's own mean and variance."""
+    from mnist_nn.nn.batch_norm import BatchNorm
     from mnist_nn.nn.convolution import Conv2D, MaxPool2D
 
     rng = np.random.default_rng(seed)
     layers = {
-        "conv3x3": Conv2D(2, 3, 3, rng, dtype="float64"),
-        "conv3x3+p": Conv2D(2, 3, 3, rng, padding=1, dtype="float64"),
-        "maxpool": MaxPool2D(),
+        "conv3x3": (Conv2D(2, 3, 3, rng, dtype="float64"), (2, 6, 5, 2)),
+        "conv3x3+p": (Conv2D(2, 3, 3, rng, padding=1, dtype="float64"), (2, 6, 5, 2)),
+        "maxpool": (MaxPool2D(), (2, 6, 5, 2)),
+        "bn (conv)": (BatchNorm(2, "float64"), (2, 6, 5, 2)),
+        "bn (dense)": (BatchNorm(5, "float64"), (8, 5)),
     }
-    return [
-        ((name, "(alone)"), check_layer(layer, rng.random((2, 6, 5, 2)), rng))
-        for name, layer in layers.items()
-    ]
+    results = []
+    for name, (layer, shape) in layers.items():
+        if isinstance(layer, BatchNorm):  # a γ and β other than 1 and 0, to be checked
+            layer.weight[:], layer.bias[:] = rng.normal(1, 0.5, len(layer.weight)), rng.random()
+        x = rng.standard_normal(shape) * 2 + 1
+        training = isinstance(layer, BatchNorm)
+        results.append(((name, "(alone)"), check_layer(layer, x, rng, training)))
+    return results
 
 
 def report(results) -> tuple[list[str], bool]:
@@ -124,8 +134,9 @@ def report(results) -> tuple[list[str], bool]:
         "dL/dθ ≈ (L(θ + ε) − L(θ − ε)) / 2ε, and that is compared with backprop's gradient by",
         "relative error ‖backprop − estimate‖ / (‖backprop‖ + ‖estimate‖). Right: about 1e-9;",
         f"a bug (a sign, a missing σ'): about 1e-1. Below {TOLERANCE:g} counts as agreeing.",
-        "The image layers (convolution, max pooling) are checked alone, on 2 images of 2x6x5:",
-        "their W and b, and dx, the gradient they send back to the layer below.",
+        "The image layers (convolution, max pooling) and batch norm are checked alone, on 2",
+        "images of 2x6x5 (batch norm of dense units on 8 rows of 5): their W and b (batch norm's",
+        "γ and β), and dx, the gradient they send back to the layer below.",
         "",
         f"{'activation':<10} {'loss':<14} {'parameter':<10} relative error",
     ]

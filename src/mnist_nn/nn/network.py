@@ -11,6 +11,7 @@ import threading
 
 import numpy as np
 
+from mnist_nn.nn.batch_norm import BatchNorm
 from mnist_nn.nn.convolution import Conv2D, Flatten, MaxPool2D, Reshape
 from mnist_nn.nn.layers import ACTIVATIONS, Dense, Dropout
 from mnist_nn.nn.losses import LOSSES
@@ -125,7 +126,7 @@ class Network:
         return [layer for layer in self.layers if isinstance(layer, Dense)]
 
     def weighted_layers(self) -> list:
-        """The layers with weights (dense and convolution), first first."""
+        """The layers with parameters (dense, convolution, batch norm), first first."""
         return [layer for layer in self.layers if layer.parameters()]
 
     @property
@@ -206,6 +207,7 @@ def build_stack(spec: str, inputs: int, rng, dtype, activation, dropout: float):
     plan = plan_network(inputs, 1, layers=spec)[:-1]  # the output layer is the caller's
     layers, init, pool_placed = [Reshape(image_side(inputs))], activation.weight_init, False
     for planned, following in zip(plan, [*plan[1:], None], strict=True):
+        normalised = following is not None and following.kind == "bn"  # its activation after
         if planned.kind == "conv":
             (channels, height, _), out_height = planned.input_shape, planned.output_shape[1]
             kernel = height - out_height + 1  # no padding: a k×k kernel shrinks it by k − 1
@@ -216,8 +218,12 @@ def build_stack(spec: str, inputs: int, rng, dtype, activation, dropout: float):
                 # max(σ(a), σ(b)) = σ(max(a, b)) for an activation that never decreases, and a
                 # quarter of the activation's work.
                 layers += [MaxPool2D(), activation()]
-            else:
+            elif not normalised:
                 layers.append(activation())
+        elif planned.kind == "bn":  # between the layer it normalises and that layer's activation
+            layers += [BatchNorm(planned.weight_shape[0], dtype), activation()]
+            if dropout and len(planned.input_shape) == 1:
+                layers.append(Dropout(dropout, rng))
         elif planned.kind == "pool":
             if not pool_placed:
                 layers.append(MaxPool2D())
@@ -226,7 +232,9 @@ def build_stack(spec: str, inputs: int, rng, dtype, activation, dropout: float):
             layers.append(Flatten())
         else:
             n_in, units = planned.weight_shape
-            layers += [Dense.initialised(n_in, units, rng, dtype, init), activation()]
-            if dropout:
-                layers.append(Dropout(dropout, rng))
+            layers.append(Dense.initialised(n_in, units, rng, dtype, init))
+            if not normalised:
+                layers.append(activation())
+                if dropout:
+                    layers.append(Dropout(dropout, rng))
     return layers, plan[-1].output_shape[0]

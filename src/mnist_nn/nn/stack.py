@@ -2,10 +2,12 @@
 
 "conv8x5 pool conv16x5 pool dense128" is 8 filters of 5x5 (each followed by the activation; the
 image shrinks by 4: 28 → 24), a 2x2 max pool (→ 12), 16 filters of 5x5 (→ 8), a pool (→ 4) and a
-dense layer of 128 units; the output layer comes after. `plan_network` walks the layers once and
-says what each holds; the network's builder (`network.build_network`), a model file's check
-(`saving.model_files`), the weight count and the memory estimate (`train.memory`) all read that
-one plan. Plain Python, no NumPy: `mnist-nn --help` checks settings without importing it.
+dense layer of 128 units; the output layer comes after. "bn" after a conv or dense layer
+normalises its outputs before the activation (`batch_norm.py`): "conv8x5 bn pool".
+`plan_network` walks the layers once and says what each holds; the network's builder
+(`network.build_network`), a model file's check (`saving.model_files`), the weight count and the
+memory estimate (`train.memory`) all read that one plan. Plain Python, no NumPy: `mnist-nn --help`
+checks settings without importing it.
 
 Shape key: C channels, H×W an image, F filters, k×k a kernel, D inputs, C_out classes.
 """
@@ -15,7 +17,7 @@ from dataclasses import dataclass
 
 from mnist_nn.errors import shown
 
-WORD = re.compile(r"conv(?P<filters>\d+)x(?P<kernel>\d+)|pool|dense(?P<units>\d+)")
+WORD = re.compile(r"conv(?P<filters>\d+)x(?P<kernel>\d+)|pool|bn|dense(?P<units>\d+)")
 MAX_WORDS, MAX_FILTERS, MAX_KERNEL, MAX_UNITS = 12, 256, 9, 8192
 EXAMPLE = "conv8x5 pool conv16x5 pool dense128"
 
@@ -32,7 +34,12 @@ def parse_stack(spec: str) -> list[tuple]:
     for word in words:
         match = WORD.fullmatch(word)
         if match is None:
-            raise ValueError(f"{shown(word)} is not convFxK, pool or denseN (e.g. {EXAMPLE})")
+            raise ValueError(f"{shown(word)} is not convFxK, pool, bn or denseN (e.g. {EXAMPLE})")
+        if word == "bn":  # batch normalization of the layer before, ahead of its activation
+            if not stack or stack[-1][0] not in ("conv", "dense"):
+                raise ValueError("bn follows a conv or dense layer: it normalises their outputs")
+            stack.append(("bn",))
+            continue
         if match["filters"]:
             filters, kernel = int(match["filters"]), int(match["kernel"])
             if dense_seen:
@@ -82,18 +89,17 @@ class PlannedLayer:
     """One layer of a planned network: what it is, its input and output shape per example
     ((C, H, W) for images, (units,) for rows), and its parameters' shapes (none for a pool)."""
 
-    kind: str  # "conv", "pool", "flatten", "dense" or "output"
+    kind: str  # "conv", "pool", "bn", "flatten", "dense" or "output"
     input_shape: tuple
     output_shape: tuple
-    weight_shape: tuple | None = None  # conv: (k·k·C, F); dense: (n_in, n_out)
+    weight_shape: tuple | None = None  # conv: (k·k·C, F); dense: (n_in, n_out); bn: γ (F,)
     bias_shape: tuple | None = None
 
     @property
     def parameters(self) -> int:
         if self.weight_shape is None:
             return 0
-        rows, columns = self.weight_shape
-        return rows * columns + self.bias_shape[0]
+        return size(self.weight_shape) + size(self.bias_shape)
 
 
 def plan_network(inputs: int, classes: int, hidden_sizes=(), layers: str = "") -> list:
@@ -103,35 +109,35 @@ def plan_network(inputs: int, classes: int, hidden_sizes=(), layers: str = "") -
     flattens the maps); else Dense layers of `hidden_sizes`. The output layer comes last.
     A ValueError if the image shrinks to nothing on the way."""
     planned, shape = [], (inputs,)
+    words = [("dense", units) for units in hidden_sizes]
     if layers.strip():
         side = image_side(inputs)
-        shape = (1, side, side)
-        for word in parse_stack(layers):
-            if word[0] == "dense":
-                break
-            channels, height, width = shape
-            if word[0] == "conv":
-                _, filters, kernel = word
-                if kernel > min(height, width):
-                    raise ValueError(
-                        f"conv{filters}x{kernel} on a {height}x{width} image: too small"
-                    )
-                out = (filters, height - kernel + 1, width - kernel + 1)
-                weight = (kernel * kernel * channels, filters)
-                planned.append(PlannedLayer("conv", shape, out, weight, (filters,)))
-            else:
-                if height < 2 or width < 2:
-                    raise ValueError(f"pool on a {height}x{width} image: too small to halve")
-                out = (channels, height // 2, width // 2)
-                planned.append(PlannedLayer("pool", shape, out))
+        shape, words = (1, side, side), parse_stack(layers)
+    for word in [*words, ("dense", classes)]:
+        if word[0] == "dense" and len(shape) == 3:  # the first dense layer flattens the maps
+            planned.append(PlannedLayer("flatten", shape, (size(shape),)))
+            shape = (size(shape),)
+        if word[0] == "dense":
+            units = word[1]
+            planned.append(PlannedLayer("dense", shape, (units,), (shape[0], units), (units,)))
+            shape = (units,)
+        elif word[0] == "bn":  # γ and β for each channel, or each unit
+            planned.append(PlannedLayer("bn", shape, shape, shape[:1], shape[:1]))
+        elif word[0] == "conv":
+            (channels, height, width), (_, filters, kernel) = shape, word
+            if kernel > min(height, width):
+                raise ValueError(f"conv{filters}x{kernel} on a {height}x{width} image: too small")
+            out = (filters, height - kernel + 1, width - kernel + 1)
+            weight = (kernel * kernel * channels, filters)
+            planned.append(PlannedLayer("conv", shape, out, weight, (filters,)))
             shape = out
-        flat = (shape[0] * shape[1] * shape[2],)
-        planned.append(PlannedLayer("flatten", shape, flat))
-        shape = flat
-        hidden_sizes = [word[1] for word in parse_stack(layers) if word[0] == "dense"]
-    for units in (*hidden_sizes, classes):
-        planned.append(PlannedLayer("dense", shape, (units,), (shape[0], units), (units,)))
-        shape = (units,)
+        else:
+            channels, height, width = shape
+            if height < 2 or width < 2:
+                raise ValueError(f"pool on a {height}x{width} image: too small to halve")
+            out = (channels, height // 2, width // 2)
+            planned.append(PlannedLayer("pool", shape, out))
+            shape = out
     last = planned[-1]
     planned[-1] = PlannedLayer("output", last.input_shape, last.output_shape,
                                last.weight_shape, last.bias_shape)  # fmt: skip

@@ -55,12 +55,19 @@ def write_model(network: Network, metadata: dict, extra_arrays=None, *, to) -> N
             "the network's weights are not finite (NaN or infinity: the run diverged), so no "
             "model was written; train again with a smaller learning rate"
         )
-    for i, layer in enumerate(network.weighted_layers()):  # dense and convolution, in order
+    for i, layer in enumerate(network.weighted_layers()):  # dense, convolution, batch norm
         arrays[f"layer{i}.weight"] = layer.weight
         arrays[f"layer{i}.bias"] = layer.bias
+        for name, array in statistics(layer).items():  # batch norm's running averages
+            arrays[f"layer{i}.{name}"] = array
     metadata = finite_or_none(model_metadata(network, metadata))  # JSON has no NaN
     arrays["metadata"] = np.array(json.dumps(metadata, allow_nan=False))
     to(lambda file: np.savez(file, **arrays))
+
+
+def statistics(layer) -> dict[str, np.ndarray]:
+    """What a layer keeps besides its parameters (batch norm's running averages), by name."""
+    return layer.statistics() if hasattr(layer, "statistics") else {}
 
 
 def finite_or_none(value):
@@ -89,7 +96,8 @@ def model_metadata(network: Network, record: dict) -> dict:
     return {**description, **record}
 
 
-MODEL_ARRAY = re.compile(r"metadata|layer\d+\.(weight|bias)")  # what a model file holds
+# What a model file holds: its metadata, each layer's parameters, batch norm's running averages.
+MODEL_ARRAY = re.compile(r"metadata|layer\d+\.(weight|bias|running_mean|running_var)")
 
 
 def read_arrays(path, wanted=None) -> dict[str, np.ndarray]:
@@ -218,6 +226,13 @@ def model_from_arrays(path, arrays: dict) -> tuple[Network, dict]:
     )
     for i, layer in enumerate(network.weighted_layers()):
         layer.weight, layer.bias = stored[f"layer{i}.weight"], stored[f"layer{i}.bias"]
+        for name, kept in statistics(layer).items():
+            array = arrays.get(f"layer{i}.{name}")
+            if array is None or array.shape != kept.shape or array.dtype != kept.dtype:
+                raise UserError(f"{path}: layer{i}.{name} is missing or of the wrong shape")
+            if not np.all(np.isfinite(array)) or (name == "running_var" and np.any(array < 0)):
+                raise UserError(f"{path}: layer{i}.{name} is not finite; train the model again")
+            setattr(layer, name, array)
     # Finite weights can still overflow into NaN on the way (a crafted or diverged file): try the
     # network on a blank and a full input before anyone reads with it.
     probe = np.stack([np.zeros(sizes[0]), np.ones(sizes[0])]).astype(dtype)

@@ -13,7 +13,7 @@ import numpy as np
 
 from mnist_nn.config import TrainConfig
 from mnist_nn.errors import UserError
-from mnist_nn.saving.model_files import model_from_arrays, read_arrays, save_model
+from mnist_nn.saving.model_files import model_from_arrays, read_arrays, save_model, statistics
 from mnist_nn.train.callbacks import Callback
 from mnist_nn.train.loop import RunState
 
@@ -113,6 +113,11 @@ def restore_checkpoint(path: Path, trainer) -> None:
             trainer.network.parameters(), saved_network.parameters(), strict=True
         ):
             parameter[...] = stored
+        for mine, theirs in zip(
+            trainer.network.weighted_layers(), saved_network.weighted_layers(), strict=True
+        ):
+            for name, kept in statistics(mine).items():  # batch norm's running averages
+                kept[...] = statistics(theirs)[name]
         prefix = "checkpoint.optimizer."
         optimizer_arrays = {
             name[len(prefix) :]: array for name, array in arrays.items() if name.startswith(prefix)

@@ -17,7 +17,7 @@ from mnist_nn.errors import UserError, shown
 from mnist_nn.evaluate.metrics import confusion_matrix
 from mnist_nn.nn.network import Network, build_network
 from mnist_nn.presets import PRESETS
-from mnist_nn.saving.model_files import run_record
+from mnist_nn.saving.model_files import run_record, statistics
 from mnist_nn.train.callbacks import Callback, RunControl
 from mnist_nn.train.loop import Trainer
 
@@ -62,6 +62,8 @@ def inference_twin(network: Network) -> Network:
     )
     for mine, theirs in zip(twin.weighted_layers(), network.weighted_layers(), strict=True):
         mine.weight, mine.bias = theirs.weight, theirs.bias
+        for name, kept in statistics(theirs).items():  # batch norm's, updated in place
+            setattr(mine, name, kept)
     return twin
 
 
