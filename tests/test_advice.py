@@ -73,3 +73,14 @@ def test_each_failing_run_stops_in_one_line_and_the_advice_learns(mnist, changes
     assert "no better than chance" in message or "diverged" in message
     result = Trainer(replace(advised(config), epochs=1), 784, 10).fit(mnist)
     assert result.history[-1]["val_accuracy"] > 0.4
+
+
+def test_the_advice_counts_the_units_of_a_stack_of_layers():
+    """With --layers, the hidden units are the stack's (its dense layers, or the flattened maps
+    that feed the output), not --hidden's default of 128."""
+    from mnist_nn.train.advice import used, widest
+
+    assert widest(TrainConfig(layers="dense1000 bn")) == 1000
+    assert widest(TrainConfig(layers="conv8x5 pool conv16x5 pool")) == 16 * 4 * 4
+    assert widest(TrainConfig(layers="conv8x5 pool dense64")) == 64
+    assert "1000 hidden units" in used(TrainConfig(layers="dense1000"))

@@ -22,6 +22,7 @@ import math
 
 from mnist_nn.config import TrainConfig
 from mnist_nn.errors import named
+from mnist_nn.nn.stack import plan_network
 
 SEED_BATCH, SEED_WIDTH, SEED_RATE = 128, 128, 0.01  # the design's, which learns
 
@@ -32,7 +33,7 @@ def safe_learning_rate(config: TrainConfig) -> float:
     if config.optimizer == "adam":
         return 0.001  # Adam's steps do not grow with the batch or the width
     rate = SEED_RATE * min(1.0, SEED_BATCH / config.batch_size)
-    rate *= min(1.0, SEED_WIDTH / max(config.hidden_sizes))
+    rate *= min(1.0, SEED_WIDTH / widest(config))
     if config.optimizer in ("momentum", "nesterov"):
         rate *= 1 - config.momentum
     return round_down(rate)
@@ -44,11 +45,20 @@ def round_down(rate: float) -> float:
     return max(step * power for step in (1, 2, 5) if step * power <= rate * (1 + 1e-9))
 
 
+def widest(config: TrainConfig) -> int:
+    """The most units feeding one output: the widest hidden layer (of --layers when given)."""
+    if config.layers:  # its dense layers, or else the flattened maps that feed the output
+        plan = plan_network(784, 10, layers=config.layers)
+        dense = [layer.output_shape[0] for layer in plan[:-1] if layer.kind == "dense"]
+        return max(dense, default=plan[-1].input_shape[0])
+    return max(config.hidden_sizes)
+
+
 def used(config: TrainConfig) -> str:
     """The settings that set a step's size, as they were: what the advice is about."""
     return (
         f"{named('learning_rate', config.learning_rate)} ({config.optimizer}, {config.loss}, "
-        f"batches of {config.batch_size}, {max(config.hidden_sizes)} hidden units)"
+        f"batches of {config.batch_size}, {widest(config)} hidden units)"
     )
 
 
