@@ -81,6 +81,10 @@ def test_schedules():
     assert [SCHEDULES["step"](p) for p in (0.0, 0.49, 0.5, 0.8)] == pytest.approx([1, 1, 0.1, 0.01])
     assert SCHEDULES["cosine"](0.0) == 1.0 and SCHEDULES["cosine"](0.5) == pytest.approx(0.5)
     assert SCHEDULES["cosine"](1.0) == pytest.approx(0.0)
+    one_cycle = [SCHEDULES["onecycle"](p) for p in np.linspace(0, 1, 101)]
+    assert one_cycle[0] == pytest.approx(1 / 25) and one_cycle[30] == pytest.approx(1.0)
+    assert one_cycle[-1] == pytest.approx(0.0) and max(one_cycle) == pytest.approx(1.0)
+    assert np.all(np.diff(one_cycle[:31]) > 0) and np.all(np.diff(one_cycle[30:]) < 0)
 
 
 @pytest.mark.parametrize("name", OPTIMIZERS)

@@ -188,4 +188,11 @@ SCHEDULES = {
     "step": lambda progress: 0.1 ** ((progress >= 0.5) + (progress >= 0.75)),
     # From 1 down to 0 along half a cosine: large steps first, fine ones at the end.
     "cosine": lambda progress: 0.5 * (1 + math.cos(math.pi * progress)),
+    # One cycle (Smith & Topin 2019): up from 1/25 to 1 over the first 30% of the run (large
+    # steps are safe once the weights have settled a little), then down to 0 along a cosine.
+    "onecycle": lambda progress: (
+        1 / 25 + (1 - 1 / 25) * progress / 0.3
+        if progress < 0.3
+        else 0.5 * (1 + math.cos(math.pi * (progress - 0.3) / 0.7))
+    ),
 }
