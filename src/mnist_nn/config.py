@@ -155,7 +155,7 @@ class TrainConfig:
     lr_schedule: str = setting(
         "constant",
         "learning rate over the run: constant, step (/10 at 1/2 and 3/4), cosine (down to 0) or "
-        "onecycle (up from 1/25 over the first 30%, then down to 0)",
+        "onecycle (up from 1/25 over the first 3/10 of the run, then down to 0)",
         choices=Table("optimizers", "SCHEDULES"),
         label="Schedule",
     )
