@@ -6,14 +6,21 @@ import json
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
 from mnist_nn.cli.parser import main
 from mnist_nn.errors import UserError
 
-QUICK = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# Derandomized: CI sees the same examples every run (and a failure there is one to reproduce here).
+QUICK = settings(
+    max_examples=40,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 
 WORDS = st.sampled_from(["conv8x5", "conv4x3", "conv300x3", "conv2x4", "pool", "dense16", "dense0",
                          "dense99999", "conv", "x", "é", "\t", " ", "conv1x9"])  # fmt: skip
@@ -149,7 +156,10 @@ def test_an_image_of_any_mode_and_size_is_read_or_refused_in_one_line(kind, widt
     ImageDraw.Draw(grey).line(points, fill=0, width=max(1, min(width, height) // 12))
     picture = grey.convert(mode)
     buffer = io.BytesIO()
-    picture.save(buffer, format=form)
+    try:
+        picture.save(buffer, format=form)
+    except (OSError, KeyError, ValueError):  # a mode this Pillow cannot write in that format
+        assume(False)
     buffer.seek(0)
     try:
         values = greys(read_image(buffer, "the image"))
