@@ -203,8 +203,8 @@ def test_each_training_command_prints_what_the_readme_says(command, mnist_dir, t
 # The test accuracy each full run of a training command reaches, as the README quotes it beside the
 # command: the run is repeated in full here (the same seed gives the same weights), within 0.1
 # points (another BLAS kernel may round differently). The seed's own 95.62% is measured by
-# tests/test_end_to_end.py, with its weights to the last bit. The others are too long for a test (the
-# cnn-best preset trains for 11 minutes): the README says beside each where and when it was
+# tests/test_end_to_end.py, with its weights to the last bit. The others are too long for a test
+# (the cnn-best preset trains for 11 minutes): the README says beside each where and when it was
 # measured, and `test_figures_no_test_reproduces_say_where_and_when` keeps that note there.
 REPRODUCED = ["python main.py --loss cross_entropy",
               "python main.py --hidden 1000 --lr 0.002 --epochs 3",
