@@ -135,3 +135,25 @@ def saved(picture: Image.Image, **options) -> io.BytesIO:
     picture.save(buffer, **options)
     buffer.seek(0)
     return buffer
+
+
+class InterruptedAfter:
+    """A sweep's executor that runs trials in this process and counts them; Ctrl-C after
+    `limit` of them (None: never)."""
+
+    name = "this process"
+
+    def __init__(self, limit=None):
+        self.limit, self.ran = limit, []
+
+    def run(self, base, trials, spec):
+        from mnist_nn.experiments.executors import run_trial
+
+        for trial in trials:
+            if self.limit is not None and len(self.ran) == self.limit:
+                raise KeyboardInterrupt
+            self.ran.append(trial.key)
+            yield run_trial(base, trial, spec)
+
+    def close(self):
+        pass

@@ -14,7 +14,7 @@ import pytest
 from mnist_nn.cli.parser import main
 from mnist_nn.errors import UserError
 
-from helpers import peak_megabytes, saved, written
+from helpers import InterruptedAfter, peak_megabytes, saved, written
 
 
 @pytest.mark.slow
@@ -287,27 +287,6 @@ def test_a_crafted_model_file_is_refused_in_one_line_everywhere(tmp_path, capsys
         assert message in err and err.count("\n") == 1, (argv, err)
 
 
-class StopAfter:
-    """Runs trials in this process; Ctrl-C after `limit` of them (None: never)."""
-
-    name = "this process"
-
-    def __init__(self, limit=None):
-        self.limit, self.ran = limit, []
-
-    def run(self, base, trials, spec):
-        from mnist_nn.experiments.executors import run_trial
-
-        for trial in trials:
-            if self.limit is not None and len(self.ran) == self.limit:
-                raise KeyboardInterrupt
-            self.ran.append(trial.key)
-            yield run_trial(base, trial, spec)
-
-    def close(self):
-        pass
-
-
 def sweep_in(folder, executor):
     from mnist_nn.config import TrainConfig
     from mnist_nn.experiments.executors import DataSpec
@@ -333,16 +312,16 @@ def sweep_in(folder, executor):
 def test_a_results_file_with_a_bad_line_reruns_twice_to_completion_keeping_every_trial(
     tmp_path, capsys, left_behind
 ):
-    first = StopAfter(limit=2)
+    first = InterruptedAfter(limit=2)
     with pytest.raises(KeyboardInterrupt):
         sweep_in(tmp_path, first)
     with open(tmp_path / "trials.jsonl", "ab") as file:
         file.write(left_behind)
-    second = StopAfter(limit=1)
+    second = InterruptedAfter(limit=1)
     with pytest.raises(KeyboardInterrupt):
         sweep_in(tmp_path, second)
     assert "set aside in" in capsys.readouterr().err
-    third = StopAfter()
+    third = InterruptedAfter()
     table = sweep_in(tmp_path, third)
     assert sum(line["seeds"] for line in table) == 4  # every trial, once
     ran = first.ran + second.ran + third.ran

@@ -11,6 +11,8 @@ from mnist_nn.errors import UserError
 from mnist_nn.experiments import executors, results, sweeps
 from mnist_nn.experiments import trials as what_to_run
 
+from helpers import InterruptedAfter
+
 # A quick network on the offline digits: a trial takes a fraction of a second.
 BASE = TrainConfig(
     hidden_sizes=(32,),
@@ -58,20 +60,6 @@ def test_a_grid_times_seeds_gives_the_same_numbers_in_a_pool_on_dask_and_in_sequ
     for folder in ("sequence", "pool", "dask"):
         files = {path.name for path in (tmp_path / folder).iterdir()}
         assert {"trials.jsonl", "sweep.csv", "sweep.json", "sweep.png"} <= files
-
-
-class InterruptedAfter(executors.Sequential):
-    """Runs trials in this process and counts them; Ctrl-C after `limit` of them."""
-
-    def __init__(self, limit=None):
-        self.limit, self.ran = limit, []
-
-    def run(self, base, trials, spec):
-        for trial in trials:
-            if self.limit is not None and len(self.ran) == self.limit:
-                raise KeyboardInterrupt
-            self.ran.append(trial.key)
-            yield executors.run_trial(base, trial, spec)
 
 
 def test_an_interrupted_sweep_resumes_without_running_a_finished_trial_again(tmp_path):

@@ -174,15 +174,12 @@ def read_image(source, name: str) -> Image.Image:
             cost = picture.size[0] * picture.size[1] * (2 * len(picture.getbands()) + 1)
             cost += conversion_bytes(picture) + progressive_bytes(picture, width, height)
             if cost > decoding.total:
+                progressive = bool(picture.info.get("progressive"))
+                kind = "progressive JPEG" if progressive else picture.format
                 raise UserError(
-                    f"{name}: a {'progressive ' if picture.info.get('progressive') else ''}"
-                    f"{picture.format} of {width}x{height} pixels needs about {cost >> 20} MB to "
+                    f"{name}: a {kind} of {width}x{height} pixels needs about {cost >> 20} MB to "
                     f"decode, over the limit of {decoding.total >> 20} MB; make it smaller first"
-                    + (
-                        " (or save it as a baseline JPEG)"
-                        if picture.info.get("progressive")
-                        else ""
-                    )
+                    + (" (or save it as a baseline JPEG)" if progressive else "")
                 )
             with decoding.held(cost):
                 return _decoded(picture, width, height)
