@@ -17,6 +17,8 @@ batch as every layer's here:
 
 import numpy as np
 
+from mnist_nn.nn.layers import Buffers
+
 
 class BatchNorm:
     """Normalises each of `features` features over the batch, then scales by γ (`weight`) and
@@ -30,6 +32,7 @@ class BatchNorm:
         self.running_mean = np.zeros(features, dtype=dtype)  # μ_run  (F,)
         self.running_var = np.ones(features, dtype=dtype)  # σ²_run  (F,)
         self.momentum, self.epsilon = momentum, epsilon
+        self.buffers = Buffers()  # x̂, y and dx, reused from step to step
 
     @staticmethod
     def by_feature(x: np.ndarray) -> np.ndarray:
@@ -39,29 +42,40 @@ class BatchNorm:
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         self.input_shape = x.shape
         values = self.by_feature(x)  # (F, M)
+        features, count = values.shape
+        xhat = self.buffers.get("xhat", features, count, x.dtype)
         if training:
-            mean, var = values.mean(axis=1), values.var(axis=1)  # μ, σ²  (F,)
-            count = values.shape[1]
+            mean = values.mean(axis=1)  # μ  (F,)
+            np.subtract(values, mean[:, None], out=xhat)  # x − μ
+            var = np.einsum("fm,fm->f", xhat, xhat) / count  # σ² = mean((x − μ)²)  (F,)
             keep = self.momentum
             self.running_mean *= keep
             self.running_mean += (1 - keep) * mean
             self.running_var *= keep  # (the unbiased σ², as a population's is estimated)
             self.running_var += (1 - keep) * var * (count / max(count - 1, 1))
         else:
-            mean, var = self.running_mean, self.running_var
-        self.inv_std = 1 / np.sqrt(var + self.epsilon)  # 1 / √(σ² + ε)  (F,)
-        self.xhat = (values - mean[:, None]) * self.inv_std[:, None]  # x̂  (F, M)
-        y = self.weight[:, None] * self.xhat + self.bias[:, None]  # y = γ·x̂ + β  (F, M)
+            var = self.running_var
+            np.subtract(values, self.running_mean[:, None], out=xhat)
+        self.inv_std = (1 / np.sqrt(var + self.epsilon)).astype(x.dtype)  # 1 / √(σ² + ε)  (F,)
+        xhat *= self.inv_std[:, None]  # x̂ = (x − μ) / √(σ² + ε)  (F, M)
+        self.xhat = xhat
+        y = self.buffers.get("y", features, count, x.dtype)
+        np.multiply(xhat, self.weight[:, None], out=y)  # y = γ·x̂ ...
+        y += self.bias[:, None]  # ... + β
         return y.T if x.ndim == 2 else y.reshape(x.shape)
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
         dy = self.by_feature(dout)  # (F, M)
-        count = dy.shape[1]
+        features, count = dy.shape
         np.sum(dy, axis=1, out=self.dbias)  # dβ = Σ dy
-        np.sum(dy * self.xhat, axis=1, out=self.dweight)  # dγ = Σ dy·x̂
-        # dx = γ / (M·√(σ² + ε)) · (M·dy − Σ dy − x̂·Σ dy·x̂)
-        scale = (self.weight * self.inv_std / count)[:, None]
-        dx = scale * (count * dy - self.dbias[:, None] - self.xhat * self.dweight[:, None])
+        np.einsum("fm,fm->f", dy, self.xhat, out=self.dweight)  # dγ = Σ dy·x̂
+        # dx = γ / (M·√(σ² + ε)) · (M·dy − Σ dy − x̂·Σ dy·x̂), in place in one (F, M) array:
+        dx = self.buffers.get("dx", features, count, dout.dtype)
+        np.multiply(self.xhat, self.dweight[:, None], out=dx)  # x̂·Σ dy·x̂
+        dx += self.dbias[:, None]  # + Σ dy
+        dx *= -1 / count
+        dx += dy  # dy − (Σ dy + x̂·Σ dy·x̂) / M
+        dx *= (self.weight * self.inv_std)[:, None]  # · γ / √(σ² + ε)
         return dx.T if len(self.input_shape) == 2 else dx.reshape(self.input_shape)
 
     def parameters(self) -> list[tuple[np.ndarray, np.ndarray]]:
