@@ -187,3 +187,25 @@ def test_a_second_sweep_into_the_same_folder_at_once_is_refused(tmp_path):
         results.Results(tmp_path, description)
     first.close()
     results.Results(tmp_path, description).close()  # free again once the first has finished
+
+
+def test_the_printed_table_marks_the_chosen_row_and_flags_the_collapsed_one(tmp_path, capsys):
+    main(["sweep", "--dataset", "digits", "--hidden", "32", "--activation", "relu",
+          "--loss", "cross_entropy", "--optimizer", "momentum", "--epochs", "2", "--workers", "1",
+          "--grid", "learning_rate=0.001,1000", "--seeds", "2", "--out", str(tmp_path)])  # fmt: skip
+    out = capsys.readouterr().out
+    header = out.splitlines()[0]
+    assert "lr swept" in header and "lr 0.01" not in header  # it names what it swept
+    rows = {line.split()[0]: line for line in out.splitlines() if line[:1].isdigit()}
+    assert rows["0.001"].endswith("<- chosen") and rows["1000.0"].endswith("collapsed")
+    assert "note: chosen: the best held-out mean" in out
+    assert "2 seeds per combination give a rough spread" in out
+    assert "2 epochs per trial favour large learning rates" in out
+
+
+def test_a_combination_near_chance_is_collapsed_though_no_seed_stopped():
+    def line(mean, std):
+        return {"stopped": 0, "val_accuracy_mean": mean, "val_accuracy_std": std}
+
+    table = results.mark_verdicts([line(0.9712, 0.002), line(0.3265, 0.0522), line(0.9801, 0.001)])
+    assert [row["verdict"] for row in table] == ["", "collapsed", "chosen"]

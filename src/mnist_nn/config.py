@@ -280,20 +280,25 @@ class TrainConfig:
             if value != getattr(other, name)
         ]
 
-    def describe(self, inputs: int = 784, classes: int = 10) -> str:
-        """One readable line: the architecture, then each setting that differs from the seed's."""
+    def describe(self, inputs: int = 784, classes: int = 10, swept: tuple = ()) -> str:
+        """One readable line: the architecture, then each setting that differs from the seed's;
+        a setting a sweep varies (`swept`) is named as swept, not given a value it does not have."""
         layers = "-".join(map(str, (inputs, *self.hidden_sizes, classes)))
         if self.layers:
             layers = f"{inputs} → {self.layers} → {classes}"
+        if {"hidden_sizes", "layers"} & set(swept):
+            layers = f"{inputs} → (layers swept) → {classes}"
+        first = [f"({name} swept)" if name in swept else getattr(self, name)
+                 for name in ("activation", "loss", "optimizer")]  # fmt: skip
+        rate = "lr swept" if "learning_rate" in swept else f"lr {self.learning_rate}"
         seed = TrainConfig()
         changed = [
-            change for change in self.changes_from(seed) if change.split("=")[0] not in SHOWN_FIRST
+            change
+            for change in self.changes_from(seed)
+            if change.split("=")[0] not in (*SHOWN_FIRST, *swept)
         ]
         details = "the seed design" if self == seed else ", ".join(changed)
-        return (
-            f"{layers} {self.activation}, {self.loss}, {self.optimizer} lr {self.learning_rate}"
-            + (f" ({details})" if details else "")
-        )
+        return f"{layers} {', '.join(first)} {rate}" + (f" ({details})" if details else "")
 
 
 MAX_WEIGHTS = 100_000_000  # 400 MB of float32 weights, about 1.6 GB with gradients and Adam's state

@@ -38,13 +38,17 @@ def prepare_out_dir(out: Path) -> Path:
     return out
 
 
-def add_settings(parser: argparse.ArgumentParser, preset_help: str) -> None:
-    """--preset and one flag per declared setting, laid over it."""
+HELD_OUT = "5000, or a fifth of a smaller training set, such as the digits fallback's"
+
+
+def add_settings(parser: argparse.ArgumentParser, preset_help: str, chooses: bool = False) -> None:
+    """--preset and one flag per declared setting, laid over it. A command that `chooses`
+    (a sweep) always holds examples out to choose on, so its --val-size says so."""
     parser.add_argument(
         "--preset", choices=sorted(PRESETS), default="seed", help=f"{preset_help} (default: seed)"
     )
     for option in settings("cli").values():
-        add_setting(parser, option)
+        add_setting(parser, option, HELD_OUT if chooses and option.name == "val_size" else None)
 
 
 def add_data_arguments(parser: argparse.ArgumentParser, own_data: bool = True) -> None:

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from mnist_nn.cli.common import (
+    HELD_OUT,
     add_data_arguments,
     add_executor_arguments,
     add_settings,
@@ -37,8 +38,7 @@ def add_compare(subcommands) -> None:
         "--val-size",
         type=value_parser(SETTINGS["val_size"]),
         default=None,
-        help="validation examples held out of the training set (default: 5000, or a fifth of "
-        "a smaller training set, such as the digits fallback's)",
+        help=f"validation examples held out of the training set (default: {HELD_OUT})",
     )
     compare.add_argument(
         "--seed", type=value_parser(SETTINGS["seed"]), default=0, help="seed (default: 0)"
@@ -65,7 +65,7 @@ def add_sweep(subcommands) -> None:
         epilog="example: mnist-nn sweep --grid learning_rate=0.003,0.01,0.03 "
         "hidden_sizes=64,128,256 --seeds 3 --epochs 5 (hidden_sizes=256+128: two layers)",
     )
-    add_settings(sweep, "named configuration every trial starts from")
+    add_settings(sweep, "named configuration every trial starts from", chooses=True)
     searches = sweep.add_mutually_exclusive_group(required=True)
     searches.add_argument(
         "--grid",
@@ -192,12 +192,15 @@ def command_sweep(args: argparse.Namespace) -> int:
     del dataset
     what = (
         f"{len(trials)} trials ({len(trials) // args.seeds} settings x {args.seeds} seeds) of "
-        f"{base.describe()} on {spec.name} ({val_size} held out)"
+        f"{base.describe(swept=names)} on {spec.name} ({val_size} held out)"
     )
     table = _run_trials(args, what, base, trials, spec, names)
     if table is None:
         return 130
     print(results.format_table(table, names))
+    epochs = min(trial_config(base, trial).epochs for trial in trials)
+    for caveat in results.caveats(table, args.seeds, epochs, names):
+        print(f"note: {caveat}")
     written = [results.TRIALS_FILE, results.SUMMARY_CSV, results.SUMMARY_JSON, results.PICTURE]
     print(f"wrote {', '.join(str(args.out / name) for name in written)}")
     return 0

@@ -98,9 +98,10 @@ if __name__ == "__main__":
         print(flag_table())
 
 
-def add_setting(parser: argparse.ArgumentParser, option) -> None:
-    """A flag made from a TrainConfig field: its name, help text, limits and the seed's default.
-    Its parsed default is None, so that a preset's value applies unless the flag is given."""
+def add_setting(parser: argparse.ArgumentParser, option, default: str | None = None) -> None:
+    """A flag made from a TrainConfig field: its name, help text, limits and the seed's default
+    (or `default`, said in words, where the command applies another). Its parsed default is
+    None, so that a preset's value applies unless the flag is given."""
     meta = option.metadata
     keywords = {"metavar": metavar(option)}
     text = meta["help"]
@@ -113,5 +114,5 @@ def add_setting(parser: argparse.ArgumentParser, option) -> None:
         keywords["type"] = value_parser(option)
     if meta["max_count"]:
         keywords["nargs"] = "+"
-    text += f" (default: {default_text(option)})"
+    text += f" (default: {default or default_text(option)})"
     parser.add_argument(flag(option), dest=option.name, help=text, **keywords)

@@ -152,7 +152,45 @@ def summary(rows: list[dict], names: list[str]) -> list[dict]:
             line[f"{figure}_mean"] = float(np.mean(values)) if values else None
             line[f"{figure}_std"] = float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
         table.append(line)
+    return mark_verdicts(table)
+
+
+CHANCE = 0.1  # a sweep's data has ten classes (MNIST, or scikit-learn's digits)
+
+
+def mark_verdicts(table: list[dict], chance: float = CHANCE) -> list[dict]:
+    """Each line's verdict: "chosen" for the best held-out mean (what a sweep is for choosing;
+    the test column is only reported), "collapsed" for a combination that broke down (a seed
+    stopped, or its held-out mean nearer chance than the best's), else ""."""
+    measured = [
+        line["val_accuracy_mean"] for line in table if line["val_accuracy_mean"] is not None
+    ]
+    best = max(measured, default=None)
+    for line in table:
+        mean = line["val_accuracy_mean"]
+        broke = line["stopped"] or mean is None or mean < (chance + best) / 2
+        line["verdict"] = "collapsed" if broke else ""
+    if best is not None:
+        next(line for line in table if line["val_accuracy_mean"] == best)["verdict"] = "chosen"
     return table
+
+
+def caveats(table: list[dict], seeds: int, epochs: int, swept: list[str]) -> list[str]:
+    """What a sweep of few seeds or few epochs can and cannot say, in lines to print under it."""
+    lines = ["chosen: the best held-out mean; the test column is for reporting once, never for "
+             "choosing"]  # fmt: skip
+    if any(line["verdict"] == "collapsed" for line in table):
+        lines.append("collapsed: a seed stopped learning, or the mean is nearer chance than the "
+                     "best's; the spread over its seeds says how unsteady it was")  # fmt: skip
+    if seeds < 3:
+        lines.append(f"{seeds} seed{'s' if seeds > 1 else ''} per combination give a rough spread "
+                     "at best: rerun the leading ones with more seeds before trusting a difference "
+                     "of less than two spreads")  # fmt: skip
+    if epochs <= 3 and ("learning_rate" in swept or "epochs" not in swept):
+        lines.append(f"{epochs} epoch{'s' if epochs > 1 else ''} per trial favour large learning "
+                     "rates, which get further in few steps: confirm the choice with as many "
+                     "epochs as the real run")  # fmt: skip
+    return lines
 
 
 def write_summary(
@@ -189,12 +227,13 @@ def format_table(table: list[dict], names: list[str]) -> str:
     def shown(value):
         return " ".join(map(str, value)) if isinstance(value, list) else str(value)
 
-    header = [*names, "seeds", "held-out %", "test %", "seconds"]
+    header = [*names, "seeds", "held-out %", "test %", "seconds", ""]
     rows = [
         [*(shown(line[name]) for name in names),
          f"{line['seeds']}" + (f" ({line['stopped']} stopped)" if line["stopped"] else ""),
          both(line, "val_accuracy", 100, 2),
-         both(line, "test_accuracy", 100, 2), both(line, "seconds", 1, 1)]
+         both(line, "test_accuracy", 100, 2), both(line, "seconds", 1, 1),
+         {"chosen": "<- chosen", "collapsed": "collapsed"}.get(line.get("verdict"), "")]
         for line in table
     ]  # fmt: skip
     return render_table(header, rows)
