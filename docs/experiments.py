@@ -1,8 +1,9 @@
 """The README's pictures and experiments, drawn by the project's own code.
 
-    python docs/experiments.py                 # every picture, into docs/
+    python docs/experiments.py                 # every picture, into ./experiments
     python docs/experiments.py learning-rates  # just one (names: see PICTURES below)
     python docs/experiments.py --limit 5000    # on the first 5,000 training (and test) images
+    python docs/experiments.py --out docs      # redraw the pictures the docs show
 
 Each picture is one function: it trains with the library's Trainer where it needs to (MNIST as
 `python main.py` finds it, else the offline digits) and draws with matplotlib.
@@ -20,6 +21,7 @@ from matplotlib.figure import Figure
 from mnist_nn.config import TrainConfig
 from mnist_nn.data.dataset import Split, load_dataset
 from mnist_nn.errors import UserError
+from mnist_nn.train.callbacks import LambdaCallback
 from mnist_nn.train.loop import Trainer
 
 HERE = Path(__file__).resolve().parent
@@ -183,6 +185,58 @@ def losses(out: Path, dataset) -> str:
     return "held-out accuracy after 5 epochs: " + ", ".join(figures)
 
 
+def hidden_spread(config: TrainConfig, dataset) -> tuple[list[np.ndarray], list[float]]:
+    """After each epoch of a run: its hidden activations on the held-out images, and the
+    held-out accuracy."""
+    spreads = []
+
+    def keep(trainer, record):
+        spreads.append(trainer.network.explain(dataset.validation.images)[1][0].ravel())
+
+    result = Trainer(config, dataset.train.images.shape[1], dataset.classes,
+                     callbacks=[LambdaCallback(on_epoch_end=keep)]).fit(dataset)  # fmt: skip
+    return spreads, [100 * record["val_accuracy"] for record in result.history]
+
+
+def saturated_share(activations: np.ndarray) -> float:
+    """The fraction of sigmoid activations within 0.01 of 0 or 1, where σ' = a(1 − a) < 0.01."""
+    return float(np.mean((activations < 0.01) | (activations > 0.99)))
+
+
+def batch_norm(out: Path, dataset) -> str:
+    """The seed's hidden activations epoch by epoch, without and with a batch norm between its
+    hidden layer and the sigmoid (same learning rate, 0.01); and what lr 0.05 does to each."""
+    figure = Figure(figsize=(10, 3.8), layout="constrained")
+    axes = figure.subplots(1, 2, sharey=True)
+    figures = []
+    runs = (("", "the seed"), ("dense128 bn", "with bn: --layers 'dense128 bn'"))
+    for ax, (layers, title) in zip(axes, runs, strict=True):
+        config = replace(TrainConfig(), layers=layers, val_size=500)
+        spreads, accuracy = hidden_spread(config, dataset)
+        epochs = range(1, len(spreads) + 1)
+        bands = np.percentile(np.stack(spreads), [5, 25, 50, 75, 95], axis=1)
+        ax.fill_between(epochs, bands[0], bands[4], color="#93c5fd", label="5th to 95th percentile")
+        ax.fill_between(epochs, bands[1], bands[3], color="#2563eb", label="25th to 75th")
+        ax.plot(epochs, bands[2], color="black", linewidth=1, label="median")
+        shares = [100 * saturated_share(a) for a in spreads]
+        twin = ax.twinx()
+        twin.plot(epochs, shares, color="#dc2626", marker=".", label="% saturated (right)")
+        twin.set(ylim=(0, 30), ylabel="% of activations within 0.01 of 0 or 1")
+        ax.set(xlabel="epoch", ylim=(0, 1), title=f"{title}: {accuracy[-1]:.1f}% held out")
+        ax.legend(fontsize=7, loc="upper left")
+        twin.legend(fontsize=7, loc="upper right")
+        endings = []
+        for rate in (0.05,):
+            _, ending = train_losses(replace(config, epochs=1, learning_rate=rate), dataset)
+            endings.append(f"lr {rate}: {ending}")
+        figures.append(f"{title}: {shares[-1]:.1f}% saturated after {len(shares)} epochs, "
+                       f"{accuracy[-1]:.1f}% held out; {', '.join(endings)}")  # fmt: skip
+    axes[0].set_ylabel("hidden activation a1 (held-out images)")
+    figure.suptitle("The seed's hidden sigmoids epoch by epoch, lr 0.01")
+    figure.savefig(out / "batch_norm.png", dpi=100)
+    return "; ".join(figures)
+
+
 def framing(out: Path, dataset) -> str:
     """Four user-like photos of MNIST test digits (benchmarks/user_images.py) through each step of
     `predict`'s framing: the photo, the ink once paper and light are flattened, the digit's
@@ -320,6 +374,7 @@ PICTURES = {
     "learning-rates": learning_rates,
     "saturation": saturation,
     "losses": losses,
+    "batch-norm": batch_norm,
     "framing": framing,
     "shifted": shifted,
     "filters": filters,
@@ -342,7 +397,12 @@ def main(argv=None) -> None:
     parser.add_argument(
         "--limit", type=int, help="use only this many training images, and as many test images"
     )
-    parser.add_argument("--out", type=Path, default=HERE, help="folder for the pictures")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path("experiments"),
+        help="folder for the pictures (default: ./experiments; docs to redraw the docs' own)",
+    )
     parser.add_argument(
         "--models",
         nargs="*",
@@ -356,6 +416,7 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     models = dict(given.split("=", 1) for given in args.models or [])
     dataset = limited(load_dataset(val_size=500), args.limit)
+    args.out.mkdir(parents=True, exist_ok=True)
     for name in args.names or PICTURES:
         picture = PICTURES[name]
         if picture in (shifted, filters):  # these read trained models

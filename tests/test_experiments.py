@@ -35,6 +35,17 @@ def test_every_picture_is_drawn_by_the_script(tmp_path, mnist_dir, monkeypatch, 
     assert re.search(r"wrote .*\.png: \S", capsys.readouterr().out)  # and its figures
 
 
+def test_the_pictures_go_to_a_folder_of_the_users_not_into_docs(tmp_path, monkeypatch):
+    """A quick, rough run must not overwrite the pictures the docs show: ./experiments unless
+    --out says otherwise."""
+    shown = DOCS / "sigmoid.png"
+    before = shown.read_bytes()
+    monkeypatch.chdir(tmp_path)
+    experiments().main(["sigmoid"])
+    assert (tmp_path / "experiments" / "sigmoid.png").is_file()
+    assert shown.read_bytes() == before
+
+
 def test_every_picture_is_checked_somewhere():
     from test_readme import PICTURES
 
