@@ -104,10 +104,11 @@ def test_gradcheck_command(capsys):
     assert main(["gradcheck", "--dropout", "0.5"]) == 0
     out = capsys.readouterr().out
     # Every activation with every loss, each network 3 dense layers (a W and a b each), and the
-    # image layers alone.
+    # image layers alone, and the line reader's CTC loss.
     image_checks = sum(len(pairs) for _, pairs in check_image_layers())
-    checked = len(ACTIVATIONS) * len(LOSSES) * 3 * 2 + image_checks
+    checked = len(ACTIVATIONS) * len(LOSSES) * 3 * 2 + image_checks + 1
     assert f"all {checked} gradients agree" in out and "WRONG" not in out
+    assert "columns    ctc            dz" in out
     assert "relu       cross_entropy  W1" in out and "ε = 1e-6" in out
 
 

@@ -192,7 +192,8 @@ def test_a_second_sweep_into_the_same_folder_at_once_is_refused(tmp_path):
 def test_the_printed_table_marks_the_chosen_row_and_flags_the_collapsed_one(tmp_path, capsys):
     main(["sweep", "--dataset", "digits", "--hidden", "32", "--activation", "relu",
           "--loss", "cross_entropy", "--optimizer", "momentum", "--epochs", "2", "--workers", "1",
-          "--grid", "learning_rate=0.001,1000", "--seeds", "2", "--out", str(tmp_path)])  # fmt: skip
+          "--grid", "learning_rate=0.001,1000", "--seeds", "2",
+          "--out", str(tmp_path)])  # fmt: skip
     out = capsys.readouterr().out
     header = out.splitlines()[0]
     assert "lr swept" in header and "lr 0.01" not in header  # it names what it swept

@@ -203,12 +203,12 @@ def command_train(args: argparse.Namespace) -> int:
 
 
 def command_gradcheck(args: argparse.Namespace) -> int:
-    from mnist_nn.nn.gradcheck import check_combinations, check_image_layers, report
+    from mnist_nn.nn.gradcheck import check_combinations, check_ctc, check_image_layers, report
 
     activations = args.activations or list(setting_choices("activation"))
     losses = args.losses or list(setting_choices("loss"))
     results = check_combinations(activations, losses, dropout=args.dropout)
-    lines, agree = report([*results, *check_image_layers()])
+    lines, agree = report([*results, *check_image_layers(), *check_ctc()])
     print("\n".join(lines))
     return 0 if agree else 1
 

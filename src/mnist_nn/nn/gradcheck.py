@@ -124,6 +124,20 @@ def check_image_layers(seed: int = 0):
     return results
 
 
+def check_ctc(seed: int = 0):
+    """The line reader's loss, CTC, on 3 random lines of 9 columns over 11 classes (ten digits and
+    the blank), reading numbers of 1, 3 and 4 digits (one with a repeat): dL/dz of every column's
+    logits, as the other losses' are checked."""
+    from mnist_nn.nn.ctc import CTC
+
+    rng = np.random.default_rng(seed)
+    logits = rng.standard_normal((3, 9, 11))
+    numbers = [[7], [1, 1, 2], [3, 0, 5, 9]]
+    _, gradient = CTC()(logits, numbers)
+    numerical = numerical_gradient(lambda: CTC()(logits, numbers)[0], logits)
+    return [(("columns", "ctc"), [("dz", relative_error(gradient, numerical))])]
+
+
 def report(results) -> tuple[list[str], bool]:
     """The lines `mnist-nn gradcheck` prints for `check_combinations`'s results, and whether every
     gradient agrees with its numerical estimate."""
@@ -136,7 +150,8 @@ def report(results) -> tuple[list[str], bool]:
         f"a bug (a sign, a missing σ'): about 1e-1. Below {TOLERANCE:g} counts as agreeing.",
         "The image layers (convolution, max pooling) and batch norm are checked alone, on 2",
         "images of 2x6x5 (batch norm of dense units on 8 rows of 5): their W and b (batch norm's",
-        "γ and β), and dx, the gradient they send back to the layer below.",
+        "γ and β), and dx, the gradient they send back to the layer below. CTC, the line",
+        "reader's loss, is checked on the logits of 3 lines of 9 columns.",
         "",
         f"{'activation':<10} {'loss':<14} {'parameter':<10} relative error",
     ]
