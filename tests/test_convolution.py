@@ -6,7 +6,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from mnist_nn.nn.convolution import Conv2D, Flatten, MaxPool2D, Reshape
+from mnist_nn.nn.convolution import Columns, Conv2D, Flatten, MaxPool2D, Reshape
 from mnist_nn.nn.gradcheck import TOLERANCE, check_image_layers, check_layer
 
 
@@ -89,6 +89,20 @@ def test_flatten_and_reshape_are_each_others_inverse():
     flatten = Flatten()
     np.testing.assert_array_equal(flatten.forward(images), x)
     assert flatten.backward(x).shape == (1, 28, 28, 2)
+
+
+def test_a_line_becomes_one_row_per_column_and_its_gradient_goes_back_in_place():
+    """A line reader's maps (C, H, W, N) -> a row for each column of each line: row n·W + w holds
+    column w of line n, its channels and heights; backward is the transpose of forward."""
+    rng = np.random.default_rng(0)
+    lines = Reshape(4, 6).forward(rng.normal(size=(3, 4 * 6)))  # 3 lines, 4 high, 6 wide
+    maps = np.concatenate([lines, 2 * lines])  # two channels
+    columns = Columns()
+    rows = columns.forward(maps)
+    assert rows.shape == (3 * 6, 2 * 4)
+    np.testing.assert_array_equal(rows[2 * 6 + 5], maps[:, :, 5, 2].ravel())
+    gradient = rng.normal(size=rows.shape)
+    assert np.isclose(np.vdot(rows, gradient), np.vdot(maps, columns.backward(gradient)))
 
 
 def test_every_gradient_of_the_image_layers_agrees_with_calculus():

@@ -164,14 +164,15 @@ class Flatten:
 
 
 class Reshape:
-    """(N, 784) rows, as the data comes, -> (1, 28, 28, N): one channel of N images."""
+    """(N, H·W) rows, as the data comes, -> (1, H, W, N): one channel of N images (a digit is
+    28x28; a line of digits 28 high and as wide as the line)."""
 
-    def __init__(self, side: int):
-        self.side = side
+    def __init__(self, height: int, width: int | None = None):
+        self.height, self.width = height, width or height
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         self.input_shape = x.shape
-        return np.ascontiguousarray(x.T).reshape(1, self.side, self.side, len(x))
+        return np.ascontiguousarray(x.T).reshape(1, self.height, self.width, len(x))
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
         return dout.reshape(-1, self.input_shape[0]).T
@@ -180,4 +181,27 @@ class Reshape:
         return []
 
     def __repr__(self) -> str:
-        return f"Reshape({self.side}x{self.side})"
+        return f"Reshape({self.height}x{self.width})"
+
+
+class Columns:
+    """(C, H, W, N) feature maps -> (N·W, C·H) rows: one row per column position of each image,
+    its C·H features, so that a Dense layer reads every column alike (a line reader's output, one
+    answer per column). Rows go image by image, column by column: row n·W + w is column w of
+    image n. Backward puts the gradient back into the maps' shape."""
+
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        self.input_shape = x.shape
+        channels, height, width, count = x.shape
+        return np.ascontiguousarray(x.transpose(3, 2, 0, 1)).reshape(count * width, -1)
+
+    def backward(self, dout: np.ndarray) -> np.ndarray:
+        channels, height, width, count = self.input_shape
+        by_column = dout.reshape(count, width, channels, height)  # (N, W, C, H)
+        return np.ascontiguousarray(by_column.transpose(2, 3, 1, 0))
+
+    def parameters(self) -> list:
+        return []
+
+    def __repr__(self) -> str:
+        return "Columns()"
