@@ -89,7 +89,37 @@ def test_a_stack_with_bn_counts_its_parameters_and_builds_them():
     built = sum(parameter.size for parameter, _ in network.parameters())
     assert built == count_weights(784, 10, layers=config.layers)
     assert built - count_weights(784, 10, layers="conv8x3 pool dense32") == 2 * (8 + 32)
-    assert "Conv2D(1 -> 8, 3x3) → BatchNorm(8) → ReLU() → MaxPool2D(2x2)" in repr(network)
+    assert "Conv2D(1 -> 8, 3x3) → BatchNorm(8) → MaxPool2D(2x2) → ReLU()" in repr(network)
+
+
+def test_pooling_before_the_activation_after_bn_changes_no_number():
+    """bn → pool → ReLU is built for bn → ReLU → pool (ReLU on a quarter of the values): the
+    same outputs and the same gradients, as max and a rising activation commute."""
+    import copy
+
+    from mnist_nn.nn.convolution import MaxPool2D
+    from mnist_nn.train.loop import Trainer
+
+    config = TrainConfig(layers="conv8x3 bn pool dense32 bn", activation="relu", dtype="float64")
+    built = Trainer(config).network.layers
+    pool = next(i for i, layer in enumerate(built) if isinstance(layer, MaxPool2D))
+    written = copy.deepcopy(built)
+    written[pool], written[pool + 1] = written[pool + 1], written[pool]  # bn → ReLU → pool
+    rng = np.random.default_rng(0)
+    x, dout = rng.random((16, 784)), rng.normal(size=(16, 10))
+    outputs, gradients = [], []
+    for layers in (built, written):
+        out = x
+        for layer in layers:
+            out = layer.forward(out, training=True)
+        outputs.append(out.copy())
+        gradient = dout
+        for layer in reversed(layers[1:]):  # down to the first convolution (Reshape: nothing)
+            gradient = layer.backward(gradient)
+        gradients.append([g.copy() for layer in layers for _, g in layer.parameters()])
+    np.testing.assert_allclose(outputs[0], outputs[1], rtol=1e-12)
+    for ours, theirs in zip(*gradients, strict=True):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-10, atol=1e-12)
 
 
 def test_running_averages_survive_save_load_and_resume_to_the_last_bit(tmp_path, offline):

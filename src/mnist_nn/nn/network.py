@@ -221,7 +221,14 @@ def build_stack(spec: str, inputs: int, rng, dtype, activation, dropout: float):
             elif not normalised:
                 layers.append(activation())
         elif planned.kind == "bn":  # between the layer it normalises and that layer's activation
-            layers += [BatchNorm(planned.weight_shape[0], dtype), activation()]
+            layers.append(BatchNorm(planned.weight_shape[0], dtype))
+            # bn → pool → activation, as after a conv (the note above): the statistics are still
+            # those of every position, and the activation works on a quarter of them.
+            pool_placed = (following is not None and following.kind == "pool"
+                           and getattr(activation, "monotonic", False))  # fmt: skip
+            if pool_placed:
+                layers.append(MaxPool2D())
+            layers.append(activation())
             if dropout and len(planned.input_shape) == 1:
                 layers.append(Dropout(dropout, rng))
         elif planned.kind == "pool":
