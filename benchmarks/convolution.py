@@ -25,7 +25,6 @@ from mnist_nn.config import TrainConfig
 from mnist_nn.data.dataset import load_dataset
 from mnist_nn.nn import convolution
 from mnist_nn.nn.losses import one_hot
-from mnist_nn.nn.stack import parse_stack
 from mnist_nn.presets import PRESETS
 from mnist_nn.train.loop import RunState, Trainer
 
@@ -57,24 +56,7 @@ class TorchConvNet:
         torch.manual_seed(0)
         self.X = torch.from_numpy(np.ascontiguousarray(images).reshape(-1, 1, 28, 28))
         self.y = torch.from_numpy(labels.astype(np.int64))
-        modules, channels, side, flat = [], 1, 28, None
-        for word in parse_stack(layers):
-            if word[0] == "conv":
-                modules += [torch.nn.Conv2d(channels, word[1], word[2]), torch.nn.ReLU()]
-                channels, side = word[1], side - word[2] + 1
-            elif word[0] == "pool":
-                modules.append(torch.nn.MaxPool2d(2))
-                side //= 2
-            else:
-                if flat is None:
-                    modules.append(torch.nn.Flatten())
-                    flat = channels * side * side
-                modules += [torch.nn.Linear(flat, word[1]), torch.nn.ReLU()]
-                flat = word[1]
-        if flat is None:
-            modules.append(torch.nn.Flatten())
-            flat = channels * side * side
-        self.model = torch.nn.Sequential(*modules, torch.nn.Linear(flat, 10))
+        self.model = peers.torch_stack(layers)
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=0.001)
         self.loss = torch.nn.CrossEntropyLoss(reduction="sum")
 

@@ -54,6 +54,45 @@ class TorchTrainer:
         return float(np.mean(scores.argmax(dim=1).numpy() == test_labels))
 
 
+def torch_stack(layers: str, classes: int = 10):
+    """The network a `--layers` stack names, in PyTorch: each conv or dense layer followed by
+    its batch norm when `bn` says so (running averages keeping 0.9, as ours: torch's momentum
+    0.1), then ReLU; pool a 2x2 max pool; He-normal weights and zero biases, as ours."""
+    import torch
+
+    from mnist_nn.nn.stack import parse_stack
+
+    words = parse_stack(layers)
+    modules, channels, side, flat = [], 1, 28, None
+    for word, following in zip(words, [*words[1:], None], strict=True):
+        if word[0] == "conv":
+            modules.append(torch.nn.Conv2d(channels, word[1], word[2]))
+            channels, side = word[1], side - word[2] + 1
+        elif word[0] == "dense":
+            if flat is None:
+                modules.append(torch.nn.Flatten())
+                flat = channels * side * side
+            modules.append(torch.nn.Linear(flat, word[1]))
+            flat = word[1]
+        elif word[0] == "bn":
+            norm = torch.nn.BatchNorm2d if flat is None else torch.nn.BatchNorm1d
+            modules.append(norm(channels if flat is None else flat, eps=1e-5, momentum=0.1))
+        else:  # pool
+            modules.append(torch.nn.MaxPool2d(2))
+            side //= 2
+        if word[0] != "pool" and (following is None or following[0] != "bn"):
+            modules.append(torch.nn.ReLU())
+    if flat is None:
+        modules.append(torch.nn.Flatten())
+        flat = channels * side * side
+    model = torch.nn.Sequential(*modules, torch.nn.Linear(flat, classes))
+    for module in model:
+        if isinstance(module, torch.nn.Conv2d | torch.nn.Linear):
+            torch.nn.init.kaiming_normal_(module.weight, nonlinearity="relu")
+            torch.nn.init.zeros_(module.bias)
+    return model
+
+
 def sklearn_epochs(X, labels, X_test, test_labels, epochs, seed=0):
     """Seconds per epoch and test accuracy of scikit-learn's MLPClassifier with the seed's shape
     (784-128-10, logistic hidden units, plain SGD, batch 128). Its output stage is softmax with
