@@ -40,3 +40,35 @@ def test_plain_and_lean_epochs_end_where_ours_does():
         assert not np.array_equal(expected, before)  # the epoch did move every parameter
         np.testing.assert_array_equal(plain[name], expected)
         np.testing.assert_array_equal(lean.params[name], expected)
+
+
+def test_the_fast_ablation_removes_one_ingredient_at_a_time():
+    from benchmarks.fast import ABLATED, FAST, ablation_trials
+
+    trials = ablation_trials(seeds=2)
+    recipe = {name: getattr(FAST, name) for name in ABLATED}
+    by_label = {}
+    for trial in trials:
+        by_label.setdefault(trial.label, []).append(trial)
+    assert all(len(seeds) == 2 for seeds in by_label.values())
+    for label, (trial, _) in by_label.items():
+        settings = dict(trial.settings)
+        changed = {name for name in ABLATED if settings[name] != recipe[name]}
+        assert len(changed) == (0 if label == "the fast recipe" else 1), label
+    assert "bn" not in dict(by_label["without batch norm"][0].settings)["layers"]
+
+
+def test_the_pytorch_network_has_our_parameters():
+    import pytest
+
+    torch = pytest.importorskip(
+        "torch", reason="PyTorch is a benchmark extra: pip install -e '.[bench]'"
+    )
+    from benchmarks.peers import torch_stack
+    from mnist_nn.nn.stack import count_weights
+    from mnist_nn.presets import PRESETS
+
+    for layers in (PRESETS["fast"].layers, PRESETS["cnn"].layers, "conv4x3 bn dense16 bn"):
+        model = torch_stack(layers)
+        assert sum(p.numel() for p in model.parameters()) == count_weights(784, 10, layers=layers)
+        assert model(torch.zeros(2, 1, 28, 28)).shape == (2, 10)
