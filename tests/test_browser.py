@@ -8,6 +8,7 @@ and check what the page shows; audit it with axe-core. Skipped (saying why) wher
 import json
 import math
 import os
+import re
 import socket
 import threading
 import time
@@ -352,6 +353,16 @@ def test_a_number_written_on_the_pad_is_read_with_a_box_per_digit(browser, mnist
     assert page.get_attribute("#number-view", "data-boxes") == "4"
     assert page.is_visible("#number-view")
     assert "the number 2024" in page.text_content("#status")
+    # Each digit in its own frame, its reading and confidence under it; pointing at one shows
+    # what that digit gave the network (not the whole number squashed into 28x28).
+    frames = page.query_selector_all("#digit-frames .frame")
+    readings = [frame.text_content() for frame in frames]
+    assert len(frames) == 4 and "".join(reading[0] for reading in readings) == "2024"
+    assert all(re.fullmatch(r"\d\?? · \d+(\.\d)?%", reading) for reading in readings), readings
+    assert page.get_attribute("#input", "data-digit") == "1"
+    frames[2].hover()
+    assert page.get_attribute("#input", "data-digit") == "3"
+    assert page.text_content("#input-caption").startswith("Digit 3 of 4")
     assert accessibility_violations(page) == []
     page.close()
 

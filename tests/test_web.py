@@ -102,6 +102,8 @@ def test_predict_an_image_answers_the_verdict_and_the_number_on_it(client):
         left, top, right, bottom = digit["box"]
         assert left < x < right and top < 50 and bottom > 250
         assert digit["verdict"] in ("digit", "unsure", "not a digit") and len(digit["top"]) == 3
+        # each digit as the network received it, for the page to show in its own frame
+        assert len(digit["input"]) == 784 and max(digit["input"]) <= 1 and digit["hidden"]
     one = client.post("/api/predict", files={"file": ("one.png", drawn_one())}).json()
     assert len(one["digits"]) == 1 and one["number"] == str(one["digits"][0]["top"][0]["digit"])
     pixels = client.post("/api/predict", json={"pixels": [0.0] * 784}).json()

@@ -29,7 +29,24 @@ def read_image_upload(data: bytes, reader: Reader) -> dict:
     answer = page_answer(reader, pixels)
     no_number = {"number": None, "is_number": False, "digits": []}
     answer.update(number.to_dict() if number else no_number)
+    if number and number.is_number:
+        seen_by_digit(reader, number.digits, answer["digits"])
     return answer
+
+
+def seen_by_digit(reader: Reader, readings: list, digits: list[dict]) -> None:
+    """Each digit of a number as the network received it, its own 28x28 frame, and the hidden
+    activations it gave: what the page shows for the digit under the pointer."""
+    framed = [
+        (i, reading.pixels) for i, reading in enumerate(readings) if reading.pixels is not None
+    ]
+    if not framed:
+        return
+    network = reader.network
+    _, hidden = network.explain(np.stack([pixels for _, pixels in framed]).astype(network.dtype))
+    for row, (i, pixels) in enumerate(framed):
+        digits[i]["input"] = [round(float(p), 4) for p in pixels]
+        digits[i]["hidden"] = [round(float(a), 4) for a in hidden[0][row]] if hidden else []
 
 
 def read_json_upload(data: bytes, reader: Reader) -> dict:

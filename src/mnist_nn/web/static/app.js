@@ -9,6 +9,7 @@ const digitShown = document.getElementById("digit");
 const bars = document.getElementById("bars");
 const verdictLine = document.getElementById("verdict");
 const numberFigure = document.getElementById("number-figure");
+const digitFrames = document.getElementById("digit-frames");
 const DEBOUNCE_MS = 150; // predict while drawing, at most this often
 
 // --- drawing -------------------------------------------------------------------------------
@@ -180,15 +181,70 @@ function showAnswer(answer, what) {
     statusLine.textContent = `Read ${what}${reader} as ${answer.digit} (${percent(answer.probability)} sure).`;
   }
   showNumber(isNumber ? answer.digits : []);
-  drawGrey(document.getElementById("input"), answer.input, 28, 28);
-  drawHidden(answer.hidden);
+  if (isNumber && answer.digits.some((d) => d.input)) {
+    showSeen(answer.digits, 0); // a number is read digit by digit: show what each digit gave
+  } else {
+    document.getElementById("input-caption").textContent = "What it received (28×28, framed like MNIST)";
+    drawGrey(document.getElementById("input"), answer.input, 28, 28);
+    drawHidden(answer.hidden);
+  }
   if (window.mnistTrain) window.mnistTrain.showFeatureMaps(answer.feature_maps);
+}
+
+// How a digit of a number was read, in words short enough to sit under its frame.
+function digitReading(digit) {
+  if (digit.verdict === "not a digit") return "? not a digit";
+  const sure = digit.verdict === "digit" ? "" : "?";
+  return `${digit.top[0].digit}${sure} · ${percent(digit.top[0].probability)}`;
+}
+
+// The 28x28 input and the hidden activations of digit `index` of a number.
+function showSeen(digits, index) {
+  const digit = digits[index];
+  if (!digit || !digit.input) return;
+  const input = document.getElementById("input");
+  document.getElementById("input-caption").textContent =
+    `Digit ${index + 1} of ${digits.length}, as the network received it (28×28)`;
+  drawGrey(input, digit.input, 28, 28);
+  input.dataset.digit = String(index + 1);
+  drawHidden(digit.hidden || []);
+  for (const [i, frame] of [...digitFrames.children].entries()) {
+    frame.querySelector("button").setAttribute("aria-pressed", String(i === index));
+  }
+}
+
+// Each digit of a number in its own frame, its reading and confidence under it; pointing at
+// one (or focusing it) shows its input and hidden activations below.
+function showFrames(digits) {
+  digitFrames.replaceChildren();
+  digits.forEach((digit, index) => {
+    const item = document.createElement("li");
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "frame";
+    const reading = digitReading(digit);
+    button.setAttribute("aria-label", `digit ${index + 1}: ${reading}`);
+    const canvas = document.createElement("canvas");
+    canvas.width = 56;
+    canvas.height = 56;
+    if (digit.input) drawGrey(canvas, digit.input, 28, 28);
+    const label = document.createElement("span");
+    label.className = "reading" + (digit.verdict === "digit" ? "" : " doubtful");
+    label.textContent = reading;
+    button.append(canvas, label);
+    for (const event of ["mouseenter", "focus", "click"]) {
+      button.addEventListener(event, () => showSeen(digits, index));
+    }
+    item.append(button);
+    digitFrames.append(item);
+  });
 }
 
 // The picture sent, with each digit's box and reading drawn over it.
 function showNumber(digits) {
   numberFigure.hidden = digits.length === 0 || !picture;
   if (numberFigure.hidden) return;
+  showFrames(digits);
   const view = document.getElementById("number-view");
   const draw = () => {
     const width = picture.naturalWidth || picture.width;
@@ -199,14 +255,18 @@ function showNumber(digits) {
     target.fillRect(0, 0, view.width, view.height);
     target.drawImage(picture, 0, 0, width * scale, height * scale);
     target.lineWidth = 2;
-    target.font = "bold 16px system-ui, sans-serif";
+    target.font = "bold 24px system-ui, sans-serif";
     for (const digit of digits) {
       const [left, top, right, bottom] = digit.box.map((v) => v * scale);
       target.strokeStyle = digit.verdict === "digit" ? "#f59e0b" : "#ef4444";
       target.strokeRect(left, top, right - left, bottom - top);
-      target.fillStyle = target.strokeStyle;
+      // the reading on a dark tab above its box, large enough to read at a glance
       const label = digit.verdict === "not a digit" ? "?" : String(digit.top[0].digit);
-      target.fillText(label, left + 2, Math.max(14, top - 3));
+      const y = Math.max(26, top - 2);
+      target.fillStyle = "rgba(0, 0, 0, .75)";
+      target.fillRect(left, y - 24, target.measureText(label).width + 8, 26);
+      target.fillStyle = target.strokeStyle;
+      target.fillText(label, left + 4, y - 2);
     }
     view.setAttribute("aria-label", `your picture with ${digits.length} boxes: ` +
       digits.map((d) => (d.verdict === "not a digit" ? "?" : d.top[0].digit)).join(" "));
