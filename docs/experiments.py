@@ -83,9 +83,9 @@ def backward(out: Path, dataset=None) -> str:
     ax.set(xlim=(0, 12.4), ylim=(0, 4.4))
     flow = [
         (9.9, "dL/da2 = a2 − y\n(N, 10)\nthe loss", "#fee2e2"),
-        (7.4, "dz2 = dL/da2 · σ'(a2)\n(N, 10)\nσ' = a2(1 − a2)", "#dcfce7"),
-        (4.9, "dz2·W2ᵀ\n(N, 128)\nsent back", "#dbeafe"),
-        (2.4, "dz1 = (dz2·W2ᵀ)·σ'(a1)\n(N, 128)", "#dbeafe"),
+        (7.4, "δ2 = dL/da2 · σ'(z2)\n(N, 10)\nσ'(z2) = a2(1 − a2)", "#dcfce7"),
+        (4.9, "δ2·W2ᵀ = dL/da1\n(N, 128)\nsent back", "#dbeafe"),
+        (2.4, "δ1 = (δ2·W2ᵀ)·σ'(z1)\n(N, 128)", "#dbeafe"),
     ]
     for x, text, colour in flow:
         ax.add_patch(_box(x - 1.1, colour, y=2.4, height=1.5, width=2.2))
@@ -94,19 +94,22 @@ def backward(out: Path, dataset=None) -> str:
         ax.annotate("", xy=(end[0] + 1.15, 3.15), xytext=(start[0] - 1.15, 3.15),
                     arrowprops={"arrowstyle": "->"})  # fmt: skip
     grads = [
-        (7.4, "dW2 = a1ᵀ·dz2  (128, 10)\ndb2 = Σ dz2  (10,)"),
-        (2.4, "dW1 = Xᵀ·dz1  (784, 128)\ndb1 = Σ dz1  (128,)"),
+        (7.4, "dL/dW2 = a1ᵀ·δ2  (128, 10)\ndL/db2 = Σ δ2  (10,)"),
+        (2.4, "dL/dW1 = Xᵀ·δ1  (784, 128)\ndL/db1 = Σ δ1  (128,)"),
     ]
     for x, text in grads:
         ax.add_patch(_box(x - 1.5, "#fef3c7", y=0.45, height=1.1, width=3.0))
         ax.text(x, 1.0, text, ha="center", va="center", fontsize=8.5)
         ax.annotate("", xy=(x, 1.6), xytext=(x, 2.35), arrowprops={"arrowstyle": "->"})
-    ax.text(10.6, 1.0, "then W −= lr·dW, b −= lr·db\n(sums over the N examples)", ha="center",
-            va="center", fontsize=8.5)  # fmt: skip
+    step = "then W −= lr·dL/dW, b −= lr·dL/db\n(sums over the N examples;\n"
+    step += "δ = dL/dz: the design's dz negated)"
+    ax.text(10.6, 1.0, step, ha="center", va="center", fontsize=8.5)
     ax.text(6.2, 4.2, "The backward pass of the seed network: right to left", ha="center",
             fontsize=10)  # fmt: skip
     figure.savefig(out / "backward.png", dpi=100)
-    return "dW1 (784, 128) and dW2 (128, 10): one gradient per weight, the weights' own shapes"
+    return (
+        "dL/dW1 (784, 128) and dL/dW2 (128, 10): one gradient per weight, the weights' own shapes"
+    )
 
 
 def _box(x: float, colour: str, y: float = 0.7, height: float = 1.6, width: float = 2.2):
