@@ -52,6 +52,45 @@ def sigmoid_slope(z: float) -> float:
     return float(a * (1 - a))
 
 
+def output_gradient(out: Path, dataset=None) -> str:
+    """δ = dL/dz of one output against what it says, for MSE through a sigmoid (the seed's) and
+    for softmax with cross-entropy, computed by the library's own loss and sigmoid layer: where
+    the output is wrong (y = 0 but it says yes; y = 1 but it says no), MSE's δ vanishes."""
+    from mnist_nn.nn.layers import Sigmoid
+    from mnist_nn.nn.losses import MeanSquaredError, SoftmaxCrossEntropy
+
+    z = np.linspace(-8, 8, 401)[:, None]  # one output's z, one row per value
+    sigmoid = Sigmoid()
+    a = sigmoid.forward(z.copy()).copy()
+    # Cross-entropy: that output's logit beside nine others at 0, so p runs over (0, 1) too.
+    logits = np.concatenate([z, np.zeros((len(z), 9))], axis=1)
+    p = SoftmaxCrossEntropy().scores(logits)[:, :1]
+    figure = Figure(figsize=(10, 3.6), layout="constrained")
+    axes = figure.subplots(1, 2, sharey=True)
+    figures = []
+    for ax, y, title in ((axes[0], 0.0, "the answer is not this digit (y = 0)"),
+                         (axes[1], 1.0, "the answer is this digit (y = 1)")):  # fmt: skip
+        _, dL_da = MeanSquaredError()(a, np.full_like(a, y))
+        mse = sigmoid.backward(dL_da.copy())  # δ = dL/da · σ'(z)
+        targets = np.zeros_like(logits)
+        targets[:, 0] = y
+        cross_entropy = SoftmaxCrossEntropy()(logits, targets)[1][:, :1]  # δ = p − y
+        ax.plot(a, np.abs(mse), color="#b45309", label="MSE through a sigmoid: |(a − y)·a(1 − a)|")
+        ax.plot(p, np.abs(cross_entropy), color="#2563eb", label="softmax + cross-entropy: |p − y|")
+        ax.set(xlabel="what the output says (a, or p)", title=title)
+        ax.axvspan(*((0.9, 1.0) if y == 0 else (0.0, 0.1)), color="#fecaca", alpha=0.5)
+        ax.legend(fontsize=8, loc="upper center")
+        wrong = 0.99 if y == 0 else 0.01
+        at = np.argmin(np.abs(a[:, 0] - wrong))
+        at_p = np.argmin(np.abs(p[:, 0] - wrong))
+        figures.append(f"y = {y:g}, output {wrong}: MSE {abs(mse[at, 0]):.4f}, "
+                       f"cross-entropy {abs(cross_entropy[at_p, 0]):.2f}")  # fmt: skip
+    axes[0].set_ylabel("|δ| = |dL/dz|: the size of the correction")
+    figure.suptitle("The output's gradient against what it says (red: confidently wrong)")
+    figure.savefig(out / "output_gradient.png", dpi=100)
+    return "; ".join(figures)
+
+
 def network(out: Path, dataset=None) -> str:
     """The seed network with the shape of every array of one forward pass."""
     figure = Figure(figsize=(9, 3), layout="constrained")
@@ -378,6 +417,7 @@ PICTURES = {
     "saturation": saturation,
     "losses": losses,
     "batch-norm": batch_norm,
+    "output-gradient": output_gradient,
     "framing": framing,
     "shifted": shifted,
     "filters": filters,

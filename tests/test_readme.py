@@ -136,6 +136,10 @@ PICTURES = {  # command: (figures the README quotes beside it, what its shortene
         r"lr 0\.001: \d+\.\d%, lr 0\.01: \d+\.\d%, lr 0\.1: stopped",
     ),
     "python docs/experiments.py saturation": ([], r"1000 units: \d+% of outputs below 0\.01"),
+    "python docs/experiments.py output-gradient": (
+        ["0.0098", "0.99"],
+        r"y = 0, output 0\.99: MSE 0\.0098, cross-entropy 0\.99",
+    ),
     "python docs/experiments.py losses": ([], r"mse \d+\.\d%, cross_entropy \d+\.\d%"),
     "python docs/experiments.py framing": ([], "four test digits"),
     "python docs/experiments.py filters": ([], r"8 filters of 5x5, maps of 24x24"),
