@@ -91,6 +91,44 @@ def output_gradient(out: Path, dataset=None) -> str:
     return "; ".join(figures)
 
 
+def im2col(out: Path, dataset=None) -> str:
+    """A convolution as one matrix product, by the library's Conv2D on a 6x6 image: every 3x3
+    patch becomes a column of `cols`, and Wᵀ·cols gives every filter at every position at once."""
+    from matplotlib.patches import Rectangle
+
+    from mnist_nn.nn.convolution import Conv2D
+
+    image = np.zeros((6, 6), dtype=np.float64)
+    image[1, 1:5], image[2:5, 4 - np.arange(3) // 2] = 1.0, 1.0  # a small 7
+    conv = Conv2D(1, 2, 3, np.random.default_rng(0), dtype="float64")
+    z = conv.forward(image.reshape(1, 6, 6, 1))  # (F, Ho, Wo, N) = (2, 4, 4, 1)
+    cols, weights = conv.cols, conv.weight  # (9, 16) and (9, 2)
+    row, column = 1, 2  # the patch drawn: output position (1, 2), column 1·4 + 2 of cols
+    position = row * 4 + column
+    figure = Figure(figsize=(12, 3.4), layout="constrained")
+    axes = figure.subplots(1, 4, width_ratios=[1.1, 2.4, 1.2, 2.4])
+    axes[0].imshow(image, cmap="gray")
+    axes[0].add_patch(Rectangle((column - 0.5, row - 0.5), 3, 3, fill=False, color="#f59e0b", lw=2))
+    axes[0].set_title("x (6x6), a 3x3 patch")
+    axes[1].imshow(cols, cmap="gray")
+    axes[1].add_patch(Rectangle((position - 0.5, -0.5), 1, 9, fill=False, color="#f59e0b", lw=2))
+    axes[1].set_title("cols (9, 16): every patch a column")
+    axes[2].imshow(weights.T, cmap="coolwarm")
+    axes[2].set_title("Wᵀ (2, 9): a filter a row")
+    axes[3].imshow(z.reshape(2, 16), cmap="coolwarm")
+    axes[3].add_patch(Rectangle((position - 0.5, -0.5), 1, 2, fill=False, color="#f59e0b", lw=2))
+    axes[3].set_title("z = Wᵀ·cols (2, 16): both 4x4 maps")
+    for ax in axes:
+        ax.set(xticks=[], yticks=[])
+    figure.suptitle("im2col: a convolution as one matrix product (the orange column is the "
+                    "orange patch, and its two outputs)")  # fmt: skip
+    figure.savefig(out / "im2col.png", dpi=100)
+    patch = image[row : row + 3, column : column + 3]
+    same = np.allclose(z[:, row, column, 0], weights.T @ patch.reshape(9) + conv.bias)
+    return (f"cols {cols.shape}, Wᵀ {weights.T.shape}, z {z.shape[:3]}; the patch's column "
+            f"times Wᵀ is its two outputs: {same}")  # fmt: skip
+
+
 def network(out: Path, dataset=None) -> str:
     """The seed network with the shape of every array of one forward pass."""
     figure = Figure(figsize=(9, 3), layout="constrained")
@@ -418,6 +456,7 @@ PICTURES = {
     "losses": losses,
     "batch-norm": batch_norm,
     "output-gradient": output_gradient,
+    "im2col": im2col,
     "framing": framing,
     "shifted": shifted,
     "filters": filters,

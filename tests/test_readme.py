@@ -136,6 +136,10 @@ PICTURES = {  # command: (figures the README quotes beside it, what its shortene
         r"lr 0\.001: \d+\.\d%, lr 0\.01: \d+\.\d%, lr 0\.1: stopped",
     ),
     "python docs/experiments.py saturation": ([], r"1000 units: \d+% of outputs below 0\.01"),
+    "python docs/experiments.py im2col": (
+        ["(9, 16)", "(2, 16)"],
+        r"cols \(9, 16\), Wᵀ \(2, 9\), z \(2, 4, 4\); .*: True",
+    ),
     "python docs/experiments.py output-gradient": (
         ["0.0098", "0.99"],
         r"y = 0, output 0\.99: MSE 0\.0098, cross-entropy 0\.99",
