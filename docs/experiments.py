@@ -447,6 +447,40 @@ def filters(out: Path, dataset, models: dict | None = None, epochs: int | None =
     return f"{count} filters of {side}x{side}, maps of {maps.shape[2]}x{maps.shape[3]}"
 
 
+def moving_map(out: Path, dataset, models: dict | None = None, epochs: int | None = None) -> str:
+    """Why convolution helps with a digit off centre: a test digit and the same digit moved 4 px
+    right, and one filter's feature map of each (the `cnn` model's first convolution). The map
+    moves with the digit, unchanged: the same weights at every position."""
+    network = preset_models(dataset, ("cnn",), models or {}, epochs)["cnn"]
+    digit = dataset.test.images[:1]
+    moved = shifted_images(digit, 0, 4)
+    maps = network.feature_maps(np.concatenate([digit, moved]))  # (2, F, 24, 24)
+    strongest = int(np.abs(maps[0]).sum(axis=(1, 2)).argmax())  # the filter that sees the most
+    figure = Figure(figsize=(9, 4.4), layout="constrained")
+    axes = figure.subplots(2, 3)
+    limit = np.abs(maps[:, strongest]).max() or 1.0
+    for row, (image, title) in enumerate(((digit, "a test digit"), (moved, "moved 4 px right"))):
+        axes[row][0].imshow(image.reshape(28, 28), cmap="gray_r")
+        axes[row][0].set_title(title, fontsize=9)
+        axes[row][1].imshow(maps[row, strongest], cmap="bwr", vmin=-limit, vmax=limit)
+        axes[row][1].set_title(f"filter {strongest + 1}'s feature map", fontsize=9)
+    # the first map moved 4 columns right, beside the second: the same numbers
+    carried = np.full(maps[0, strongest].shape, np.nan)  # blank where no map was before
+    carried[:, 4:] = maps[0, strongest][:, :-4]
+    axes[0][2].imshow(carried, cmap="bwr", vmin=-limit, vmax=limit)
+    axes[0][2].set_title("the first map, moved 4 px", fontsize=9)
+    difference = np.abs(maps[1, strongest] - carried)[:, 4:]  # where both maps see the digit
+    axes[1][2].imshow(maps[1, strongest] - carried, cmap="bwr", vmin=-limit, vmax=limit)
+    axes[1][2].set_title(f"their difference: at most {difference.max():.1e}", fontsize=9)
+    for ax in axes.ravel():
+        ax.set(xticks=[], yticks=[])
+    figure.suptitle("A feature map moves with the digit: the same filter at every position")
+    figure.savefig(out / "moving_map.png", dpi=100)
+    return (
+        f"filter {strongest + 1}: the moved digit's map is the map moved, to {difference.max():.1e}"
+    )
+
+
 PICTURES = {
     "sigmoid": sigmoid,
     "network": network,
@@ -460,6 +494,7 @@ PICTURES = {
     "framing": framing,
     "shifted": shifted,
     "filters": filters,
+    "moving-map": moving_map,
 }
 
 
@@ -489,11 +524,14 @@ def main(argv=None) -> None:
         "--models",
         nargs="*",
         metavar="NAME=MODEL",
-        help="shifted, filters: read with these model files (e.g. cnn=cnn.npz best=best.npz) "
+        help="shifted, filters, moving-map: read with these model files (e.g. cnn=cnn.npz "
+        "best=best.npz) "
         "instead of training those presets first (all four for shifted: about 25 minutes)",
     )
     parser.add_argument(
-        "--epochs", type=int, help="shifted, filters: train each preset this many epochs"
+        "--epochs",
+        type=int,
+        help="shifted, filters, moving-map: train each preset this many epochs",
     )
     args = parser.parse_args(argv)
     models = dict(given.split("=", 1) for given in args.models or [])
@@ -501,7 +539,7 @@ def main(argv=None) -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     for name in args.names or PICTURES:
         picture = PICTURES[name]
-        if picture in (shifted, filters):  # these read trained models
+        if picture in (shifted, filters, moving_map):  # these read trained models
             figures = picture(args.out, dataset, models, args.epochs)
         else:
             figures = picture(args.out, dataset)  # what the picture shows, in numbers

@@ -140,6 +140,10 @@ PICTURES = {  # command: (figures the README quotes beside it, what its shortene
         ["(9, 16)", "(2, 16)"],
         r"cols \(9, 16\), Wᵀ \(2, 9\), z \(2, 4, 4\); .*: True",
     ),
+    "python docs/experiments.py moving-map": (
+        ["0.0e+00"],
+        r"filter \d+: the moved digit's map is the map moved, to \d\.\de[+-]\d\d",
+    ),
     "python docs/experiments.py output-gradient": (
         ["0.0098", "0.99"],
         r"y = 0, output 0\.99: MSE 0\.0098, cross-entropy 0\.99",
