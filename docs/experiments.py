@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
 
 from mnist_nn.config import TrainConfig
 from mnist_nn.data.dataset import Split, load_dataset
@@ -94,7 +95,6 @@ def output_gradient(out: Path, dataset=None) -> str:
 def im2col(out: Path, dataset=None) -> str:
     """A convolution as one matrix product, by the library's Conv2D on a 6x6 image: every 3x3
     patch becomes a column of `cols`, and Wᵀ·cols gives every filter at every position at once."""
-    from matplotlib.patches import Rectangle
 
     from mnist_nn.nn.convolution import Conv2D
 
@@ -481,6 +481,51 @@ def moving_map(out: Path, dataset, models: dict | None = None, epochs: int | Non
     )
 
 
+def seams(out: Path, dataset, models: dict | None = None, epochs: int | None = None) -> str:
+    """Two test digits written touching, the seams tried between them (paths of least ink, top
+    to bottom, `reading.seams.cut_paths`), and how the number reader cut and read them with the
+    `quick` model (`reading.written_number.segment`: the cut whose pieces read best)."""
+    from scipy import ndimage
+
+    from mnist_nn.reading.reader import Reader
+    from mnist_nn.reading.seams import cut_paths
+    from mnist_nn.reading.written_number import segment
+
+    network = preset_models(dataset, ("quick",), models or {}, epochs)["quick"]
+    first, second = (dataset.test.images[i].reshape(28, 28) for i in (1, 2))
+    for offset in range(24, 8, -1):  # the second digit moved left until its ink meets the first's
+        line = np.zeros((28, offset + 28))
+        line[:, :28] = first
+        line[:, offset:] = np.maximum(line[:, offset:], second)
+        if ndimage.label(line > 0.5)[1] == 1:
+            break
+    scale = 4  # a photo's size, as people's images come
+    ink = ndimage.zoom(line, scale, order=1)
+    grey = (255 * (1 - np.clip(ink, 0, 1))).astype(np.uint8)  # dark ink on white paper
+    mask = ink > 0.5
+    paths = cut_paths(mask, line_height=28 * scale)
+    digits = segment(grey, Reader.for_network(network))
+    figure = Figure(figsize=(10, 3.4), layout="constrained")
+    axes = figure.subplots(1, 2)
+    for ax in axes:
+        ax.imshow(grey, cmap="gray")
+        ax.set(xticks=[], yticks=[])
+    for path in paths:
+        axes[0].plot(path, np.arange(len(path)), color="#f59e0b", linewidth=1)
+    axes[0].set_title(f"{len(paths)} seams tried: paths of least ink, top to bottom", fontsize=9)
+    for digit in digits:
+        left, top, right, bottom = digit.box
+        axes[1].add_patch(Rectangle((left, top), right - left, bottom - top, fill=False,
+                                    color="#2563eb", linewidth=2))  # fmt: skip
+        axes[1].text(left, top - 4, f"{digit.label} ({digit.probability:.0%})", color="#2563eb")
+    read = "".join(str(digit.label) for digit in digits)
+    truth = "".join(str(dataset.test.labels[i]) for i in (1, 2))
+    axes[1].set_title(f"cut where the pieces read best: {read} (written: {truth})", fontsize=9)
+    figure.suptitle("Touching digits: where to cut")
+    figure.savefig(out / "seams.png", dpi=100)
+    return f"{len(paths)} seams tried; read as {read}, written {truth}, touching"
+
+
 PICTURES = {
     "sigmoid": sigmoid,
     "network": network,
@@ -495,6 +540,7 @@ PICTURES = {
     "shifted": shifted,
     "filters": filters,
     "moving-map": moving_map,
+    "seams": seams,
 }
 
 
@@ -524,14 +570,14 @@ def main(argv=None) -> None:
         "--models",
         nargs="*",
         metavar="NAME=MODEL",
-        help="shifted, filters, moving-map: read with these model files (e.g. cnn=cnn.npz "
+        help="shifted, filters, moving-map, seams: read with these model files (e.g. cnn=cnn.npz "
         "best=best.npz) "
         "instead of training those presets first (all four for shifted: about 25 minutes)",
     )
     parser.add_argument(
         "--epochs",
         type=int,
-        help="shifted, filters, moving-map: train each preset this many epochs",
+        help="shifted, filters, moving-map, seams: train each preset this many epochs",
     )
     args = parser.parse_args(argv)
     models = dict(given.split("=", 1) for given in args.models or [])
@@ -539,7 +585,7 @@ def main(argv=None) -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     for name in args.names or PICTURES:
         picture = PICTURES[name]
-        if picture in (shifted, filters, moving_map):  # these read trained models
+        if picture in (shifted, filters, moving_map, seams):  # these read trained models
             figures = picture(args.out, dataset, models, args.epochs)
         else:
             figures = picture(args.out, dataset)  # what the picture shows, in numbers

@@ -23,7 +23,7 @@ def experiments():
 
 # The pictures a README command draws are run by test_readme.py, which checks their figures too.
 SHOWN_BY_A_COMMAND = ("learning-rates", "saturation", "losses", "framing", "shifted", "filters",
-                      "output-gradient", "im2col", "moving-map")  # fmt: skip
+                      "output-gradient", "im2col", "moving-map", "seams")  # fmt: skip
 
 
 @pytest.mark.parametrize("name", [n for n in experiments().PICTURES if n not in SHOWN_BY_A_COMMAND])

@@ -144,6 +144,10 @@ PICTURES = {  # command: (figures the README quotes beside it, what its shortene
         ["0.0e+00"],
         r"filter \d+: the moved digit's map is the map moved, to \d\.\de[+-]\d\d",
     ),
+    "python docs/experiments.py seams": (
+        ["8 seams"],
+        r"\d seams tried; read as \d*, written \d\d, touching",
+    ),
     "python docs/experiments.py output-gradient": (
         ["0.0098", "0.99"],
         r"y = 0, output 0\.99: MSE 0\.0098, cross-entropy 0\.99",
