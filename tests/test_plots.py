@@ -35,3 +35,12 @@ def test_a_path_gets_a_png_and_no_path_gets_a_figure(tmp_path, name):
     with Image.open(tmp_path / f"{name}.png") as image:
         assert image.format == "PNG" and image.width > 100
     assert isinstance(PICTURES[name](None), Figure)
+
+
+def test_the_activations_picture_says_how_many_units_saturated_in_this_run():
+    half_saturated = np.concatenate([np.full((10, 4), 0.5), np.full((10, 4), 0.001)])
+    assert plots.saturation_words(half_saturated, "sigmoid").startswith("50.0% saturated")
+    assert plots.saturation_words(np.full((5, 5), 0.5), "sigmoid").startswith("0.0% saturated")
+    off = np.array([[0.0, 0.0, 0.0, 2.5]])
+    assert plots.saturation_words(off, "relu").startswith("75% of ReLU values are 0")
+    assert plots.saturation_words(np.array([[0.999, -0.999, 0.0, 0.1]]), "tanh").startswith("50.0%")

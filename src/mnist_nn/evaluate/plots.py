@@ -134,14 +134,29 @@ def plot_curves(history: list[dict], batch_losses=None, path=None):
     return _finish(figure, path)
 
 
-def plot_activations(hidden: np.ndarray, title: str = "", path=None):
-    """A histogram of hidden activations (N, H) over many images: sigmoid units near 0 or 1
-    everywhere are saturated (their slope σ' = a(1 − a) is then about 0, and they stop learning)."""
+def saturation_words(hidden: np.ndarray, activation: str) -> str:
+    """What the spread of hidden activations (N, H) says, for this run: the share of sigmoid or
+    tanh values where the slope is under 0.01 (saturated), or of ReLU units off (slope 0, but
+    on for other images)."""
+    values = np.ravel(hidden)
+    if activation == "relu":
+        return f"{np.mean(values == 0):.0%} of ReLU values are 0 (off for that image)"
+    if activation == "tanh":  # tanh' = 1 − a² < 0.01 beyond |a| > 0.995
+        return f"{np.mean(np.abs(values) > 0.995):.1%} saturated (|a| > 0.995, slope < 0.01)"
+    saturated = np.mean((values < 0.0101) | (values > 0.9899))  # σ' = a(1 − a) < 0.01
+    return f"{saturated:.1%} saturated (a within 0.01 of 0 or 1, slope < 0.01)"
+
+
+def plot_activations(hidden: np.ndarray, title: str = "", path=None, activation="sigmoid"):
+    """A histogram of hidden activations (N, H) over many images, titled with what it says for
+    this run (`saturation_words`): sigmoid units near 0 or 1 are saturated (their slope
+    σ'(z) = a(1 − a) is then about 0, and they stop learning)."""
     figure = _figure(figsize=(7, 3.5), layout="constrained")
     ax = figure.subplots()
     ax.hist(np.ravel(hidden), bins=50, color="#2563eb")
     ax.set(xlabel="activation of a hidden unit", ylabel="how often (log scale)", yscale="log")
-    ax.set_title(title or "Hidden activations over the test images")
+    ax.set_title(title or f"Hidden activations over {len(hidden):,} test images\n"
+                 f"{saturation_words(hidden, activation)}", fontsize=10)  # fmt: skip
     return _finish(figure, path)
 
 
@@ -224,7 +239,8 @@ def save_evaluation_pictures(out, network, history, split, results, batch_losses
         written.append("curves.png")
     _, hidden = network.explain(split.images[:2000])
     if hidden:
-        plot_activations(hidden[0], path=out / "activations.png")
+        activation = network.architecture.get("activation", "sigmoid")
+        plot_activations(hidden[0], path=out / "activations.png", activation=activation)
         written.append("activations.png")
     calibration = results.get("calibration")
     if calibration is not None:
