@@ -9,6 +9,19 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+# The learner's path: the README, then its chapters in the order it lists them, then the reference
+# pages whose figures and commands are kept true here too.
+CHAPTERS = ["backprop.md", "saturation.md", "extensions.md", "convolution.md", "reading.md",
+            "many-runs.md", "fast-training.md"]  # fmt: skip
+REFERENCE = ["python.md", "limits.md"]
+PAGES = [ROOT / "README.md", *(ROOT / "docs" / name for name in CHAPTERS + REFERENCE)]
+
+
+def path_text() -> str:
+    """The README and its pages, one after another (each starts with its "# " title)."""
+    return "\n\n".join(page.read_text() for page in PAGES)
+
+
 ROW = re.compile(r"\| `(?P<code>[^`]+)` \| \[`(?P<symbol>[\w.]+)`\]\((?P<path>[^)#]+)\)")
 
 
@@ -35,10 +48,12 @@ def test_quoted_code_is_inside_the_named_function():
 
 
 def readme_code_blocks(heading: str) -> list[str]:
-    """The Python code blocks of the README section that starts with `heading`."""
-    text = (ROOT / "README.md").read_text()
+    """The Python code blocks of the section (of the README or a chapter) that starts with
+    `heading`, up to the next section or page."""
+    text = path_text()
     section = text[text.index(heading) :]
-    section = section[: section.index("\n## ", 1)]
+    end = re.search(r"\n#{1,2} ", section[1:])
+    section = section[: end.start() + 1] if end else section
     return re.findall(r"```python\n(.*?)```", section, re.S)
 
 
@@ -87,7 +102,7 @@ def test_the_driving_example_runs(offline, capsys):
 
 def test_the_from_python_example_runs(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)  # it saves digits.npz
-    (example,) = readme_code_blocks("## From Python")
+    (example,) = readme_code_blocks("# From Python")
     exec(example, {})
     best, predicted = capsys.readouterr().out.splitlines()
     assert "hidden_layer_sizes" in best and (tmp_path / "digits.npz").exists()
@@ -148,6 +163,13 @@ PICTURES = {  # command: (figures the README quotes beside it, what its shortene
         ["8 seams"],
         r"\d seams tried; read as \d*, written \d\d, touching",
     ),
+    "python docs/experiments.py batch-norm": (
+        ["12.0%", "3.7%"],
+        r"the seed: \d+\.\d% saturated after \d+ epochs, \d+\.\d% held out; lr 0\.05: ",
+    ),
+    "python docs/experiments.py network": ([], r"101,770 parameters"),
+    "python docs/experiments.py backward": ([], r"dL/dW1 \(784, 128\) and dL/dW2 \(128, 10\)"),
+    "python docs/experiments.py sigmoid": ([], r"σ'\(0\) = 0\.25, σ'\(5\) = 0\.0066"),
     "python docs/experiments.py output-gradient": (
         ["0.0098", "0.99"],
         r"y = 0, output 0\.99: MSE 0\.0098, cross-entropy 0\.99",
@@ -170,14 +192,14 @@ AFTER_THE_EXAMPLES = {
 
 
 def readme_commands() -> set[str]:
-    """Each command in backticks, as one line even where the README wraps it."""
-    found = COMMAND.findall((ROOT / "README.md").read_text())
+    """Each command in backticks, as one line even where the README or a chapter wraps it."""
+    found = COMMAND.findall(path_text())
     return {" ".join(command.split()) for command in found}
 
 
 def paragraph_of(command: str) -> str:
-    """The README's paragraph (up to a blank line) that shows `command`."""
-    paragraphs = (ROOT / "README.md").read_text().split("\n\n")
+    """The paragraph (up to a blank line) of the README or a chapter that shows `command`."""
+    paragraphs = path_text().split("\n\n")
     return next(part for part in paragraphs if f"`{command}`" in " ".join(part.split()))
 
 
@@ -254,7 +276,7 @@ def test_each_accuracy_the_readme_quotes_is_what_the_full_run_reaches(
 def test_figures_no_test_reproduces_say_where_and_when():
     """Each figure no test run reproduces stands in a paragraph that says on what machine and on
     what day it was measured."""
-    paragraphs = (ROOT / "README.md").read_text().split("\n\n")
+    paragraphs = path_text().split("\n\n")
     for figure, word in STATED:
         # a table's words are in the paragraph before it
         pairs = zip(["", *paragraphs], paragraphs, strict=False)
@@ -311,7 +333,7 @@ def tables_after(text: str, command: str) -> list[str]:
 
 @pytest.mark.parametrize("command", list(WRITTEN_BY))
 def test_each_benchmark_table_of_the_readme_is_what_its_command_wrote(command):
-    text = (ROOT / "README.md").read_text()
+    text = path_text()
     written = (ROOT / WRITTEN_BY[command]).read_text().splitlines()
     rows = tables_after(text, command)
     assert rows, f"no table after {command}"
@@ -322,7 +344,7 @@ def test_each_benchmark_table_of_the_readme_is_what_its_command_wrote(command):
 def test_the_compare_table_has_the_form_and_variants_compare_prints():
     from mnist_nn.experiments.compare import markdown_table, variants
 
-    text = (ROOT / "README.md").read_text()
+    text = (ROOT / "docs" / "extensions.md").read_text()  # where the ablation report is
     start = text.index("`mnist-nn compare`")
     block = text[text.index("\n|", start) + 1 :]
     table = [line for line in block[: block.index("\n\n")].splitlines() if "---" not in line]
@@ -346,8 +368,7 @@ def test_the_limits_table_says_what_the_code_does():
     from mnist_nn.web import app, guard, server
     from mnist_nn.web import train_routes as train_api
 
-    text = (ROOT / "README.md").read_text()
-    table = text[text.index("## Limits") : text.index("## Reference")]
+    table = (ROOT / "docs" / "limits.md").read_text()
     rows = {row.split(" | ")[0].lstrip("| "): row for row in table.splitlines()[4:]}
     web_epochs = config.SETTINGS["epochs"].metadata["web_high"]
     hidden = config.SETTINGS["hidden_sizes"].metadata
@@ -399,3 +420,49 @@ def test_the_calibration_figures_are_what_evaluate_prints(mnist_dir, tmp_path, c
     printed = capsys.readouterr().out
     form = r"calibration error \(ECE\): \d+\.\d\d% for the network's own scores, \d+\.\d\d% "
     assert re.search(form + r"calibrated \(temperature \d\.\d+\)", printed), printed
+
+
+def test_the_readme_leads_through_its_chapters_in_order():
+    """The README is the path: at most 500 lines, the page within its first 200, then every
+    chapter linked in learning order."""
+    text = (ROOT / "README.md").read_text()
+    assert len(text.splitlines()) <= 500
+    assert text.index("## Draw a digit") < len("".join(text.splitlines(keepends=True)[:200]))
+    positions = [text.index(f"(docs/{name})") for name in CHAPTERS]
+    assert positions == sorted(positions), "the chapters' links are out of order"
+
+
+# Pictures that no `python docs/experiments.py NAME` draws: the words on their page that say what
+# does. The others must name their own `python docs/experiments.py NAME` on their page.
+DRAWN_BY = {
+    "predictions.png": "python main.py",
+    "weights.png": "python main.py --plots",
+    "curves.png": "python main.py --plots",
+    "activations.png": "python main.py --plots",
+    "confusion.png": "python main.py --plots",
+    "mistakes.png": "python main.py --plots",
+    "reliability.png": "evaluate --out DIR",
+    "compare.png": "mnist-nn compare",
+    "sweep.png": "mnist-nn sweep",
+    "web.png": "python docs/screenshots.py",
+    "train.png": "python docs/screenshots.py",
+}
+
+
+def test_every_picture_says_what_drew_it():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("experiments", ROOT / "docs" / "experiments.py")
+    experiments = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(experiments)
+    for page in PAGES:
+        text = " ".join(page.read_text().split())
+        for image in re.findall(r"!\[[^\]]*\]\(([^)]+\.png)\)", text):
+            name = Path(image).name
+            drawn = Path(image).stem.replace("_", "-")
+            command = (
+                f"python docs/experiments.py {drawn}"
+                if drawn in experiments.PICTURES
+                else DRAWN_BY[name]
+            )
+            assert f"`{command}" in text, f"{page.name}: {name} does not say `{command}`"

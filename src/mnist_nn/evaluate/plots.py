@@ -268,11 +268,16 @@ def plot_sweep(table: list[dict], names: list[str], path=None):
         lines.setdefault(label, []).append(line)
     for label, group in lines.items():
         group = sorted(group, key=lambda line: x_values.index(shown(line[x_name])))
+        group = [line for line in group if line["val_accuracy_mean"] is not None]  # not stopped
         xs = [shown(line[x_name]) if numeric else x_values.index(shown(line[x_name]))
               for line in group]  # fmt: skip
-        means = [100 * (line["val_accuracy_mean"] or 0) for line in group]
+        means = [100 * line["val_accuracy_mean"] for line in group]
         stds = [100 * line["val_accuracy_std"] for line in group]
         ax.errorbar(xs, means, yerr=stds, marker="o", capsize=3, label=label)
+        for x, mean, line in zip(xs, means, group, strict=True):
+            if line.get("verdict") == "chosen":  # the row to choose, on the held-out column
+                ax.scatter([x], [mean], s=220, facecolors="none", edgecolors="#dc2626",
+                           linewidths=2, zorder=3, label="chosen")  # fmt: skip
     if numeric and min(x_values) > 0 and max(x_values) / min(x_values) >= 10:
         ax.set_xscale("log")
     if not numeric:

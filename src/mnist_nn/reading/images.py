@@ -28,7 +28,7 @@ from mnist_nn.reading.written_number import NumberReading, segment
 warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
 warnings.filterwarnings("ignore", category=UserWarning, module=r"PIL\.")
 
-# The image formats opened (those the README lists); anything else, say an EPS that Pillow would
+# The image formats opened (those docs/limits.md lists); anything else, say an EPS that Pillow would
 # hand to Ghostscript, is refused before it is parsed.
 FORMATS = ("PNG", "JPEG", "GIF", "BMP", "TIFF", "WEBP")
 MAX_PIXELS = 40_000_000  # a JPEG: refused beyond this, before decoding (it is decoded reduced)
