@@ -80,3 +80,32 @@ def test_best_path_merges_repeats_drops_blanks_and_gives_each_digit_its_columns(
     [(digits, spans)] = best_path(logits)
     assert digits == [4, 2, 2, 7]
     assert spans == [(1, 2), (5, 5), (7, 9), (11, 11)]
+
+
+def test_a_line_network_of_our_layers_trains_on_ctc_and_passes_the_gradient_check():
+    """Convolutions over a line image, one row per column position, a dense layer per column and
+    CTC: every parameter's gradient, backpropagated through all of it, against calculus."""
+    from mnist_nn.nn.convolution import Columns, Conv2D, MaxPool2D, Reshape
+    from mnist_nn.nn.ctc import ColumnCTC
+    from mnist_nn.nn.layers import Dense, Tanh
+    from mnist_nn.nn.network import Network
+
+    rng = np.random.default_rng(4)
+    height, width = 6, 16  # lines 6 high, 16 wide: 8 columns after the pool
+    layers = [Reshape(height, width), Conv2D(1, 3, 3, rng, padding=1, dtype="float64"), Tanh(),
+              MaxPool2D(), Columns(), Dense.initialised(3 * 3, 11, rng, "float64")]  # fmt: skip
+    network = Network(layers, ColumnCTC())
+    lines = rng.random((3, height * width))
+    targets = np.array([[4, 2, -1], [7, 7, 1], [0, -1, -1]])  # padded with −1
+
+    def objective():
+        return network.loss.objective(network.forward(lines, training=True), targets)
+
+    loss, gradient = network.loss(network.forward(lines, training=True), targets)
+    assert gradient.shape == (3 * 8, 11) and np.isfinite(loss)
+    for layer in reversed(layers[1:]):
+        gradient = layer.backward(gradient)
+    for layer in (layers[1], layers[-1]):
+        for parameter, analytic in layer.parameters():
+            numerical = numerical_gradient(objective, parameter)
+            assert relative_error(analytic, numerical) < 1e-6

@@ -153,3 +153,34 @@ def best_path(logits: np.ndarray) -> list[tuple[list[int], list[tuple[int, int]]
             previous = k
         decoded.append((digits, spans))
     return decoded
+
+
+class ColumnCTC:
+    """CTC as a network's loss: its last layer's (N·T, C) rows, one per column position of each
+    line (as `convolution.Columns` lays them out, line by line), against (N, U) numbers padded
+    with −1. Reported: the mean loss per line; the gradient is of the sum, as every loss's."""
+
+    name = "ctc"
+    output_activation = None  # logits: the softmax of each column is fused in, as cross-entropy's
+
+    @staticmethod
+    def numbers(targets: np.ndarray) -> list[list[int]]:
+        """(N, U) padded targets -> each line's digits."""
+        return [[int(k) for k in row if k >= 0] for row in np.asarray(targets)]
+
+    def __call__(self, output: np.ndarray, targets: np.ndarray) -> tuple[float, np.ndarray]:
+        lines = len(targets)
+        loss, gradient = CTC()(
+            output.reshape(lines, len(output) // lines, -1), self.numbers(targets)
+        )
+        return loss / lines, gradient.reshape(output.shape)
+
+    def objective(self, output: np.ndarray, targets: np.ndarray) -> float:
+        """The summed loss whose gradient `__call__` returns (for gradient checks)."""
+        lines = len(targets)
+        return CTC()(output.reshape(lines, len(output) // lines, -1), self.numbers(targets))[0]
+
+    @staticmethod
+    def scores(output: np.ndarray) -> np.ndarray:
+        """Each column's class probabilities."""
+        return np.exp(log_softmax(output))
