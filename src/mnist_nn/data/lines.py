@@ -1,0 +1,165 @@
+"""Lines of digits for the line reader to learn from: numbers written with MNIST's digits the way
+people write them, at the height the reader reads (28 px, a digit's own height).
+
+Each line is a number of one to `MAX_DIGITS` digits, written with digits of one split (training
+lines from training digits, validation lines from validation digits): one pen thickness and one
+slant per line, digits a little up or down, a little larger or smaller, apart, touching or
+overlapping their neighbours. And what real numbers carry that their labels leave out: thousands
+separators (. , '), a closing dash, an underline, the box's side lines, a faint printed pattern
+behind; 1s written with a flag, 7s crossed. The label is the digits only. Lines wider than the
+canvas are scaled down to fit it; narrower ones sit at a random place in it, on black.
+
+Shape key: N lines, H = 28 rows, W the canvas width; lines are rows of H·W values (as digits are
+rows of 784), targets (N, MAX_DIGITS) digits padded with −1.
+"""
+
+import numpy as np
+from PIL import Image
+from scipy import ndimage
+
+HEIGHT = 28  # a line's height: MNIST's digits, whose ink is about 20 px tall
+MAX_DIGITS = 8
+SPACINGS = {"apart": (2, 8), "touching": (-3, 0), "overlapping": (-7, -3)}  # gaps, in px
+# How often a line carries each thing its label leaves out.
+EXTRAS = {"separator": 0.3, "dash": 0.2, "underline": 0.15, "box": 0.15, "pattern": 0.2,
+          "flagged_ones": 0.3, "crossed_sevens": 0.3, "fat_pen": 0.25}  # fmt: skip
+
+
+def ink_columns(digit: np.ndarray) -> np.ndarray:
+    """A (28, 28) digit cut to the columns its ink covers."""
+    columns = np.flatnonzero(digit.max(axis=0) > 0.1)
+    return digit[:, columns[0] : columns[-1] + 1] if len(columns) else digit[:, 12:16]
+
+
+def resized(image: np.ndarray, height: int, width: int) -> np.ndarray:
+    return np.asarray(Image.fromarray(image).resize((max(width, 1), height), Image.BILINEAR))
+
+
+def stroke(canvas: np.ndarray, start: tuple, end: tuple, thickness: float = 1.5) -> None:
+    """A straight pen stroke from `start` to `end` ((row, column), floats), drawn into `canvas`."""
+    rows, columns = np.mgrid[: canvas.shape[0], : canvas.shape[1]]
+    (r0, c0), (r1, c1) = start, end
+    length = max(np.hypot(r1 - r0, c1 - c0), 1e-6)
+    # the distance of every pixel to the segment, through its projection onto it
+    t = np.clip(((rows - r0) * (r1 - r0) + (columns - c0) * (c1 - c0)) / length**2, 0, 1)
+    distance = np.hypot(rows - (r0 + t * (r1 - r0)), columns - (c0 + t * (c1 - c0)))
+    np.maximum(canvas, np.clip(thickness - distance, 0, 1), out=canvas)
+
+
+def dressed(digit: np.ndarray, label: int, extras: dict, rng) -> np.ndarray:
+    """A digit as some people write it: a 1 with a flag, a 7 with a bar through its stem."""
+    digit = digit.copy()
+    rows = np.flatnonzero(digit.max(axis=1) > 0.1)
+    columns = np.flatnonzero(digit.max(axis=0) > 0.1)
+    if not len(rows):
+        return digit
+    top, bottom, left, right = rows[0], rows[-1], columns[0], columns[-1]
+    if label == 1 and rng.random() < extras["flagged_ones"]:
+        head = (top + 1.0, (left + right) / 2 + 1)  # the stem's top, then down to the left
+        stroke(digit, head, (top + rng.uniform(4, 7), head[1] - rng.uniform(4, 7)))
+    if label == 7 and rng.random() < extras["crossed_sevens"]:
+        middle = (top + bottom) / 2
+        stroke(digit, (middle, left + 1.0), (middle, right - 1.0))
+    return digit
+
+
+def write_line(digits: np.ndarray, labels: np.ndarray, rng, extras: dict = EXTRAS,
+               spacing: str | None = None) -> np.ndarray:  # fmt: skip
+    """(k, 28, 28) digits written as one line: a (28, w) image, w as wide as the writing."""
+    spacing = spacing or rng.choice(list(SPACINGS))
+    scale = rng.uniform(0.8, 1.05)
+    pieces = []
+    for digit, label in zip(digits, labels, strict=True):
+        piece = ink_columns(dressed(digit, int(label), extras, rng))
+        size = rng.uniform(0.9, 1.1) * scale
+        height = max(8, round(HEIGHT * size))
+        piece = resized(piece, height, round(piece.shape[1] * size))
+        shift = int(rng.integers(-2, 3)) + (HEIGHT - height) // 2  # a little up or down
+        column = np.zeros((HEIGHT, piece.shape[1]), dtype=np.float32)
+        top, bottom = max(shift, 0), min(shift + height, HEIGHT)
+        column[top:bottom] = piece[top - shift : bottom - shift]
+        pieces.append(column)
+    low, high = SPACINGS[spacing]
+    gaps = [max(int(rng.integers(low, high + 1)), -min(a.shape[1], b.shape[1]) // 2)
+            for a, b in zip(pieces[:-1], pieces[1:], strict=False)]  # fmt: skip
+    separator_after = separators(len(pieces), extras, rng)
+    gaps = [gap + (4 if i in separator_after else 0) for i, gap in enumerate(gaps)]
+    margin = 10  # room for a closing dash and the box's side lines
+    width = sum(p.shape[1] for p in pieces) + sum(gaps) + 2 * margin
+    line = np.zeros((HEIGHT, width), dtype=np.float32)
+    left, ends = margin, []
+    for i, piece in enumerate(pieces):
+        region = line[:, left : left + piece.shape[1]]
+        np.maximum(region, piece, out=region)  # touching neighbours overlap here
+        ends.append(left + piece.shape[1])
+        left += piece.shape[1] + (gaps[i] if i < len(gaps) else 0)
+    for i in separator_after:  # a dot, a comma or an apostrophe, in the gap after digit i
+        column, kind = ends[i] + 1.5, rng.choice([".", ",", "'"])
+        if kind == "'":
+            stroke(line, (5.0, column + 1), (8.0, column), 1.2)
+        else:
+            stroke(line, (21.0, column), (21.5, column), 1.5)
+            if kind == ",":
+                stroke(line, (22.0, column), (25.0, column - 1.5), 1.1)
+    if rng.random() < extras["dash"]:  # a closing dash: 1500 —
+        row = rng.uniform(12, 16)
+        stroke(line, (row, ends[-1] + 2.0), (row, ends[-1] + rng.uniform(6, 9)), 1.3)
+    if rng.random() < extras["underline"]:
+        row = rng.uniform(24.5, 26.5)
+        stroke(line, (row, margin / 2), (row + rng.uniform(-1, 1), width - margin / 2), 1.0)
+    if rng.random() < extras["box"]:  # the sides of the box the number was written in
+        stroke(line, (1.0, 1.0), (HEIGHT - 2.0, 1.0), 1.0)
+        stroke(line, (1.0, width - 2.0), (HEIGHT - 2.0, width - 2.0), 1.0)
+    if rng.random() < extras["fat_pen"]:
+        line = ndimage.grey_dilation(line, size=(2, 2))
+    lean = np.tan(np.radians(rng.uniform(-12, 12)))  # the writing's slant
+    shear = (1, lean, -lean * HEIGHT / 2, 0, 1, 0)
+    line = np.asarray(
+        Image.fromarray(line).transform(line.shape[::-1], Image.AFFINE, shear, Image.BILINEAR)
+    )
+    if rng.random() < extras["pattern"]:  # a check's faint printed background
+        rows, columns = np.mgrid[:HEIGHT, :width]
+        waves = np.sin(columns / rng.uniform(2, 5) + np.sin(rows / rng.uniform(3, 6)) * 3)
+        line = np.maximum(line, rng.uniform(0.1, 0.3) * (waves > 0.6))
+    return line
+
+
+def separators(count: int, extras: dict, rng) -> set[int]:
+    """After which digits a thousands separator goes (every third from the right), if any."""
+    if count < 4 or rng.random() >= extras["separator"]:
+        return set()
+    return {i for i in range(count - 1) if (count - 1 - i) % 3 == 0}
+
+
+def on_canvas(line: np.ndarray, width: int, rng) -> np.ndarray:
+    """A (28, w) line on a (28, width) black canvas: scaled down to fit, or at a random place."""
+    if line.shape[1] > width:
+        height = max(8, int(HEIGHT * width / line.shape[1]))
+        small = resized(line, height, width)
+        canvas = np.zeros((HEIGHT, width), dtype=np.float32)
+        top = (HEIGHT - height) // 2
+        canvas[top : top + height] = small
+        return canvas
+    canvas = np.zeros((HEIGHT, width), dtype=np.float32)
+    left = int(rng.integers(0, width - line.shape[1] + 1))
+    canvas[:, left : left + line.shape[1]] = line
+    return canvas
+
+
+def make_lines(images: np.ndarray, labels: np.ndarray, count: int, rng, width: int = 128,
+               digits: tuple = (1, MAX_DIGITS), extras: dict = EXTRAS,
+               spacing: str | None = None) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """`count` lines written with the (N, 784) digits `images` (labelled `labels`): (count, 28·W)
+    lines in [0, 1], and (count, MAX_DIGITS) targets padded with −1."""
+    lines = np.zeros((count, HEIGHT * width), dtype=np.float32)
+    targets = np.full((count, MAX_DIGITS), -1, dtype=np.int16)
+    squares = images.reshape(-1, 28, 28)
+    # Which digits each line holds is drawn first: the same seed gives the same numbers whatever
+    # the lines carry besides.
+    counts = rng.integers(digits[0], digits[1] + 1, count)
+    chosen = [rng.integers(0, len(images), k) for k in counts]
+    for n, picks in enumerate(chosen):
+        line = write_line(squares[picks], labels[picks], rng, extras, spacing)
+        lines[n] = np.clip(on_canvas(line, width, rng), 0, 1).ravel()
+        targets[n, : len(picks)] = labels[picks]
+    return lines, targets

@@ -1,0 +1,66 @@
+"""The lines the line reader learns from: numbers written with MNIST's digits, labelled with
+their digits only, whatever else the line carries."""
+
+import numpy as np
+
+from mnist_nn.data.lines import EXTRAS, HEIGHT, MAX_DIGITS, make_lines
+from mnist_nn.nn.ctc import columns_needed
+
+from helpers import tiny_dataset
+
+
+def digits():
+    """Small stand-ins for MNIST's digits: each label's own block of ink, 20 px tall."""
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 10, 200)
+    images = np.zeros((200, 28, 28), dtype=np.float32)
+    for image, label in zip(images, labels, strict=True):
+        image[4:24, 10 : 12 + label % 6] = 1.0  # wider for some labels, as real digits differ
+    return images.reshape(200, 784), labels
+
+
+def test_lines_are_rows_of_the_canvas_with_their_digits_as_padded_targets():
+    images, labels = digits()
+    lines, targets = make_lines(images, labels, 50, np.random.default_rng(1), width=96)
+    assert lines.shape == (50, HEIGHT * 96) and lines.dtype == np.float32
+    assert lines.min() >= 0 and lines.max() <= 1 and targets.shape == (50, MAX_DIGITS)
+    lengths = (targets >= 0).sum(axis=1)
+    assert lengths.min() >= 1 and lengths.max() <= MAX_DIGITS
+    for row, length in zip(targets, lengths, strict=True):
+        assert np.all(row[length:] == -1) and set(row[:length]) <= set(labels)
+        assert columns_needed(row[:length]) <= 96 // 4  # CTC can align it after two pools
+
+
+def test_the_same_seed_writes_the_same_lines():
+    images, labels = digits()
+    first = make_lines(images, labels, 20, np.random.default_rng(5))
+    second = make_lines(images, labels, 20, np.random.default_rng(5))
+    assert all(np.array_equal(a, b) for a, b in zip(first, second, strict=True))
+
+
+def test_separators_dashes_lines_and_patterns_add_ink_but_never_digits():
+    images, labels = digits()
+    plain = dict.fromkeys(EXTRAS, 0.0)
+    dressed = dict.fromkeys(EXTRAS, 1.0)
+    bare, bare_targets = make_lines(images, labels, 30, np.random.default_rng(2), digits=(4, 6),
+                                    extras=plain, spacing="apart")  # fmt: skip
+    full, full_targets = make_lines(images, labels, 30, np.random.default_rng(2), digits=(4, 6),
+                                    extras=dressed, spacing="apart")  # fmt: skip
+    assert np.array_equal(bare_targets, full_targets)  # the labels are the digits only
+    assert full.sum() > 1.3 * bare.sum()
+
+
+def test_a_line_too_long_for_the_canvas_is_scaled_down_whole():
+    images, labels = digits()
+    lines, targets = make_lines(images, labels, 10, np.random.default_rng(3), width=48,
+                                digits=(8, 8), spacing="apart")  # fmt: skip
+    ink = lines.reshape(10, HEIGHT, 48).max(axis=1) > 0.1  # (lines, columns) with ink
+    assert np.all((targets >= 0).sum(axis=1) == 8)
+    assert ink[:, :12].any(axis=1).all() and ink[:, -12:].any(axis=1).all()  # both ends kept
+
+
+def test_lines_written_with_mnist_like_digits():
+    dataset = tiny_dataset()
+    lines, targets = make_lines(dataset.train.images, dataset.train.labels, 5,
+                                np.random.default_rng(4))  # fmt: skip
+    assert np.isfinite(lines).all() and (targets[:, 0] >= 0).all()
