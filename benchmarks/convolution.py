@@ -138,6 +138,18 @@ def where_the_time_goes(trainer: Trainer, train, targets) -> list[tuple[str, flo
     return [*rows, ("one epoch", total)]
 
 
+def profile_table(parts: list[tuple[str, float]]) -> list[str]:
+    """`where_the_time_goes`'s parts as a Markdown section: seconds and share of the epoch."""
+    total = parts[-1][1]
+    return [
+        "## Where an epoch of mnist-nn goes (two threads)",
+        "",
+        "| part | seconds | share |",
+        "|---|---|---|",
+        *(f"| {part} | {seconds:.2f} | {seconds / total:.0%} |" for part, seconds in parts),
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3, help="rounds of epochs, after warm-up")
@@ -187,14 +199,9 @@ def main() -> None:
             lines.append(f"| {threads} | {median(seconds[ours]):.2f} | not installed | |")
     if "torch" in seconds:
         lines += ["", f"PyTorch {torch_version} (CPU)."]
-    total = parts[-1][1]
     lines += [
         "",
-        "## Where an epoch of mnist-nn goes (two threads)",
-        "",
-        "| part | seconds | share |",
-        "|---|---|---|",
-        *(f"| {part} | {s:.2f} | {s / total:.0%} |" for part, s in parts),
+        *profile_table(parts),
         "",
     ]
     args.out.write_text("\n".join(lines))

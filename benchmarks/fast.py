@@ -32,7 +32,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from benchmarks import peers
-from benchmarks.convolution import where_the_time_goes
+from benchmarks.convolution import profile_table, where_the_time_goes
 from benchmarks.timing import machine, run_process
 from mnist_nn.data.augment import augment
 from mnist_nn.data.dataset import load_dataset
@@ -201,15 +201,7 @@ def main() -> None:
     dataset = load_dataset("mnist")
     trainer = Trainer(FAST, 784, 10)
     parts = where_the_time_goes(trainer, dataset.train, one_hot(dataset.train.labels))
-    total = parts[-1][1]
-    lines += [
-        "",
-        "## Where an epoch of mnist-nn goes (two threads)",
-        "",
-        "| part | seconds | share |",
-        "|---|---|---|",
-        *(f"| {part} | {seconds:.2f} | {seconds / total:.0%} |" for part, seconds in parts),
-    ]
+    lines += ["", *profile_table(parts)]
     if not args.skip_ablation:
         lines += [
             "",
