@@ -199,7 +199,7 @@ def test_pooling_before_the_activation_gives_the_same_numbers_and_gradients(acti
         ("dense64 conv8x3", "image layers come first"),
         ("pool pool pool pool pool", "too small to halve"),
         ("conv999x3", "1 to 256 filters"),
-        ("linear12", "is not convFxK, pool, bn or denseN"),
+        ("linear12", "is not convFxK, pool, bn, columns or denseN"),
     ],
 )
 def test_a_stack_that_cannot_be_built_is_refused_in_one_line(spec, message):

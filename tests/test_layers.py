@@ -37,8 +37,9 @@ def test_dense_backward_matches_central_differences():
 
 @pytest.mark.parametrize("dropout", [0.0, 0.5])
 def test_every_activation_and_loss_combination_backpropagates_correctly(dropout):
-    results = check_combinations(list(ACTIVATIONS), list(LOSSES), dropout)
-    assert len(results) == len(ACTIVATIONS) * len(LOSSES)
+    per_example = [name for name in LOSSES if name != "ctc"]  # CTC's check: test_ctc.py
+    results = check_combinations(list(ACTIVATIONS), per_example, dropout)
+    assert len(results) == len(ACTIVATIONS) * len(per_example)
     for combination, errors in results:
         for name, error in errors:
             assert error < 1e-6, f"{combination} {name}: relative error {error:.1e}"

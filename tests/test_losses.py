@@ -7,7 +7,7 @@ from mnist_nn.nn.gradcheck import numerical_gradient, relative_error
 from mnist_nn.nn.losses import LOSSES, MeanSquaredError, SoftmaxCrossEntropy, one_hot
 
 
-@pytest.mark.parametrize("name", list(LOSSES))
+@pytest.mark.parametrize("name", [name for name in LOSSES if name != "ctc"])  # see test_ctc.py
 def test_gradient_is_the_objectives_derivative(name):
     rng = np.random.default_rng(0)
     loss = LOSSES[name]()

@@ -16,7 +16,7 @@ import math
 from dataclasses import asdict, dataclass, field, fields, replace
 
 from mnist_nn.errors import UserError, named, shown
-from mnist_nn.nn.stack import count_weights, stack_problem
+from mnist_nn.nn.stack import LINE_LOSS, count_weights, reads_lines, stack_problem
 
 
 class Table:
@@ -138,7 +138,8 @@ class TrainConfig:
     )
     loss: str = setting(
         "mse",
-        "mse (sigmoid outputs, the seed's) or cross_entropy (softmax outputs)",
+        "mse (sigmoid outputs, the seed's), cross_entropy (softmax outputs) or ctc (a line "
+        "reader's: a stack with columns)",
         choices=Table("losses", "LOSSES"),
     )
     optimizer: str = setting(
@@ -308,6 +309,16 @@ SHOWN_FIRST = ("hidden_sizes", "layers", "activation", "loss", "optimizer", "lea
 def check_weights(config: TrainConfig, inputs: int = 784, classes: int = 10) -> None:
     """A UserError if the network `config` describes, for `inputs` and `classes`, is not one
     that can be built or has more than MAX_WEIGHTS parameters (the count is `nn.stack`'s)."""
+    if config.loss == LINE_LOSS and not reads_lines(config.layers):
+        raise UserError(
+            f"{named('loss', LINE_LOSS)} reads lines of digits, an answer per column: give "
+            f"{named('layers')} a stack with columns (as the line preset's)"
+        )
+    if reads_lines(config.layers) and config.loss != LINE_LOSS:
+        raise UserError(
+            f"a {named('layers')} stack with columns answers once per column of a line: train "
+            f"it with {named('loss', LINE_LOSS)}"
+        )
     try:
         weights = count_weights(inputs, classes, config.hidden_sizes, config.layers)
     except ValueError as error:  # e.g. image layers for inputs that are not a square image

@@ -78,6 +78,18 @@ _PRESETS = {
         lr_schedule="onecycle",
         augment_shift=2.0,
     ),
+    # A line reader (docs/reading-lines.md): four 3x3 convolutions with batch norm over a line
+    # 28 px high, then an answer (ten digits or blank) per column position, learnt with CTC.
+    "line": TrainConfig(
+        epochs=6,
+        batch_size=64,
+        layers="conv32x3 bn pool conv64x3 bn pool conv128x3 bn conv128x3 bn columns",
+        activation="relu",
+        loss="ctc",
+        optimizer="adam",
+        learning_rate=0.003,
+        lr_schedule="onecycle",
+    ),
 }
 
 

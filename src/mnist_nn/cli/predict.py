@@ -24,7 +24,8 @@ def add_predict(subcommands) -> None:
     predict.add_argument(
         "--number",
         action="store_true",
-        help="read a number of up to 12 digits written on one line: each digit with its box",
+        help="read a number of up to 12 digits written on one line: each digit with its box "
+        "(a line model, trained with --preset line, always reads numbers)",
     )
     predict.add_argument(
         "--save-input",
@@ -36,11 +37,16 @@ def add_predict(subcommands) -> None:
 
 
 def command_predict(args: argparse.Namespace) -> int:
+    from mnist_nn.nn.stack import reads_lines
+    from mnist_nn.reading.line_reader import LineReader
     from mnist_nn.reading.reader import Reader
     from mnist_nn.saving.model_files import load_model
 
     network, metadata = load_model(args.model)
-    reader = Reader.from_model(network, metadata, what=str(args.model))
+    if reads_lines(network.architecture.get("layers", "")):  # a line model reads numbers whole
+        reader, args.number = LineReader(network, str(args.model)), True
+    else:
+        reader = Reader.from_model(network, metadata, what=str(args.model))
     if args.save_input is not None:
         prepare_out_dir(args.save_input)
     answers, failures, saved_names = [], 0, set()

@@ -11,6 +11,7 @@ from mnist_nn.cli.common import (
     add_data_arguments,
     add_settings,
     config_from_arguments,
+    count,
     notice,
     prepare_out_dir,
     setting_choices,
@@ -18,6 +19,7 @@ from mnist_nn.cli.common import (
 from mnist_nn.cli.flags import value_parser
 from mnist_nn.config import SETTINGS
 from mnist_nn.errors import TrainingInterrupted, UserError
+from mnist_nn.nn.stack import LINE_LOSS, reads_lines
 from mnist_nn.presets import PRESETS, describe_presets
 
 
@@ -64,6 +66,7 @@ def add_presets(subcommands) -> None:
     presets.set_defaults(run=command_presets)
 
 
+TRAINING_LINES = 40_000  # a line reader's lines written with MNIST's digits, by default
 OUTPUTS = ("model.npz", "metrics.json", "predictions.png", "checkpoint.npz")
 
 
@@ -86,6 +89,28 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
         type=Path,
         metavar="DIR",
         help="save a checkpoint there after every epoch and on Ctrl-C",
+    )
+    parser.add_argument(
+        "--numbers",
+        type=Path,
+        metavar="DIR",
+        help="a line reader (--preset line) also learns from these real numbers: a folder of "
+        "images/ and labels.csv (file,number), as ../shared/data/car-a",
+    )
+    parser.add_argument(
+        "--lines",
+        type=count,
+        default=TRAINING_LINES,
+        metavar="N",
+        help=f"a line reader: lines written with MNIST's digits to learn from (default: "
+        f"{TRAINING_LINES:,})",
+    )
+    parser.add_argument(
+        "--fold",
+        type=int,
+        choices=range(10),
+        metavar="K",
+        help="hold fold K (0-9, a tenth) of --numbers out of training, to measure on",
     )
     parser.add_argument(
         "--resume",
@@ -129,9 +154,14 @@ def command_train(args: argparse.Namespace) -> int:
     if args.resume and args.checkpoint_dir is None:
         raise UserError("--resume needs --checkpoint-dir DIR (the folder of the checkpoint)")
     out = prepare_out_dir(args.out)
-    dataset = load_dataset(
-        args.dataset, args.data_dir, config.dtype, config.val_size, data_file=args.data
-    )
+    if reads_lines(config.layers):
+        dataset = line_data(args, config)
+    else:
+        if args.numbers or args.fold is not None:
+            raise UserError("--numbers and --fold are for a line reader: add --preset line")
+        dataset = load_dataset(
+            args.dataset, args.data_dir, config.dtype, config.val_size, data_file=args.data
+        )
     if dataset.notice:
         notice(dataset.notice)
     held_out = f", {len(dataset.validation)} validation" if dataset.validation else ""
@@ -202,13 +232,48 @@ def command_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def line_data(args: argparse.Namespace, config):
+    """A line reader's lines: written with MNIST's digits, and with --numbers, real numbers (a
+    third of the training lines, as variants of each; fold --fold held out to validate on)."""
+    import numpy as np
+
+    from mnist_nn.data.lines import line_dataset, real_copies
+    from mnist_nn.data.sources import load_mnist_arrays
+    from mnist_nn.reading.number_folders import fold_of, framed_numbers, read_numbers_folder
+
+    if args.dataset == "digits" or args.data is not None:
+        raise UserError("a line reader learns from lines written with MNIST's digits: leave out "
+                        "--dataset digits and --data")  # fmt: skip
+    if args.fold is not None and args.numbers is None:
+        raise UserError("--fold K holds out a tenth of --numbers DIR: give --numbers too")
+    arrays, source = load_mnist_arrays(args.data_dir)
+    real = held_out = None
+    if args.numbers is not None:
+        entries = read_numbers_folder(args.numbers)
+        kept = entries
+        if args.fold is not None:
+            fold = set(fold_of(len(entries), args.fold).tolist())
+            kept = [entry for i, entry in enumerate(entries) if i not in fold]
+            held_out = framed_numbers([entries[i] for i in sorted(fold)])
+        rng = np.random.default_rng(config.seed)
+        real = framed_numbers(kept, real_copies(len(kept), args.lines), rng)
+    dataset = line_dataset(arrays, config.dtype, args.lines, config.seed, real, held_out)
+    if args.numbers is not None:
+        fold = f", fold {args.fold} held out to validate on" if args.fold is not None else ""
+        dataset.source = f"{source}, and the real numbers of {args.numbers}{fold}"
+    return dataset
+
+
 def command_gradcheck(args: argparse.Namespace) -> int:
     from mnist_nn.nn.gradcheck import check_combinations, check_ctc, check_image_layers, report
 
     activations = args.activations or list(setting_choices("activation"))
     losses = args.losses or list(setting_choices("loss"))
-    results = check_combinations(activations, losses, dropout=args.dropout)
-    lines, agree = report([*results, *check_image_layers(), *check_ctc()])
+    # CTC reads lines, not one class per example: its own check, through a line network
+    per_example = [loss for loss in losses if loss != LINE_LOSS]
+    results = check_combinations(activations, per_example, dropout=args.dropout)
+    ctc = check_ctc() if LINE_LOSS in losses else []
+    lines, agree = report([*results, *check_image_layers(), *ctc])
     print("\n".join(lines))
     return 0 if agree else 1
 

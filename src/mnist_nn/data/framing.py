@@ -36,6 +36,10 @@ BOX = 20  # ...with the digit scaled to fit a 20x20 box inside
 MNIST_STROKE = 2.6
 FAT = 1.6  # strokes over this many times MNIST's width are a marker's...
 THICKEST = 4.0  # ...and kept up to this many times; fatter ones would fill the box
+LINE_INK = 24  # a line's ink is scaled to this many rows of the reader's 28
+# Columns left dark before a line's first mark, and after its last at least: the line reader's
+# columns see 12.5 px either side of their centres, the first at x = 12.5, the last at width − 15.5.
+LINE_MARGIN, LINE_END = 2, 8
 SPECK = 0.05  # pieces smaller than this share of the largest piece are dirt, not digit
 
 
@@ -204,6 +208,42 @@ def frame_digit(grey: np.ndarray) -> np.ndarray | None:
 def frame_found(flat: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """Steps 5 and 6 on what `find_digit` found: strokes normalised, framed in (28, 28)."""
     return frame_like_mnist(*normalise_strokes(flat, mask))
+
+
+def line_pieces(mask: np.ndarray) -> np.ndarray | None:
+    """Step 4 for a line: every mark but specks. A number's marks all count (its separators and
+    closing dashes too: the reader learns to pass over them), and its digits touch the crop's
+    border often, so marks there stay."""
+    labels, count = ndimage.label(mask, structure=np.ones((3, 3)))
+    if count == 0:
+        return None
+    sizes = np.bincount(labels.ravel())[1:]
+    return np.isin(labels, np.flatnonzero(sizes >= SPECK * sizes.max()) + 1)
+
+
+def frame_line(grey: np.ndarray, width: int, height: int = FIELD, ink_height: int = LINE_INK):
+    """A picture of a line of writing -> (height, width) ink bright on black, as a line reader
+    reads it, or None if blank: steps 1 to 4 as for a digit (ruled lines dropped), then the ink's
+    box scaled to `ink_height` rows (MNIST's digits stand about 20 px in 28), or less where the
+    line would be wider than `width`, placed a margin from the left, centred top to bottom."""
+    found = find_digit(ink_on_black(grey), line_pieces)
+    return None if found is None else framed_line(*found, width, height, ink_height)[0]
+
+
+def framed_line(flat, mask, width: int, height: int = FIELD, ink_height: int = LINE_INK):
+    """`frame_line` on what `find_digit` found: the framed line, and where it came from: (the
+    picture's column and row at the framed line's (0, 0), picture pixels per framed pixel)."""
+    box = box_around(mask)
+    ink = (flat * ndimage.binary_dilation(mask, iterations=1))[box].astype(np.float32)
+    margin = LINE_MARGIN
+    scale = min(ink_height / ink.shape[0], (width - margin - LINE_END) / ink.shape[1])
+    size = (max(1, round(ink.shape[1] * scale)), max(1, round(ink.shape[0] * scale)))
+    resample = Image.Resampling.BOX if scale < 1 else Image.Resampling.BILINEAR
+    line = np.clip(np.asarray(Image.fromarray(ink).resize(size, resample)), 0.0, 1.0)
+    framed = np.zeros((height, width), dtype=np.float32)
+    top = (height - size[1]) // 2
+    framed[top : top + size[1], margin : margin + size[0]] = line / max(line.max(), 1e-6)
+    return framed, (box[1].start - margin / scale, box[0].start - top / scale, 1 / scale)
 
 
 def box_around(mask: np.ndarray) -> tuple[slice, slice]:

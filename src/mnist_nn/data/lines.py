@@ -6,8 +6,9 @@ lines from training digits, validation lines from validation digits): one pen th
 slant per line, digits a little up or down, a little larger or smaller, apart, touching or
 overlapping their neighbours. And what real numbers carry that their labels leave out: thousands
 separators (. , '), a closing dash, an underline, the box's side lines, a faint printed pattern
-behind; 1s written with a flag, 7s crossed. The label is the digits only. Lines wider than the
-canvas are scaled down to fit it; narrower ones sit at a random place in it, on black.
+behind; 1s written with a flag, 7s crossed. The label is the digits only. Each line is then
+framed as a photo of a real number is (`framing.frame_line`: ink cropped, ruled lines dropped,
+scaled to the reader's height, at the left of its canvas), so that both look alike to the reader.
 
 Shape key: N lines, H = 28 rows, W the canvas width; lines are rows of H·W values (as digits are
 rows of 784), targets (N, MAX_DIGITS) digits padded with −1.
@@ -17,7 +18,11 @@ import numpy as np
 from PIL import Image
 from scipy import ndimage
 
-HEIGHT = 28  # a line's height: MNIST's digits, whose ink is about 20 px tall
+from mnist_nn.data.dataset import Dataset, Split
+from mnist_nn.data.framing import frame_line
+from mnist_nn.nn.stack import LINE_HEIGHT, LINE_WIDTH
+
+HEIGHT = LINE_HEIGHT  # a line's height as written: MNIST's digits, whose ink is about 20 px tall
 MAX_DIGITS = 8
 SPACINGS = {"apart": (2, 8), "touching": (-3, 0), "overlapping": (-7, -3)}  # gaps, in px
 # How often a line carries each thing its label leaves out.
@@ -131,22 +136,7 @@ def separators(count: int, extras: dict, rng) -> set[int]:
     return {i for i in range(count - 1) if (count - 1 - i) % 3 == 0}
 
 
-def on_canvas(line: np.ndarray, width: int, rng) -> np.ndarray:
-    """A (28, w) line on a (28, width) black canvas: scaled down to fit, or at a random place."""
-    if line.shape[1] > width:
-        height = max(8, int(HEIGHT * width / line.shape[1]))
-        small = resized(line, height, width)
-        canvas = np.zeros((HEIGHT, width), dtype=np.float32)
-        top = (HEIGHT - height) // 2
-        canvas[top : top + height] = small
-        return canvas
-    canvas = np.zeros((HEIGHT, width), dtype=np.float32)
-    left = int(rng.integers(0, width - line.shape[1] + 1))
-    canvas[:, left : left + line.shape[1]] = line
-    return canvas
-
-
-def make_lines(images: np.ndarray, labels: np.ndarray, count: int, rng, width: int = 128,
+def make_lines(images: np.ndarray, labels: np.ndarray, count: int, rng, width: int = LINE_WIDTH,
                digits: tuple = (1, MAX_DIGITS), extras: dict = EXTRAS,
                spacing: str | None = None) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
     """`count` lines written with the (N, 784) digits `images` (labelled `labels`): (count, 28·W)
@@ -159,7 +149,43 @@ def make_lines(images: np.ndarray, labels: np.ndarray, count: int, rng, width: i
     counts = rng.integers(digits[0], digits[1] + 1, count)
     chosen = [rng.integers(0, len(images), k) for k in counts]
     for n, picks in enumerate(chosen):
-        line = write_line(squares[picks], labels[picks], rng, extras, spacing)
-        lines[n] = np.clip(on_canvas(line, width, rng), 0, 1).ravel()
+        # framed as every line is, a real number's too: ink cropped, scaled, ruled lines dropped
+        framed = frame_line(write_line(squares[picks], labels[picks], rng, extras, spacing), width)
+        if framed is not None:
+            lines[n] = framed.ravel()
         targets[n, : len(picks)] = labels[picks]
     return lines, targets
+
+
+HELD_OUT_LINES = 2_000  # validation lines, and test lines, at most (no more than training lines)
+VALIDATION_DIGITS = 5_000  # MNIST's last training digits, which write the validation lines
+
+
+def real_copies(real: int, generated: int) -> int:
+    """Variants of each of `real` real numbers that make them a third of the training lines."""
+    return max(1, -(-generated // (2 * real)))
+
+
+def line_dataset(arrays: dict, dtype: str, count: int, seed: int = 0,
+                 real=None, held_out=None) -> Dataset:  # fmt: skip
+    """A line reader's Dataset from the MNIST `arrays`: `count` training lines written with
+    MNIST's training digits but the last 5,000, validation lines with those 5,000, test lines
+    with MNIST's test digits (never seen in training). `real` (lines, targets) of real numbers
+    join the training lines; `held_out` real numbers, if given, are the validation split."""
+    rng, held_out_lines = np.random.default_rng(seed), min(HELD_OUT_LINES, count)
+    images = arrays["train_images"].reshape(len(arrays["train_images"]), -1) / np.float32(255)
+    labels = arrays["train_labels"].astype(np.int64)
+    cut = len(images) - VALIDATION_DIGITS
+    train = Split(*make_lines(images[:cut], labels[:cut], count, rng))
+    validation = Split(*make_lines(images[cut:], labels[cut:], held_out_lines, rng))
+    test_images = arrays["test_images"].reshape(len(arrays["test_images"]), -1) / np.float32(255)
+    test = Split(*make_lines(test_images, arrays["test_labels"].astype(np.int64),
+                             held_out_lines, rng))  # fmt: skip
+    if real is not None:
+        train = Split(np.concatenate([train.images, real[0]]),
+                      np.concatenate([train.labels, real[1]]))  # fmt: skip
+    if held_out is not None:
+        validation = Split(*held_out)
+    as_dtype = [Split(split.images.astype(dtype, copy=False), split.labels.astype(np.int64))
+                for split in (train, test, validation)]  # fmt: skip
+    return Dataset("lines", "numbers written with MNIST's digits", *as_dtype, classes=11)

@@ -64,6 +64,8 @@ def calibrate(network, dataset) -> dict:
         split = dataset.train
         split = type(split)(split.images[-FIT_EXAMPLES:], split.labels[-FIT_EXAMPLES:])
         fitted_on = f"last {len(split)} training examples (no validation split)"
+    if split.labels.ndim > 1:  # a line reader's: its confidence is its reading's own probability
+        return {"temperature": None, "fitted_on": "not fitted: a line reader"}
     temperature = fit_temperature(network.logits(split.images), split.labels)
     return {"temperature": temperature, "fitted_on": fitted_on}
 

@@ -164,6 +164,21 @@ class ColumnCTC:
     output_activation = None  # logits: the softmax of each column is fused in, as cross-entropy's
 
     @staticmethod
+    def targets(labels: np.ndarray, classes: int, dtype) -> np.ndarray:
+        """(N, U) numbers padded with −1 are the targets as they are."""
+        return labels
+
+    @staticmethod
+    def read(output: np.ndarray, count: int) -> np.ndarray:
+        """(N·T, C) column outputs or scores of `count` lines -> (N, T) each line's digits by best
+        path, padded with −1."""
+        columns = len(output) // max(count, 1)
+        read = np.full((count, columns), -1, dtype=np.int64)
+        for n, (digits, _) in enumerate(best_path(output.reshape(count, columns, -1))):
+            read[n, : len(digits)] = digits
+        return read
+
+    @staticmethod
     def numbers(targets: np.ndarray) -> list[list[int]]:
         """(N, U) padded targets -> each line's digits."""
         return [[int(k) for k in row if k >= 0] for row in np.asarray(targets)]

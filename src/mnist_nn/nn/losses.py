@@ -9,6 +9,7 @@ valid until its next call.
 
 import numpy as np
 
+from mnist_nn.nn.ctc import ColumnCTC
 from mnist_nn.nn.layers import Buffers, Sigmoid
 
 
@@ -18,7 +19,21 @@ def one_hot(labels: np.ndarray, num_classes: int = 10, dtype="float32") -> np.nd
     return np.eye(num_classes, dtype=dtype)[labels]
 
 
-class MeanSquaredError:
+class Classification:
+    """What a loss that gives one class per example says about its labels and outputs."""
+
+    @staticmethod
+    def targets(labels: np.ndarray, classes: int, dtype) -> np.ndarray:
+        """(N,) labels -> (N, C) one-hot targets y."""
+        return one_hot(labels, classes, dtype)
+
+    @staticmethod
+    def read(output: np.ndarray, count: int) -> np.ndarray:
+        """(N, C) outputs or scores -> (N,) the class each example is read as."""
+        return output.argmax(axis=1)
+
+
+class MeanSquaredError(Classification):
     """The seed's loss: squared distance between the sigmoid outputs a2 and the one-hot targets y.
 
     Reported: the mean of (y − a2)² over examples and classes (comparable across batch sizes).
@@ -55,7 +70,7 @@ class MeanSquaredError:
         return "MeanSquaredError()"
 
 
-class SoftmaxCrossEntropy:
+class SoftmaxCrossEntropy(Classification):
     """Softmax on the last layer's outputs (logits z), then cross-entropy with the one-hot targets.
 
     p = softmax(z), L = −Σ y·log p. Fused, the gradient is simply dL/dz = p − y: the softmax's
@@ -93,4 +108,5 @@ class SoftmaxCrossEntropy:
 
 # The losses by name: `--loss`'s choices come from this table. Each loss declares the layer that
 # ends the network (`output_activation`, None for raw outputs) and gives (loss, dL/d(output)).
-LOSSES = {"mse": MeanSquaredError, "cross_entropy": SoftmaxCrossEntropy}
+# A line reader's loss, CTC (`ctc.py`), reads one row per column position of each line.
+LOSSES = {"mse": MeanSquaredError, "cross_entropy": SoftmaxCrossEntropy, "ctc": ColumnCTC}

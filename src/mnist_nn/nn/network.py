@@ -12,10 +12,10 @@ import threading
 import numpy as np
 
 from mnist_nn.nn.batch_norm import BatchNorm
-from mnist_nn.nn.convolution import Conv2D, Flatten, MaxPool2D, Reshape
+from mnist_nn.nn.convolution import Columns, Conv2D, Flatten, MaxPool2D, Reshape
 from mnist_nn.nn.layers import ACTIVATIONS, Dense, Dropout
 from mnist_nn.nn.losses import LOSSES
-from mnist_nn.nn.stack import image_side, plan_network
+from mnist_nn.nn.stack import image_shape, plan_network
 
 EVALUATION_BATCH = 2048  # rows at a time when only reading them (Network.scores)
 IMAGE_BATCH = 256  # images at a time through image layers, whose patches take 25-200 values a pixel
@@ -119,8 +119,8 @@ class Network:
         return self.run(x, through=last, keep=lambda z: np.array(z, dtype=np.float64))
 
     def predict(self, x: np.ndarray) -> np.ndarray:
-        """(N, D) images -> (N,) predicted digits."""
-        return self.scores(x).argmax(axis=1)
+        """(N, D) images -> (N,) predicted digits (a line reader's: (N, T) digits, padded −1)."""
+        return self.loss.read(self.scores(x), len(x))
 
     def dense_layers(self) -> list[Dense]:
         return [layer for layer in self.layers if isinstance(layer, Dense)]
@@ -205,7 +205,7 @@ def build_stack(spec: str, inputs: int, rng, dtype, activation, dropout: float):
     `stack.plan_network`'s: worked out once, there.
     """
     plan = plan_network(inputs, 1, layers=spec)[:-1]  # the output layer is the caller's
-    layers, init, pool_placed = [Reshape(image_side(inputs))], activation.weight_init, False
+    layers, init, pool_placed = [Reshape(*image_shape(inputs, spec))], activation.weight_init, False
     for planned, following in zip(plan, [*plan[1:], None], strict=True):
         normalised = following is not None and following.kind == "bn"  # its activation after
         if planned.kind == "conv":
@@ -237,6 +237,8 @@ def build_stack(spec: str, inputs: int, rng, dtype, activation, dropout: float):
             pool_placed = False
         elif planned.kind == "flatten":
             layers.append(Flatten())
+        elif planned.kind == "columns":  # a line reader: the layers after it run per column
+            layers.append(Columns())
         else:
             n_in, units = planned.weight_shape
             layers.append(Dense.initialised(n_in, units, rng, dtype, init))

@@ -3,7 +3,10 @@
 "conv8x5 pool conv16x5 pool dense128" is 8 filters of 5x5 (each followed by the activation; the
 image shrinks by 4: 28 → 24), a 2x2 max pool (→ 12), 16 filters of 5x5 (→ 8), a pool (→ 4) and a
 dense layer of 128 units; the output layer comes after. "bn" after a conv or dense layer
-normalises its outputs before the activation (`batch_norm.py`): "conv8x5 bn pool".
+normalises its outputs before the activation (`batch_norm.py`): "conv8x5 bn pool". A line
+reader's stack ends its image layers with "columns": it reads lines LINE_HEIGHT rows high, and
+the layers after it (dense ones, the output) answer once per column position of the last maps
+(`convolution.Columns`), as CTC needs: "conv32x3 pool conv64x3 pool conv128x3 conv128x3 columns".
 `plan_network` walks the layers once and says what each holds; the network's builder
 (`network.build_network`), a model file's check (`saving.model_files`), the weight count and the
 memory estimate (`train.memory`) all read that one plan. Plain Python, no NumPy: `mnist-nn --help`
@@ -17,9 +20,12 @@ from dataclasses import dataclass
 
 from mnist_nn.errors import shown
 
-WORD = re.compile(r"conv(?P<filters>\d+)x(?P<kernel>\d+)|pool|bn|dense(?P<units>\d+)")
+WORD = re.compile(r"conv(?P<filters>\d+)x(?P<kernel>\d+)|pool|bn|columns|dense(?P<units>\d+)")
 MAX_WORDS, MAX_FILTERS, MAX_KERNEL, MAX_UNITS = 12, 256, 9, 8192
 EXAMPLE = "conv8x5 pool conv16x5 pool dense128"
+# A line reader's lines (`data.framing.frame_line`): as high as a digit, as wide as 8 digits apart.
+LINE_HEIGHT, LINE_WIDTH = 28, 128
+LINE_LOSS = "ctc"  # the loss of a stack that reads lines (`ctc.py`), and only of such a stack
 
 
 def parse_stack(spec: str) -> list[tuple]:
@@ -34,11 +40,19 @@ def parse_stack(spec: str) -> list[tuple]:
     for word in words:
         match = WORD.fullmatch(word)
         if match is None:
-            raise ValueError(f"{shown(word)} is not convFxK, pool, bn or denseN (e.g. {EXAMPLE})")
+            raise ValueError(
+                f"{shown(word)} is not convFxK, pool, bn, columns or denseN (e.g. {EXAMPLE})"
+            )
         if word == "bn":  # batch normalization of the layer before, ahead of its activation
             if not stack or stack[-1][0] not in ("conv", "dense"):
                 raise ValueError("bn follows a conv or dense layer: it normalises their outputs")
             stack.append(("bn",))
+            continue
+        if word == "columns":  # one row per column position from here on: a line reader's
+            if dense_seen or not stack or any(kind == "columns" for kind, *_ in stack):
+                raise ValueError("columns comes once, after the image layers, before any dense")
+            stack.append(("columns",))
+            dense_seen = True  # no image layers after it
             continue
         if match["filters"]:
             filters, kernel = int(match["filters"]), int(match["kernel"])
@@ -70,10 +84,42 @@ def stack_problem(value) -> str | None:
     if not value.strip():
         return None
     try:
-        plan_network(784, 10, layers=value)
+        if reads_lines(value):
+            plan_network(LINE_HEIGHT * LINE_WIDTH, 11, layers=value)
+        else:
+            plan_network(784, 10, layers=value)
     except ValueError as error:
         return str(error)
     return None
+
+
+def reads_lines(layers: str) -> bool:
+    """Whether a stack reads lines (it has "columns": an answer per column), not single images."""
+    return "columns" in layers.split()
+
+
+def image_shape(inputs: int, layers: str) -> tuple[int, int]:
+    """(height, width) of the images `inputs` values per example make for this stack: a line
+    LINE_HEIGHT rows high for a line reader, else a square (784: 28x28)."""
+    if not reads_lines(layers):
+        side = image_side(inputs)
+        return side, side
+    if inputs % LINE_HEIGHT:
+        raise ValueError(f"{inputs} values per example are not lines {LINE_HEIGHT} pixels high")
+    return LINE_HEIGHT, inputs // LINE_HEIGHT
+
+
+def column_positions(layers: str) -> tuple[int, float]:
+    """Where a line reader's column t looks: (stride, offset) such that column t is centred on
+    pixel column stride·t + offset of its input line. Walked back from the columns: a k×k
+    convolution centres its output p on its input p + (k − 1)/2, a pool on 2p + 0.5."""
+    stride, offset = 1, 0.0
+    for word in reversed(parse_stack(layers)):
+        if word[0] == "conv":
+            offset += (word[2] - 1) / 2
+        elif word[0] == "pool":
+            stride, offset = 2 * stride, 2 * offset + 0.5
+    return stride, offset
 
 
 def image_side(inputs: int) -> int:
@@ -89,7 +135,7 @@ class PlannedLayer:
     """One layer of a planned network: what it is, its input and output shape per example
     ((C, H, W) for images, (units,) for rows), and its parameters' shapes (none for a pool)."""
 
-    kind: str  # "conv", "pool", "bn", "flatten", "dense" or "output"
+    kind: str  # "conv", "pool", "bn", "flatten", "columns", "dense" or "output"
     input_shape: tuple
     output_shape: tuple
     weight_shape: tuple | None = None  # conv: (k·k·C, F); dense: (n_in, n_out); bn: γ (F,)
@@ -104,16 +150,20 @@ class PlannedLayer:
 
 def plan_network(inputs: int, classes: int, hidden_sizes=(), layers: str = "") -> list:
     """Every layer of the network the settings describe, in order, as PlannedLayers: with
-    `layers`, that stack of image layers on square images of `inputs` pixels (no padding, as
-    LeNet: a k×k convolution shrinks the image by k − 1, a pool halves it, the first dense layer
-    flattens the maps); else Dense layers of `hidden_sizes`. The output layer comes last.
-    A ValueError if the image shrinks to nothing on the way."""
+    `layers`, that stack of image layers on images of `inputs` pixels (`image_shape`; no
+    padding, as LeNet: a k×k convolution shrinks the image by k − 1, a pool halves it, the first
+    dense layer flattens the maps); else Dense layers of `hidden_sizes`. The output layer comes
+    last. After "columns" (a line reader) each shape is one column position's: the layers there
+    run once per column. A ValueError if the image shrinks to nothing on the way."""
     planned, shape = [], (inputs,)
     words = [("dense", units) for units in hidden_sizes]
     if layers.strip():
-        side = image_side(inputs)
-        shape, words = (1, side, side), parse_stack(layers)
+        shape, words = (1, *image_shape(inputs, layers)), parse_stack(layers)
     for word in [*words, ("dense", classes)]:
+        if word[0] == "columns":  # (C, H, W) maps -> W rows of C·H features
+            planned.append(PlannedLayer("columns", shape, (shape[0] * shape[1],)))
+            shape = (shape[0] * shape[1],)
+            continue
         if word[0] == "dense" and len(shape) == 3:  # the first dense layer flattens the maps
             planned.append(PlannedLayer("flatten", shape, (size(shape),)))
             shape = (size(shape),)

@@ -261,7 +261,7 @@ def read_number(source, reader, name: str | None = None) -> NumberReading:
     grey = greys(picture)
     check_not_noise(grey, name)
     try:
-        digits = segment(grey, reader)
+        digits = number_digits(grey, reader)
     except UserError as error:
         raise UserError(f"{name}: {error}") from None
     if not digits:
@@ -277,10 +277,18 @@ def read_digit_and_number(source, reader, name: str) -> tuple[np.ndarray, Number
     check_not_noise(grey, name)
     framed = framed_digit(grey, name)
     try:
-        digits = segment(grey, reader)
+        digits = number_digits(grey, reader)
     except UserError:
         return framed, None
     return framed, _in_original_pixels(NumberReading(digits), picture)
+
+
+def number_digits(grey: np.ndarray, reader) -> list:
+    """The digits of a written number: read whole by a line reader, or cut apart and read one
+    by one by a digit model's reader (`written_number.segment`)."""
+    return (
+        reader.read_line(grey) if getattr(reader, "reads_lines", False) else segment(grey, reader)
+    )
 
 
 def _in_original_pixels(number: NumberReading, picture: Image.Image) -> NumberReading:

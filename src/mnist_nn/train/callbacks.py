@@ -72,7 +72,8 @@ class Saturation(Callback):
 
     def on_epoch_end(self, trainer, record):
         labels = trainer.dataset.train.labels
-        chance = np.bincount(labels).max() / len(labels)  # always answering the commonest class
+        # always answering the commonest class (a whole line's number: never, near enough)
+        chance = np.bincount(labels).max() / len(labels) if labels.ndim == 1 else 0.0
         per_epoch = trainer.batches_per_epoch
         this_epoch = trainer.state.batch_losses[-per_epoch:]
         # Learning something, but its steps throw it about: after the first epoch, an accuracy

@@ -31,7 +31,6 @@ from mnist_nn.data.dataset import Dataset, Split
 from mnist_nn.data.own_data import MAX_CLASSES
 from mnist_nn.errors import UserError, named
 from mnist_nn.nn.layers import Buffers
-from mnist_nn.nn.losses import one_hot
 from mnist_nn.nn.network import Network, build_network
 from mnist_nn.nn.optimizers import SCHEDULES, make_optimizer
 from mnist_nn.train.advice import one_change, used
@@ -83,9 +82,20 @@ class TrainingResult:
     batch_losses: list[float] = field(default_factory=list)
 
 
+def exactly_right(predicted: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """(N,) whether each answer is its label: the digit, or every digit of a line's number (a
+    line's answers and labels are (N, U) digits padded with −1, perhaps to different widths)."""
+    if labels.ndim == 1:
+        return predicted == labels
+    width = max(predicted.shape[1], labels.shape[1])
+    padded = [np.pad(a, ((0, 0), (0, width - a.shape[1])), constant_values=-1)
+              for a in (predicted, labels)]  # fmt: skip
+    return np.all(padded[0] == padded[1], axis=1)
+
+
 def accuracy(network: Network, split: Split) -> float:
-    """Fraction of `split` whose predicted class is the true one."""
-    return float(np.mean(network.predict(split.images) == split.labels))
+    """Fraction of `split` read right (each digit its class; each line its whole number)."""
+    return float(np.mean(exactly_right(network.predict(split.images), split.labels)))
 
 
 def mini_batches(split: Split, targets: np.ndarray, batch_size: int, order, start: int = 0):
@@ -180,7 +190,9 @@ class Trainer:
             )
         self.check_memory(dataset)
         self.dataset, self.stop_requested = dataset, False
-        targets = one_hot(dataset.train.labels, self.network.sizes[-1], self.config.dtype)
+        targets = self.network.loss.targets(
+            dataset.train.labels, self.network.sizes[-1], self.config.dtype
+        )  # one-hot rows for a class per example; a line's digits as they are for CTC
         self._call("on_train_begin")
         last_epoch = self.config.epochs if epochs is None else self.state.epoch - 1 + epochs
         # A diverging run overflows into inf and NaN: the loss check reports it in one clear line,
@@ -221,7 +233,10 @@ class Trainer:
                                  config.augment_elastic, config.augment_thickness)  # fmt: skip
             loss, output = self.network.train_step(images, batch_targets, self.optimizer)
             self.check(loss)
-            size, correct = len(labels), int(np.count_nonzero(output.argmax(axis=1) == labels))
+            size = len(labels)
+            correct = int(
+                np.count_nonzero(exactly_right(self.network.loss.read(output, size), labels))
+            )
             seconds = time.perf_counter() - clock  # the step alone: callbacks are not counted
             state.record_batch(loss, correct, size, seconds)
             batch = {"loss": loss, "accuracy": correct / size, "size": size, "seconds": seconds}
@@ -261,7 +276,8 @@ class Trainer:
         if held_out is not None:
             # Kept for callbacks (a confusion matrix needs no second pass over the data).
             self.held_out_predicted = self.network.predict(held_out.images)
-            record[f"{name}_accuracy"] = float(np.mean(self.held_out_predicted == held_out.labels))
+            right = exactly_right(self.held_out_predicted, held_out.labels)
+            record[f"{name}_accuracy"] = float(np.mean(right))
         state.next_epoch()
         self._call("on_epoch_end", record)
 

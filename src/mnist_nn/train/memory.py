@@ -23,11 +23,13 @@ def training_bytes(config: TrainConfig, examples: int, features: int, classes: i
     plan = plan_network(features, classes, config.hidden_sizes, config.layers)
     weights = sum(layer.parameters for layer in plan)
     if config.layers:  # image layers: z and the activation of each, and one example's patches
-        outputs = sum(
-            (1 if layer.kind == "pool" else 2) * size(layer.output_shape)
-            for layer in plan
-            if layer.kind != "flatten"
-        )
+        outputs, repeats = 0, 1
+        for layer in plan:
+            if layer.kind in ("flatten", "columns"):  # views and copies of the maps before
+                repeats = layer.input_shape[2] if layer.kind == "columns" else 1
+                continue
+            # after columns, each layer's shape is one column's: a line has `repeats` of them
+            outputs += (1 if layer.kind == "pool" else 2) * size(layer.output_shape) * repeats
         patches = max(
             (layer.weight_shape[0] * size(layer.output_shape[1:]) for layer in plan
              if layer.kind == "conv"),

@@ -1,0 +1,94 @@
+"""Reading a line without cutting it: a line model (a stack ending in "columns", trained with
+CTC) reads a picture of a number whole.
+
+The steps: the ink found and the line framed as every line is (`framing.frame_line`: paper and
+light flattened, ruled lines dropped, the ink scaled to the reader's 28 px and placed at the left
+of its canvas; a line longer than the canvas is scaled down to fit); one pass of the network
+gives each column position its probabilities of the ten digits and blank; the best path (each
+column's likeliest class, repeats merged, blanks dropped) is the number (`nn.ctc.best_path`).
+Each digit's box is the ink under the columns it fired on (`stack.column_positions` says where
+each column looks), and its confidence the highest probability it reached there; below
+UNSURE_BELOW, the digit is given as unsure, with its alternatives.
+"""
+
+import numpy as np
+
+from mnist_nn.data.framing import (
+    find_digit,
+    frame_like_mnist,
+    framed_line,
+    ink_on_black,
+    line_pieces,
+)
+from mnist_nn.errors import UserError
+from mnist_nn.nn.ctc import best_path
+from mnist_nn.nn.stack import LINE_HEIGHT, column_positions, reads_lines
+from mnist_nn.reading.reader import DIGIT, TOP, UNSURE, UNSURE_BELOW, Reading
+
+DIGITS = 10  # classes 0-9; the last, 10, is blank
+
+
+class LineReader:
+    """A trained line model: a picture's greys -> its digits, each a Reading with its box."""
+
+    reads_lines = True
+
+    def __init__(self, network, what: str = "this model"):
+        layers = network.architecture.get("layers", "")
+        if not reads_lines(layers):
+            raise UserError(f"{what} reads single digits, not lines")
+        self.network = network
+        self.width = network.sizes[0] // LINE_HEIGHT
+        self.stride, self.offset = column_positions(layers)
+
+    def read_line(self, grey: np.ndarray) -> list[Reading]:
+        """(h, w) greys in [0, 1] of a picture of a number -> its digits, left to right, each
+        with its box (left, top, right, bottom) in the picture's pixels; [] if it is blank, a
+        UserError if it reads no digit in the ink."""
+        found = find_digit(ink_on_black(grey), line_pieces)
+        if found is None:
+            return []
+        line, (left, top, step) = framed_line(*found, self.width)
+        # (T, 11): one row per column position (the network's own rows for one line)
+        probabilities = self.network.scores(line.reshape(1, -1))
+        digits, spans = best_path(probabilities[None])[0]
+        if not digits:
+            raise UserError("the line reader found ink but read no digit in it (blank at every "
+                            "column): is it a number?")  # fmt: skip
+        readings = []
+        for digit, (first, last) in zip(digits, spans, strict=True):
+            peak = first + int(np.argmax(probabilities[first : last + 1, digit]))
+            row = probabilities[peak, :DIGITS]
+            order = np.argsort(-row, kind="stable")[:TOP]
+            ranked = [(int(k), float(row[k])) for k in order]
+            ranked[0] = (digit, float(probabilities[peak, digit]))  # best path's digit first
+            x0, x1 = self.columns_owned(first, last, len(probabilities))
+            ink = line[:, x0:x1]
+            box = ink_box(ink, x0)
+            verdict = DIGIT if ranked[0][1] >= UNSURE_BELOW else UNSURE
+            pixels = frame_like_mnist(ink).ravel()  # the digit on its own, as the page shows it
+            height, width = grey.shape
+            in_picture = (round(min(max(left + box[0] * step, 0), width)),
+                          round(min(max(top + box[1] * step, 0), height)),
+                          round(min(max(left + box[2] * step, 0), width)),
+                          round(min(max(top + box[3] * step, 0), height)))  # fmt: skip
+            readings.append(Reading(verdict, ranked, 0.0, in_picture, pixels, row))
+        return readings
+
+    def columns_owned(self, first: int, last: int, columns: int) -> tuple[int, int]:
+        """The framed line's pixel columns that columns `first` to `last` (of `columns`) stand
+        for: each owns a stride centred on its centre (with a stride's slack either side: a digit
+        fires on some of its columns only); the first owns all to its left, the last all to its
+        right."""
+        x0 = 0 if first == 0 else self.stride * first + self.offset - self.stride
+        x1 = self.width if last == columns - 1 else self.stride * last + self.offset + self.stride
+        return max(0, int(x0)), min(self.width, int(np.ceil(x1)))
+
+
+def ink_box(ink: np.ndarray, x0: int) -> tuple[int, int, int, int]:
+    """(left, top, right, bottom) of the ink of a slice of the framed line starting at column
+    x0, in the line's pixels (the whole slice if it holds no ink)."""
+    rows, columns = np.flatnonzero(ink.max(axis=1) > 0.2), np.flatnonzero(ink.max(axis=0) > 0.2)
+    if not len(rows):
+        return x0, 0, x0 + ink.shape[1], ink.shape[0]
+    return x0 + columns[0], rows[0], x0 + columns[-1] + 1, rows[-1] + 1

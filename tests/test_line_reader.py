@@ -1,0 +1,238 @@
+"""The line reader: a stack that ends in columns, trained with CTC through the one training loop,
+saved and loaded like any model, and reading a picture of a number whole."""
+
+import json
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+from mnist_nn.config import TrainConfig
+from mnist_nn.data.dataset import Dataset, Split
+from mnist_nn.data.framing import frame_line
+from mnist_nn.data.lines import EXTRAS, HEIGHT, make_lines
+from mnist_nn.errors import UserError
+from mnist_nn.nn.network import build_network
+from mnist_nn.nn.stack import LINE_WIDTH, column_positions, parse_stack, plan_network
+from mnist_nn.presets import PRESETS
+from mnist_nn.reading.line_reader import LineReader
+from mnist_nn.saving.model_files import load_model, save_model
+from mnist_nn.train.loop import Trainer, exactly_right
+
+SMALL = "conv8x3 bn pool conv16x3 bn pool conv16x3 bn conv16x3 bn columns"  # the preset, narrower
+
+
+@pytest.mark.parametrize(
+    "stack",
+    ["columns conv8x3", "conv8x3 columns columns", "conv8x3 dense8 columns",
+     "conv8x3 columns pool"],
+)  # fmt: skip
+def test_columns_come_once_after_the_image_layers(stack):
+    with pytest.raises(ValueError, match="columns comes once|image layers come first"):
+        parse_stack(stack)
+
+
+def test_after_columns_each_layer_answers_once_per_column():
+    plan = plan_network(HEIGHT * LINE_WIDTH, 11, layers=PRESETS["line"].layers)
+    columns = next(layer for layer in plan if layer.kind == "columns")
+    assert columns.input_shape == (128, 1, 26) and columns.output_shape == (128,)
+    assert plan[-1].kind == "output" and plan[-1].weight_shape == (128, 11)
+
+
+def test_a_column_sees_exactly_the_pixels_its_position_says():
+    """A bar drawn at pixel column x changes the outputs of columns whose receptive field (26 px
+    wide for the preset's stack: 4t to 4t + 25) holds it, centred on stride·t + offset, and of
+    no other."""
+    network = build_network([HEIGHT * LINE_WIDTH, 11], np.random.default_rng(0), "float64",
+                            "relu", "ctc", layers=PRESETS["line"].layers)  # fmt: skip
+    stride, offset = column_positions(PRESETS["line"].layers)
+    assert (stride, offset) == (4, 12.5)
+    blank = np.zeros((1, HEIGHT, LINE_WIDTH))
+    before = network.forward(blank.reshape(1, -1)).copy()
+    for x in (14, 40, 77, 110):
+        barred = blank.copy()
+        barred[0, 4:24, x] = 1.0
+        change = np.abs(network.forward(barred.reshape(1, -1)) - before).max(axis=1)
+        changed = np.flatnonzero(change > 1e-12)
+        assert len(changed) and np.all(np.abs(stride * changed + offset - x) <= 12.5), x
+
+
+def test_ctc_goes_with_a_stack_of_columns_and_only_with_one():
+    with pytest.raises(UserError, match="reads lines of digits"):
+        TrainConfig(loss="ctc").validated()
+    with pytest.raises(UserError, match="train it with loss=ctc"):
+        TrainConfig(layers=SMALL, loss="cross_entropy").validated()
+    assert PRESETS["line"].validated().loss == "ctc"
+
+
+def test_a_number_is_right_only_with_every_digit_whatever_the_padding():
+    labels = np.array([[1, 2, -1], [3, -1, -1], [4, 4, 4]])
+    read = np.array([[1, 2, -1, -1, -1], [3, 3, -1, -1, -1], [4, 4, 4, -1, -1]])
+    assert exactly_right(read, labels).tolist() == [True, False, True]
+    assert exactly_right(np.array([1, 2]), np.array([1, 3])).tolist() == [True, False]
+
+
+def glyphs():
+    """Ten stand-ins for digits that a small network tells apart at once: a stem with bars at
+    four heights, label + 1's bits saying which."""
+    labels = np.random.default_rng(0).integers(0, 10, 200)
+    images = np.zeros((200, 28, 28), dtype=np.float32)
+    for image, label in zip(images, labels, strict=True):
+        image[4:24, 10:12] = 1.0
+        for bit, row in enumerate((5, 10, 15, 20)):
+            if (label + 1) >> bit & 1:
+                image[row : row + 2, 12:19] = 1.0
+    return images.reshape(200, 784), labels
+
+
+def line_split(count, seed, width=64):
+    images, labels = glyphs()
+    plain = dict.fromkeys(EXTRAS, 0.0)  # no flags, bars or lines: only the glyphs, apart
+    return Split(*make_lines(images, labels, count, np.random.default_rng(seed), width=width,
+                             digits=(1, 3), extras=plain, spacing="apart"))  # fmt: skip
+
+
+def test_a_line_network_learns_through_the_one_training_loop(tmp_path):
+    width = 64
+    dataset = Dataset("lines", "blocks", line_split(600, 1, width), line_split(100, 2, width),
+                      line_split(100, 3, width), classes=11)  # fmt: skip
+    config = TrainConfig(epochs=8, batch_size=32, layers=SMALL, activation="relu", loss="ctc",
+                         optimizer="adam", learning_rate=0.01)  # fmt: skip
+    trainer = Trainer(config, HEIGHT * width, 11)
+    result = trainer.fit(dataset)
+    history = result.history
+    assert history[-1]["train_loss"] < history[0]["train_loss"] / 3
+    assert history[-1]["val_accuracy"] > 0.8 and result.test_accuracy > 0.8  # whole numbers
+    predicted = result.network.predict(dataset.test.images[:5])
+    assert predicted.shape == (5, 10)  # one place per column (64 px: 10), padded with −1
+    # saved and loaded like any model: the same readings, batch norm's statistics and all
+    save_model(tmp_path / "line.npz", result.network, {"dataset": "lines"})
+    network, _ = load_model(tmp_path / "line.npz")
+    assert np.array_equal(network.predict(dataset.test.images), result.network.predict(
+        dataset.test.images))  # fmt: skip
+
+
+def drawn_number(text: str, size=(360, 90), slant=0) -> np.ndarray:
+    """Dark digits on light paper, as a photo of a number would have them."""
+    picture = Image.new("L", size, 230)
+    draw = ImageDraw.Draw(picture)
+    draw.text((20, 15), text, fill=20, font_size=60)
+    return np.asarray(picture, dtype=np.float32) / 255
+
+
+def test_a_picture_of_a_line_is_framed_like_the_lines_learnt_from():
+    grey = drawn_number("2045")
+    grey[80:83, 5:350] = 0.1  # a ruled line under it: dropped
+    line = frame_line(grey, LINE_WIDTH)
+    assert line.shape == (HEIGHT, LINE_WIDTH) and line.max() == pytest.approx(1.0)
+    rows = np.flatnonzero(line.max(axis=1) > 0.2)
+    columns = np.flatnonzero(line.max(axis=0) > 0.2)
+    assert 22 <= rows[-1] - rows[0] + 1 <= 24 and columns[0] <= 3  # 24 rows, from the left
+    assert columns[-1] < LINE_WIDTH - 8
+    assert frame_line(np.full((50, 200), 0.9, np.float32), LINE_WIDTH) is None  # blank paper
+
+
+def test_a_line_model_reads_a_picture_with_each_digit_boxed():
+    network = build_network([HEIGHT * LINE_WIDTH, 11], np.random.default_rng(0), "float32",
+                            "relu", "ctc", layers=SMALL)  # fmt: skip
+    bias = network.layers[-1].bias
+    bias[:] = -5
+    bias[7] = 5  # a reader that answers 7 at every column: one 7 whose columns span the line
+    grey = drawn_number("777")
+    [seven] = LineReader(network).read_line(grey)
+    assert seven.label == 7 and seven.probability > 0.99 and seven.pixels.shape == (784,)
+    left, top, right, bottom = seven.box
+    ink = np.argwhere(grey < 0.5)
+    assert left <= ink[:, 1].min() + 2 and right >= ink[:, 1].max() - 2  # the whole line's ink
+    assert top <= ink[:, 0].min() + 2 and bottom >= ink[:, 0].max() - 2
+    assert LineReader(network).read_line(np.ones((40, 100), np.float32)) == []
+    with pytest.raises(UserError, match="reads single digits"):
+        LineReader(build_network([784, 10], np.random.default_rng(0)))
+
+
+def numbers_folder(folder, numbers=("2045", "317", "90", "5528", "61", "774", "8", "1203", "46",
+                                    "3391", "250")):  # fmt: skip
+    """A folder laid out as ../shared/data/car-a: images/ and labels.csv (file,number)."""
+    (folder / "images").mkdir(parents=True)
+    rows = ["file,number,width,height"]
+    for i, number in enumerate(numbers):
+        Image.fromarray((drawn_number(number) * 255).astype(np.uint8)).save(
+            folder / "images" / f"n{i}.png"
+        )
+        rows.append(f"n{i}.png,{number},360,90")
+    (folder / "labels.csv").write_text("\n".join(rows) + "\n")
+    return folder
+
+
+@pytest.mark.parametrize(
+    "damage, message",
+    [
+        ("no folder", "no such folder"),
+        ("no labels", "no labels.csv in it"),
+        ("no header", "needs a header row with file and number"),
+        ("not a number", "line 2: '20x5' is not a number of 1 to 8 digits"),
+        ("too long", "line 2: '123456789' is not a number of 1 to 8 digits"),
+        ("missing image", "line 2: no image 'gone.png' in images/"),
+        ("outside", "line 2: no image '../labels.csv' in images/"),
+    ],
+)
+def test_a_numbers_folder_is_checked_in_one_line(tmp_path, damage, message):
+    from mnist_nn.reading.number_folders import read_numbers_folder
+
+    folder = numbers_folder(tmp_path / "numbers", ("2045",))
+    labels = folder / "labels.csv"
+    if damage == "no folder":
+        folder = tmp_path / "nowhere"
+    elif damage == "no labels":
+        labels.unlink()
+    elif damage == "no header":
+        labels.write_text("n0.png,2045\n")
+    else:
+        file, number = {"not a number": ("n0.png", "20x5"), "too long": ("n0.png", "123456789"),
+                        "missing image": ("gone.png", "2045"),
+                        "outside": ("../labels.csv", "1")}[damage]  # fmt: skip
+        labels.write_text(f"file,number\n{file},{number}\n")
+    with pytest.raises(UserError, match=message):
+        read_numbers_folder(folder)
+
+
+def test_folds_are_ten_disjoint_tenths_and_variants_keep_the_labels(tmp_path):
+    from mnist_nn.reading.number_folders import fold_of, framed_numbers, read_numbers_folder
+
+    folds = [fold_of(1080, k) for k in range(10)]
+    assert sorted(np.concatenate(folds).tolist()) == list(range(1080))
+    assert {len(fold) for fold in folds} == {108}
+    entries = read_numbers_folder(numbers_folder(tmp_path / "numbers"))
+    lines, targets = framed_numbers(entries[:2], copies=3, rng=np.random.default_rng(0))
+    assert (
+        lines.shape == (6, HEIGHT * LINE_WIDTH)
+        and targets[:3, :5].tolist() == [[2, 0, 4, 5, -1]] * 3
+    )
+    assert not np.array_equal(lines[0], lines[1])  # each copy drawn differently
+
+
+@pytest.mark.mnist
+def test_train_a_line_reader_on_real_numbers_and_read_with_it(tmp_path, mnist_dir, capsys):
+    from mnist_nn.cli.parser import main
+
+    folder = numbers_folder(tmp_path / "numbers")
+    out = tmp_path / "run"
+    argv = ["train", "--preset", "line", "--lines", "64", "--epochs", "1", "--numbers",
+            str(folder), "--fold", "0", "--data-dir", str(mnist_dir),
+            "--out", str(out)]  # fmt: skip
+    assert main(argv) == 0
+    said = capsys.readouterr().out
+    assert "and the real numbers of" in said and "fold 0 held out" in said
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["dataset"] == "lines" and metrics["config"]["loss"] == "ctc"
+    image = folder / "images" / "n0.png"
+    code = main(["predict", str(out / "model.npz"), str(image), "--json"])
+    captured = capsys.readouterr()
+    if code == 0:  # one epoch on 64 lines: it may read something, or nothing yet
+        [answer] = json.loads(captured.out)
+        assert set(answer) >= {"number", "digits"}
+        assert all(0 <= d["box"][0] <= d["box"][2] <= 360 for d in answer["digits"])
+    else:
+        assert "read no digit in it" in captured.err
+    assert main(["train", "--numbers", str(folder), "--out", str(out)]) == 1
+    assert "--numbers and --fold are for a line reader" in capsys.readouterr().err
