@@ -18,7 +18,6 @@ figure. Writes benchmarks/numbers.md.
 """
 
 import argparse
-import csv
 import io
 import os
 import time
@@ -33,13 +32,17 @@ from benchmarks.user_images import INKS, PAPERS, page, strokes
 from mnist_nn.data.dataset import load_dataset
 from mnist_nn.data.framing import frame_digit
 from mnist_nn.errors import UserError
+from mnist_nn.nn.stack import reads_lines
 from mnist_nn.reading.images import load_digit, read_number
+from mnist_nn.reading.line_reader import LineReader
 from mnist_nn.reading.non_digits import KINDS, non_digit_set
+from mnist_nn.reading.number_folders import fold_of, read_numbers_folder
 from mnist_nn.reading.reader import DIGIT, Reader
 from mnist_nn.saving.model_files import load_model
 
 HERE = Path(__file__).resolve().parent
 NUMBERS = Path(os.environ.get("MNIST_NN_NUMBERS_DIR", "/nonexistent"))  # other writers' work
+CAR_A = Path(os.environ.get("MNIST_NN_CAR_A_DIR", "/nonexistent"))  # ../shared/data/car-a
 SPACINGS = {"apart": (0.15, 0.45), "touching": (-0.12, 0.0)}  # gap, in digit heights
 
 
@@ -97,11 +100,12 @@ def digits_right(expected: str, read: str) -> int:
 
 
 def numbers_figures(reader, files: list, truths: list[str]) -> tuple[float, float]:
-    """(share of digits, share of whole numbers) read right."""
+    """(share of digits, share of whole numbers) read right, by `reader` itself: a digit
+    model's cutting the numbers into digits, a line model's reading them whole."""
     digits = whole = 0
     for data, truth in zip(files, truths, strict=True):
         try:
-            read = read_number(io.BytesIO(data), reader, name="generated").number
+            read = read_number(io.BytesIO(data), reader, "generated", segment=True).number
         except UserError:
             read = ""
         digits += digits_right(truth, read)
@@ -109,21 +113,47 @@ def numbers_figures(reader, files: list, truths: list[str]) -> tuple[float, floa
     return digits / sum(map(len, truths)), whole / len(truths)
 
 
-def real_numbers(reader) -> tuple[int, int, list[str]] | None:
-    """(right, total, misses) on the development set of real numbers, or None where absent."""
-    if not (NUMBERS / "labels.csv").is_file():
+def kind_of_miss(truth: str, read: str) -> str:
+    """What went wrong, from the edits that turn the truth into the reading: a digit inserted (a
+    separator, a closing mark or a flag read as a digit), dropped, misread, or two merged."""
+    kinds = []
+    for operation, i0, i1, j0, j1 in SequenceMatcher(None, truth, read).get_opcodes():
+        if operation == "insert":
+            kinds.append("inserted")
+        elif operation == "delete":
+            kinds.append("dropped")
+        elif operation == "replace":
+            kinds.append({True: "misread", False: "merged" if i1 - i0 > j1 - j0 else "split"}[
+                i1 - i0 == j1 - j0])  # fmt: skip
+    return ", ".join(dict.fromkeys(kinds)) or "right"
+
+
+def real_numbers(reader, entries) -> tuple[int, int, list[str], float] | None:
+    """(right, total, misses with their kind, seconds per number) on real numbers: `entries`
+    (path, number), or None where there are none."""
+    if not entries:
         return None
-    with open(NUMBERS / "labels.csv", newline="") as file:
-        rows = list(csv.DictReader(file))
-    misses = []
-    for row in rows:
+    misses, start = [], time.perf_counter()
+    for path, number in entries:
         try:
-            read = read_number(NUMBERS / "images" / row["file"], reader).number
+            read = read_number(path, reader, segment=True).number
         except UserError as error:
             read = f"error: {error}"
-        if read != row["number"]:
-            misses.append(f"{row['file']}: {row['number']} read {read}")
-    return len(rows) - len(misses), len(rows), misses
+        if read != number:
+            kind = "no answer" if read.startswith("error") else kind_of_miss(number, read)
+            misses.append(f"{path.name}: {number} read {read} ({kind})")
+    seconds = (time.perf_counter() - start) / len(entries)
+    return len(entries) - len(misses), len(entries), misses, seconds
+
+
+def folder_entries(folder: Path, fold: int | None = None) -> list:
+    """(path, number) of a numbers folder (all, or fold `fold`), or [] where it is absent."""
+    if not (folder / "labels.csv").is_file():
+        return []
+    entries = read_numbers_folder(folder)
+    if fold is None:
+        return entries
+    return [entries[i] for i in sorted(fold_of(len(entries), fold))]
 
 
 def main() -> None:
@@ -132,7 +162,13 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=300, help="numbers of each spacing")
     parser.add_argument("--length", type=int, default=4, help="digits per number")
     parser.add_argument("--non-digits", type=int, default=1200)
+    parser.add_argument("--car-a", type=Path, default=CAR_A, metavar="DIR",
+                        help="the bank-check amounts (default: $MNIST_NN_CAR_A_DIR)")  # fmt: skip
+    parser.add_argument("--fold", type=int, default=0, choices=range(10),
+                        help="the CAR-A fold read (the one the line models held out)")  # fmt: skip
     args = parser.parse_args()
+    development = folder_entries(NUMBERS)
+    checks = folder_entries(args.car_a, args.fold)
     test = load_dataset("mnist").test
     rng = np.random.default_rng(0)
     start = time.perf_counter()
@@ -160,18 +196,28 @@ def main() -> None:
     number_rows, reject_rows, notes = [], [], []
     for name, path in (model.split("=", 1) for model in args.models):
         network, metadata = load_model(path)
-        reader = Reader.from_model(network, metadata)
-        single = np.mean(network.predict(alone) == test.labels[alone_index])
-        cells = [f"{single:.1%}", f"{single**args.length:.1%}"]
+        lines = reads_lines(network.architecture.get("layers", ""))
+        reader = LineReader(network) if lines else Reader.from_model(network, metadata)
+        cells = ["(reads lines)"] * 2
+        if not lines:
+            single = np.mean(network.predict(alone) == test.labels[alone_index])
+            cells = [f"{single:.1%}", f"{single**args.length:.1%}"]
         for spacing in SPACINGS:
             digits, whole = numbers_figures(reader, generated[spacing], truths[spacing])
             cells += [f"{digits:.1%}", f"{whole:.1%}"]
-        dev = real_numbers(reader)
-        cells.append("absent" if dev is None else f"{dev[0] / dev[1]:.1%} ({dev[0]}/{dev[1]})")
+        for label, entries in (("dev", development), (f"CAR-A fold {args.fold}", checks)):
+            real = real_numbers(reader, entries)
+            if real is None:
+                cells.append("absent")
+                continue
+            right, total, misses, seconds = real
+            cells.append(f"{right / total:.1%} ({right}/{total}), {seconds * 1000:.0f} ms each")
+            notes += [f"- {name}, {label}: {miss}" for miss in misses]
         number_rows.append(f"| {name} | " + " | ".join(cells) + " |")
         print(number_rows[-1], flush=True)
-        if dev is not None:
-            notes += [f"- {name}: {miss}" for miss in dev[2]]
+        if lines:
+            reject_rows.append(f"| {name} | (a line reader: not measured) | | | |")
+            continue
         verdicts = np.array([r.verdict for r in reader.read(non_digits)])
         per_kind = ", ".join(
             f"{kind} {np.mean(verdicts[kinds == kind] != DIGIT):.0%}" for kind in KINDS
@@ -199,10 +245,13 @@ def main() -> None:
         'test digits on paper photos. "alone": the digits of the apart numbers, each '
         "written alone the same way (a one-digit number) and read one by one, and that to the "
         "power of the digit count (what a perfect cutter would get). "
-        "Real numbers: the 37 of the development set (a development figure).",
+        "Real numbers: the 37 of the development set, and fold "
+        f"{args.fold} of the {len(checks)} CAR-A bank-check amounts of that fold (the line "
+        "models were trained without it); development figures, with the time each took to read.",
         "",
-        f"| model | alone | alone^{args.length} | {spacing_heads} | real numbers (dev) |",
-        "|---|---|---|---|---|---|---|---|",
+        f"| model | alone | alone^{args.length} | {spacing_heads} | real numbers (dev) | "
+        f"CAR-A fold {args.fold} |",
+        "|---|---|---|---|---|---|---|---|---|",
         *number_rows,
         "",
         f"Not a digit: {len(non_digits)} drawn non-digits (other drawings than the detector "
@@ -216,7 +265,8 @@ def main() -> None:
         "|---|---|---|---|---|",
         *reject_rows,
         "",
-        "Real numbers missed:",
+        "Real numbers missed, with the kind of miss (inserted: a mark read as a digit; "
+        "dropped; misread; merged: two digits read as one):",
         "",
         *(notes or ["- none"]),
         "",

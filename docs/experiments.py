@@ -523,6 +523,89 @@ def seams(out: Path, dataset, models: dict | None = None, epochs: int | None = N
     return f"{len(paths)} seams tried; read as {read}, written {truth}, touching"
 
 
+def shipped_reader():
+    """The line reader the package ships (a UserError where it has not been made yet)."""
+    from mnist_nn.reading.line_reader import SHIPPED_PATH, shipped_line_reader
+
+    reader = shipped_line_reader()
+    if reader is None:
+        raise UserError(f"no line reader at {SHIPPED_PATH}: train one (docs/reading-lines.md)")
+    return reader
+
+
+def test_number(dataset, digits=(4, 1, 1, 7), separator=True):
+    """A number written with MNIST test digits (`digits`: the first test digits of those
+    labels), with a thousands separator and a closing dash as on a check, framed as the line
+    reader frames every line: (28, 128) pixels, and the number."""
+    from mnist_nn.data.framing import frame_line
+    from mnist_nn.data.lines import EXTRAS, write_line
+
+    picks = [int(np.flatnonzero(dataset.test.labels == digit)[0]) for digit in digits]
+    extras = {**dict.fromkeys(EXTRAS, 0.0), "separator": float(separator), "dash": 1.0}
+    line = write_line(dataset.test.images[picks].reshape(-1, 28, 28), np.array(digits),
+                      np.random.default_rng(3), extras, spacing="apart")  # fmt: skip
+    return frame_line(line, 128), "".join(map(str, digits))
+
+
+def line_columns(out: Path, dataset) -> str:
+    """What the shipped line reader says at each of its 26 column positions over a number
+    written with MNIST test digits, a separator and a closing dash: each column's likeliest
+    class and its probability, and the number the best path reads."""
+    from mnist_nn.nn.ctc import best_path
+
+    reader = shipped_reader()
+    line, truth = test_number(dataset)
+    probabilities = reader.network.scores(line.reshape(1, -1))  # (T, 11)
+    digits, _ = best_path(probabilities[None])[0]
+    centres = reader.stride * np.arange(len(probabilities)) + reader.offset
+    figure = Figure(figsize=(10, 4.2), layout="constrained")
+    top, bottom = figure.subplots(2, 1, sharex=True, height_ratios=[1.3, 1])
+    top.imshow(line, cmap="gray", extent=(0, line.shape[1], line.shape[0], 0))
+    top.set(yticks=[], title=f"the line as framed ({line.shape[0]}x{line.shape[1]}), written "
+            f"{truth} with a separator and a closing dash")  # fmt: skip
+    best = probabilities.argmax(axis=1)
+    blank = best == probabilities.shape[1] - 1
+    bottom.bar(centres, probabilities.max(axis=1), width=3.2,
+               color=np.where(blank, "#cbd5e1", "#2563eb"))  # fmt: skip
+    for centre, k, p in zip(centres, best, probabilities.max(axis=1), strict=True):
+        bottom.text(centre, p + 0.03, "-" if k == 10 else str(k), ha="center", fontsize=9)
+    read = "".join(map(str, digits))
+    bottom.set(ylim=(0, 1.2), ylabel="probability", xlabel="pixel column of the line",
+               title=f"each column's likeliest class (- is blank): the best path reads "
+               f"{read}")  # fmt: skip
+    figure.savefig(out / "line_columns.png", dpi=100)
+    return f"read {read}, written {truth}; {int((~blank).sum())} of {len(blank)} columns not blank"
+
+
+def ctc_lattice(out: Path, dataset) -> str:
+    """CTC's lattice for the number of `line_columns`: rows are the positions of l' (a blank
+    around every digit), columns the reader's column positions; each cell's shade is the share
+    of all alignments that pass through it, α_t(s)·β_t(s) / p(l | x), by the library's CTC."""
+    from mnist_nn.nn.ctc import CTC, log_add, log_softmax, with_blanks
+
+    reader = shipped_reader()
+    line, truth = test_number(dataset)
+    logits = reader.network.forward(line.reshape(1, -1))  # (T, 11)
+    log_y = log_softmax(logits[None].astype(np.float64))
+    extended, skips, lengths = with_blanks([[int(d) for d in truth]], 10)
+    log_y_at = log_y[np.arange(1)[:, None], :, extended].transpose(2, 0, 1)  # (T, 1, S)
+    log_alpha = CTC.forward(log_y_at, skips, lengths)
+    log_beta = CTC.backward(log_y_at, skips, lengths)
+    log_p = log_add(log_alpha[-1, 0, -1], log_alpha[-1, 0, -2])
+    share = np.exp(log_alpha[:, 0] + log_beta[:, 0] - log_p).T  # (S, T)
+    figure = Figure(figsize=(10, 3.6), layout="constrained")
+    ax = figure.subplots()
+    ax.imshow(share, cmap="Blues", aspect="auto", vmin=0, vmax=1)
+    labels = ["-" if k == 10 else str(k) for k in extended[0]]
+    ax.set(yticks=range(len(labels)), yticklabels=labels, xlabel="column position t",
+           ylabel="position s of l'", title=f"all alignments of {truth} to the "
+           f"{share.shape[1]} columns: the share that passes through each cell "
+           f"(p(l|x) = {np.exp(log_p):.3f})")  # fmt: skip
+    figure.savefig(out / "ctc_lattice.png", dpi=100)
+    size = f"{len(labels)} positions x {share.shape[1]} columns"
+    return f"p({truth} | line) = {np.exp(log_p):.3f}; {size}"
+
+
 PICTURES = {
     "sigmoid": sigmoid,
     "network": network,
@@ -538,6 +621,8 @@ PICTURES = {
     "filters": filters,
     "moving-map": moving_map,
     "seams": seams,
+    "line-columns": line_columns,
+    "ctc-lattice": ctc_lattice,
 }
 
 

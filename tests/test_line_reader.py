@@ -2,6 +2,7 @@
 saved and loaded like any model, and reading a picture of a number whole."""
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -236,3 +237,79 @@ def test_train_a_line_reader_on_real_numbers_and_read_with_it(tmp_path, mnist_di
         assert "read no digit in it" in captured.err
     assert main(["train", "--numbers", str(folder), "--out", str(out)]) == 1
     assert "--numbers and --fold are for a line reader" in capsys.readouterr().err
+
+
+def test_a_miss_on_a_real_number_is_named_by_its_kind():
+    from benchmarks.numbers import kind_of_miss
+
+    assert kind_of_miss("1500", "15007") == "inserted"  # a closing dash read as a 7
+    assert kind_of_miss("1480", "480") == "dropped"
+    assert kind_of_miss("530", "536") == "misread"
+    assert kind_of_miss("5221", "521") == "dropped"
+    assert kind_of_miss("38117", "3818") == "merged"  # 17 read as one 8
+    assert kind_of_miss("19624", "19624") == "right"
+
+
+def test_numbers_are_read_whole_by_a_line_reader_unless_cutting_is_asked_for(monkeypatch):
+    from mnist_nn.reading import line_reader
+    from mnist_nn.reading.reader import Reader
+
+    digit_reader = Reader(build_network([784, 10], np.random.default_rng(0)))
+    line_model = LineReader(build_network([HEIGHT * LINE_WIDTH, 11], np.random.default_rng(0),
+                                          "float32", "relu", "ctc", layers=SMALL))  # fmt: skip
+    monkeypatch.setattr(line_reader, "shipped_line_reader", lambda: line_model)
+    assert line_reader.number_reader(digit_reader) is line_model  # the best reader here
+    assert line_reader.number_reader(digit_reader, segment=True) is digit_reader
+    assert line_reader.number_reader(line_model, segment=True) is line_model  # it cannot cut
+    monkeypatch.setattr(line_reader, "shipped_line_reader", lambda: None)  # none shipped
+    assert line_reader.number_reader(digit_reader) is digit_reader
+
+
+def line_model_file(tmp_path, width=LINE_WIDTH):
+    network = build_network([HEIGHT * width, 11], np.random.default_rng(0), "float32", "relu",
+                            "ctc", layers=SMALL)  # fmt: skip
+    network.layers[-1].bias[:] = -5
+    network.layers[-1].bias[3] = 5  # reads 3s: some answer for any ink
+    path = tmp_path / "line.npz"
+    save_model(path, network, {"dataset": "lines"})
+    return path
+
+
+def saved_png(tmp_path, name: str, grey: np.ndarray) -> str:
+    path = tmp_path / name
+    Image.fromarray((np.clip(grey, 0, 1) * 255).astype(np.uint8)).save(path)
+    return str(path)
+
+
+def test_hostile_pictures_of_numbers_get_one_line_each(tmp_path, capsys):
+    from mnist_nn.cli.parser import main
+
+    model = str(line_model_file(tmp_path))
+    scrawl = drawn_number("1234567890" * 10, size=(6000, 90))  # a 100-digit scrawl
+    strip = drawn_number("90817263" * 25, size=(12_000, 120))  # a strip 12,000 px long
+    noise = np.random.default_rng(0).random((200, 400)).astype(np.float32)
+    for name, grey, message in [
+        ("scrawl.png", scrawl, "times as long as it is high, more than one line of at most 8"),
+        ("strip.png", strip, "(times as long as it is high|noise, not writing)"),
+        ("noise.png", noise, "noise"),
+    ]:
+        assert main(["predict", model, saved_png(tmp_path, name, grey)]) == 1
+        err = capsys.readouterr().err
+        assert re.search(message, err) and err.count("\n") == 1, (name, err)
+
+
+def test_a_line_model_file_claiming_an_absurd_line_is_refused_before_it_is_built(tmp_path):
+    """A line model's weights do not grow with the line, so a file could claim a line a million
+    pixels wide and cost gigabytes on first use: the width is capped when the file is read."""
+    path = line_model_file(tmp_path)
+    with np.load(path) as stored:
+        arrays = dict(stored)
+    metadata = json.loads(str(arrays["metadata"]))
+    metadata["architecture"]["sizes"] = [HEIGHT * 1_000_000, 11]
+    np.savez(path, **{**arrays, "metadata": np.array(json.dumps(metadata))})
+    with pytest.raises(UserError, match="describes no network this version builds"):
+        load_model(path)
+    metadata["architecture"].update(sizes=[HEIGHT * LINE_WIDTH, 11], loss="cross_entropy")
+    np.savez(path, **{**arrays, "metadata": np.array(json.dumps(metadata))})
+    with pytest.raises(UserError, match="describes no network this version builds"):
+        load_model(path)  # columns answer per column: only CTC reads them

@@ -28,6 +28,12 @@ def add_predict(subcommands) -> None:
         "(a line model, trained with --preset line, always reads numbers)",
     )
     predict.add_argument(
+        "--segment",
+        action="store_true",
+        help="with --number and a digit model: cut the number into digits that model reads, "
+        "instead of reading it whole with the shipped line reader",
+    )
+    predict.add_argument(
         "--save-input",
         type=Path,
         metavar="DIR",
@@ -52,7 +58,10 @@ def command_predict(args: argparse.Namespace) -> int:
     answers, failures, saved_names = [], 0, set()
     for path in args.images:
         try:
-            answer = (_predict_number if args.number else _predict_digit)(path, reader, args.json)
+            if args.number:
+                answer = _predict_number(path, reader, args.json, args.segment)
+            else:
+                answer = _predict_digit(path, reader, args.json)
         except UserError as error:
             failures += 1
             print(f"error: {error}", file=sys.stderr)
@@ -94,15 +103,15 @@ def _predict_digit(path, reader, quiet: bool) -> dict:
     return answer
 
 
-def _predict_number(path, reader, quiet: bool) -> dict:
-    """A written number: the number and each digit (box, reading, alternatives)."""
+def _predict_number(path, reader, quiet: bool, segment: bool = False) -> dict:
+    """A written number: the number, who read it, and each digit (box, reading, alternatives)."""
     from mnist_nn.reading.images import read_number
 
-    number = read_number(path, reader)
+    number = read_number(path, reader, segment=segment)
     answer = {"image": str(path), **number.to_dict()}
     answer["pixels"] = [digit.pixels for digit in number.digits]
     if not quiet:
-        print(f"{path}: {number.number}")
+        print(f"{path}: {number.number}   (read by {number.reader})")
         for i, digit in enumerate(number.digits, start=1):
             left, top, right, bottom = digit.box
             print(f"  {i:>2}. {digit.describe():<44} at x {left}-{right}, y {top}-{bottom}")

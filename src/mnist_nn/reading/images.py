@@ -20,6 +20,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from mnist_nn.data.framing import find_digit, frame_found, ink_on_black
 from mnist_nn.errors import UserError
+from mnist_nn.reading.line_reader import number_reader
 from mnist_nn.reading.seams import check_not_stacked
 from mnist_nn.reading.written_number import NumberReading, segment
 
@@ -253,20 +254,21 @@ def load_digit(source, name: str | None = None) -> np.ndarray:
     return framed_digit(grey, name)
 
 
-def read_number(source, reader, name: str | None = None) -> NumberReading:
-    """An image of a written number (a path or a file object) -> its digits, read by `reader`
-    (a `reading.Reader`), each with its box in the original image's pixels."""
+def read_number(source, reader, name: str | None = None, segment: bool = False) -> NumberReading:
+    """An image of a written number (a path or a file object) -> its digits, each with its box
+    in the original image's pixels: read by the reader `line_reader.number_reader` picks for
+    `reader` (a `reading.Reader` or a `LineReader`; `segment`: cut into digits `reader` reads)."""
     name = name or str(source)
     picture = read_image(source, name)
     grey = greys(picture)
     check_not_noise(grey, name)
     try:
-        digits = number_digits(grey, reader)
+        number = number_digits(grey, number_reader(reader, segment))
     except UserError as error:
         raise UserError(f"{name}: {error}") from None
-    if not digits:
+    if not number.digits:
         raise UserError(f"{name}: the image is blank (no ink found); write or photograph a number")
-    return _in_original_pixels(NumberReading(digits), picture)
+    return _in_original_pixels(number, picture)
 
 
 def read_digit_and_number(source, reader, name: str) -> tuple[np.ndarray, NumberReading | None]:
@@ -277,18 +279,18 @@ def read_digit_and_number(source, reader, name: str) -> tuple[np.ndarray, Number
     check_not_noise(grey, name)
     framed = framed_digit(grey, name)
     try:
-        digits = number_digits(grey, reader)
+        number = number_digits(grey, number_reader(reader))
     except UserError:
         return framed, None
-    return framed, _in_original_pixels(NumberReading(digits), picture)
+    return framed, _in_original_pixels(number, picture)
 
 
-def number_digits(grey: np.ndarray, reader) -> list:
-    """The digits of a written number: read whole by a line reader, or cut apart and read one
-    by one by a digit model's reader (`written_number.segment`)."""
-    return (
-        reader.read_line(grey) if getattr(reader, "reads_lines", False) else segment(grey, reader)
-    )
+def number_digits(grey: np.ndarray, reader) -> NumberReading:
+    """A written number: read whole by a line reader, or cut apart and read digit by digit by a
+    digit model's reader (`written_number.segment`)."""
+    if getattr(reader, "reads_lines", False):
+        return NumberReading(reader.read_line(grey), reader.name)
+    return NumberReading(segment(grey, reader))
 
 
 def _in_original_pixels(number: NumberReading, picture: Image.Image) -> NumberReading:

@@ -11,21 +11,34 @@ each column looks), and its confidence the highest probability it reached there;
 UNSURE_BELOW, the digit is given as unsure, with its alternatives.
 """
 
+import functools
+from pathlib import Path
+
 import numpy as np
 
 from mnist_nn.data.framing import (
+    box_around,
     find_digit,
     frame_like_mnist,
     framed_line,
     ink_on_black,
     line_pieces,
 )
+from mnist_nn.data.lines import MAX_DIGITS
 from mnist_nn.errors import UserError
 from mnist_nn.nn.ctc import best_path
 from mnist_nn.nn.stack import LINE_HEIGHT, column_positions, reads_lines
 from mnist_nn.reading.reader import DIGIT, TOP, UNSURE, UNSURE_BELOW, Reading
 
 DIGITS = 10  # classes 0-9; the last, 10, is blank
+# A line whose ink is longer than this for its height would be framed too small to read (its
+# height scaled below half the reader's LINE_INK rows); CAR-A's amounts reach 7.5.
+LONGEST = 10
+# The line reader the package ships, the model.npz of `mnist-nn train --preset line --numbers
+# ../shared/data/car-a` (docs/reading-lines.md): numbers are read with it out of the box,
+# whatever digit model is loaded.
+SHIPPED_PATH = Path(__file__).with_name("line_reader.npz")
+SHIPPED = "the shipped line reader"
 
 
 class LineReader:
@@ -33,11 +46,11 @@ class LineReader:
 
     reads_lines = True
 
-    def __init__(self, network, what: str = "this model"):
+    def __init__(self, network, what: str = "this model", name: str = "this line model"):
         layers = network.architecture.get("layers", "")
         if not reads_lines(layers):
             raise UserError(f"{what} reads single digits, not lines")
-        self.network = network
+        self.network, self.name = network, name
         self.width = network.sizes[0] // LINE_HEIGHT
         self.stride, self.offset = column_positions(layers)
 
@@ -48,7 +61,15 @@ class LineReader:
         found = find_digit(ink_on_black(grey), line_pieces)
         if found is None:
             return []
-        line, (left, top, step) = framed_line(*found, self.width)
+        flat, mask = found
+        rows, columns = box_around(mask)
+        length = (columns.stop - columns.start) / (rows.stop - rows.start)
+        if length > LONGEST:
+            raise UserError(
+                f"the writing is {length:.0f} times as long as it is high, more than one line "
+                f"of at most {MAX_DIGITS} digits (at most {LONGEST} times); crop it to the number"
+            )
+        line, (left, top, step) = framed_line(flat, mask, self.width)
         # (T, 11): one row per column position (the network's own rows for one line)
         probabilities = self.network.scores(line.reshape(1, -1))
         digits, spans = best_path(probabilities[None])[0]
@@ -92,3 +113,24 @@ def ink_box(ink: np.ndarray, x0: int) -> tuple[int, int, int, int]:
     if not len(rows):
         return x0, 0, x0 + ink.shape[1], ink.shape[0]
     return x0 + columns[0], rows[0], x0 + columns[-1] + 1, rows[-1] + 1
+
+
+@functools.cache
+def shipped_line_reader() -> LineReader | None:
+    """The line reader shipped with the package, or None where it is not (a source tree in
+    which it has not been made yet)."""
+    if not SHIPPED_PATH.is_file():
+        return None
+    from mnist_nn.saving.model_files import load_model
+
+    network, _ = load_model(SHIPPED_PATH)
+    return LineReader(network, str(SHIPPED_PATH), SHIPPED)
+
+
+def number_reader(reader, segment: bool = False):
+    """Who reads a written number for `reader`: a line model reads it itself; for a digit
+    model, the shipped line reader does (the best reader here), unless `segment` asks for the
+    number cut into digits, each read by the model (and where no line reader is shipped)."""
+    if getattr(reader, "reads_lines", False) or segment:
+        return reader
+    return shipped_line_reader() or reader

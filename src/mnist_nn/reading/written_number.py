@@ -49,6 +49,7 @@ class NumberReading:
     """The number, and each digit's reading (with its box in the original image)."""
 
     digits: list[Reading]
+    reader: str = "this model's digits, cut apart"  # which reader answered
 
     @property
     def number(self) -> str:
@@ -66,6 +67,7 @@ class NumberReading:
         return {
             "number": self.number,
             "is_number": self.is_number,
+            "reader": self.reader,
             "digits": [digit.to_dict() for digit in self.digits],
         }
 

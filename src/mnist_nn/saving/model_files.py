@@ -22,7 +22,7 @@ from mnist_nn.errors import UserError
 from mnist_nn.nn.layers import ACTIVATIONS
 from mnist_nn.nn.losses import LOSSES
 from mnist_nn.nn.network import Network, build_network
-from mnist_nn.nn.stack import parameter_shapes, stack_problem
+from mnist_nn.nn.stack import LINE_LOSS, parameter_shapes, reads_lines, stack_problem
 from mnist_nn.saving.files import PickledArray, atomic_write, read_npz
 from mnist_nn.version import __version__
 
@@ -151,6 +151,11 @@ def _metadata(path, arrays: dict) -> dict:
     return metadata
 
 
+# The pixels of an image model's input: at most a line 28 high and 1,024 wide (or a square image
+# of up to 169x169); a model file claiming more would have its first use allocate gigabytes.
+MAX_IMAGE_INPUTS = 28 * 1024
+
+
 def _checked_architecture(path, metadata: dict) -> dict:
     architecture = metadata.get("architecture")
     sizes = architecture.get("sizes") if isinstance(architecture, dict) else None
@@ -163,6 +168,9 @@ def _checked_architecture(path, metadata: dict) -> dict:
         and metadata.get("dtype") in ("float32", "float64")
         and all(_probability(architecture.get(name, 0.0)) for name in ("dropout", "input_dropout"))
         and (not architecture.get("layers") or stack_problem(architecture["layers"]) is None)
+        # image layers' weights do not grow with the image: its size is capped here instead
+        and (not architecture.get("layers") or sizes[0] <= MAX_IMAGE_INPUTS)
+        and (architecture["loss"] == LINE_LOSS) == reads_lines(architecture.get("layers") or "")
     )
     if not valid:
         raise UserError(f"{path}: the model's metadata describes no network this version builds")
