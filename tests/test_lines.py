@@ -47,7 +47,7 @@ def test_separators_dashes_lines_and_patterns_add_ink_but_never_digits():
     full, full_targets = make_lines(images, labels, 30, np.random.default_rng(2), digits=(4, 6),
                                     extras=dressed, spacing="apart")  # fmt: skip
     assert np.array_equal(bare_targets, full_targets)  # the labels are the digits only
-    assert full.sum() > 1.3 * bare.sum()
+    assert full.sum() > 1.15 * bare.sum()  # (framed: a longer line is scaled down)
 
 
 def test_a_line_too_long_for_the_canvas_is_scaled_down_whole():

@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # The learner's path: the README, then its chapters in the order it lists them, then the reference
 # pages whose figures and commands are kept true here too.
 CHAPTERS = ["backprop.md", "saturation.md", "extensions.md", "convolution.md", "reading.md",
-            "many-runs.md", "fast-training.md"]  # fmt: skip
+            "many-runs.md", "fast-training.md", "reading-lines.md"]  # fmt: skip
 REFERENCE = ["python.md", "limits.md"]
 PAGES = [ROOT / "README.md", *(ROOT / "docs" / name for name in CHAPTERS + REFERENCE)]
 

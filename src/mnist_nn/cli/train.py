@@ -66,7 +66,7 @@ def add_presets(subcommands) -> None:
     presets.set_defaults(run=command_presets)
 
 
-TRAINING_LINES = 40_000  # a line reader's lines written with MNIST's digits, by default
+TRAINING_LINES = 30_000  # a line reader's lines written with MNIST's digits, by default
 OUTPUTS = ("model.npz", "metrics.json", "predictions.png", "checkpoint.npz")
 
 
@@ -233,8 +233,8 @@ def command_train(args: argparse.Namespace) -> int:
 
 
 def line_data(args: argparse.Namespace, config):
-    """A line reader's lines: written with MNIST's digits, and with --numbers, real numbers (a
-    third of the training lines, as variants of each; fold --fold held out to validate on)."""
+    """A line reader's lines: written with MNIST's digits, and with --numbers, real numbers (half
+    the training lines, as variants of each; fold --fold held out to validate on)."""
     import numpy as np
 
     from mnist_nn.data.lines import line_dataset, real_copies

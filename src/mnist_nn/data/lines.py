@@ -5,7 +5,7 @@ Each line is a number of one to `MAX_DIGITS` digits, written with digits of one 
 lines from training digits, validation lines from validation digits): one pen thickness and one
 slant per line, digits a little up or down, a little larger or smaller, apart, touching or
 overlapping their neighbours. And what real numbers carry that their labels leave out: thousands
-separators (. , '), a closing dash, an underline, the box's side lines, a faint printed pattern
+separators (. , '), a closing mark (- .- = /), an underline, the box's side lines, a faint printed pattern
 behind; 1s written with a flag, 7s crossed. The label is the digits only. Each line is then
 framed as a photo of a real number is (`framing.frame_line`: ink cropped, ruled lines dropped,
 scaled to the reader's height, at the left of its canvas), so that both look alike to the reader.
@@ -26,7 +26,7 @@ HEIGHT = LINE_HEIGHT  # a line's height as written: MNIST's digits, whose ink is
 MAX_DIGITS = 8
 SPACINGS = {"apart": (2, 8), "touching": (-3, 0), "overlapping": (-7, -3)}  # gaps, in px
 # How often a line carries each thing its label leaves out.
-EXTRAS = {"separator": 0.3, "dash": 0.2, "underline": 0.15, "box": 0.15, "pattern": 0.2,
+EXTRAS = {"separator": 0.3, "dash": 0.35, "underline": 0.15, "box": 0.15, "pattern": 0.2,
           "flagged_ones": 0.3, "crossed_sevens": 0.3, "fat_pen": 0.25}  # fmt: skip
 
 
@@ -89,7 +89,7 @@ def write_line(digits: np.ndarray, labels: np.ndarray, rng, extras: dict = EXTRA
             for a, b in zip(pieces[:-1], pieces[1:], strict=False)]  # fmt: skip
     separator_after = separators(len(pieces), extras, rng)
     gaps = [gap + (4 if i in separator_after else 0) for i, gap in enumerate(gaps)]
-    margin = 10  # room for a closing dash and the box's side lines
+    margin = 14  # room for a closing mark and the box's side lines
     width = sum(p.shape[1] for p in pieces) + sum(gaps) + 2 * margin
     line = np.zeros((HEIGHT, width), dtype=np.float32)
     left, ends = margin, []
@@ -106,9 +106,8 @@ def write_line(digits: np.ndarray, labels: np.ndarray, rng, extras: dict = EXTRA
             stroke(line, (21.0, column), (21.5, column), 1.5)
             if kind == ",":
                 stroke(line, (22.0, column), (25.0, column - 1.5), 1.1)
-    if rng.random() < extras["dash"]:  # a closing dash: 1500 —
-        row = rng.uniform(12, 16)
-        stroke(line, (row, ends[-1] + 2.0), (row, ends[-1] + rng.uniform(6, 9)), 1.3)
+    if rng.random() < extras["dash"]:  # a closing mark: 1500 —, 1500.-, 1500 =, 1500 /
+        closing(line, ends[-1], rng)
     if rng.random() < extras["underline"]:
         row = rng.uniform(24.5, 26.5)
         stroke(line, (row, margin / 2), (row + rng.uniform(-1, 1), width - margin / 2), 1.0)
@@ -127,6 +126,21 @@ def write_line(digits: np.ndarray, labels: np.ndarray, rng, extras: dict = EXTRA
         waves = np.sin(columns / rng.uniform(2, 5) + np.sin(rows / rng.uniform(3, 6)) * 3)
         line = np.maximum(line, rng.uniform(0.1, 0.3) * (waves > 0.6))
     return line
+
+
+def closing(line: np.ndarray, end: int, rng) -> None:
+    """A mark after the last digit (at column `end`) that closes an amount on a check: a dash,
+    a dot and a dash, two dashes, or a slash."""
+    kind, left = rng.choice(["-", ".-", "=", "/"]), end + 2.0
+    if kind == ".-":
+        stroke(line, (21.0, left), (21.5, left), 1.5)
+        left += 3.0
+    if kind == "/":
+        stroke(line, (20.0, left), (8.0, left + rng.uniform(3, 5)), 1.2)
+        return
+    rows = [rng.uniform(12, 16)] if kind != "=" else [rng.uniform(10, 12), rng.uniform(15, 17)]
+    for row in rows:
+        stroke(line, (row, left), (row, left + rng.uniform(4, 7)), 1.3)
 
 
 def separators(count: int, extras: dict, rng) -> set[int]:
@@ -162,8 +176,8 @@ VALIDATION_DIGITS = 5_000  # MNIST's last training digits, which write the valid
 
 
 def real_copies(real: int, generated: int) -> int:
-    """Variants of each of `real` real numbers that make them a third of the training lines."""
-    return max(1, -(-generated // (2 * real)))
+    """Variants of each of `real` real numbers that make them half the training lines."""
+    return max(1, -(-generated // real))
 
 
 def line_dataset(arrays: dict, dtype: str, count: int, seed: int = 0,

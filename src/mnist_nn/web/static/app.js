@@ -165,7 +165,8 @@ function showAnswer(answer, what) {
     const marks = answer.digits.filter((d) => d.verdict === "not a digit").length;
     verdictLine.textContent = `A number of ${answer.digits.length} digits` +
       (marks ? ` (${marks} mark${marks > 1 ? "s" : ""} not read as a digit: ?)` : "");
-    statusLine.textContent = `Read ${what}${reader} as the number ${answer.number}.`;
+    const by = answer.reader ? ` (read by ${answer.reader})` : "";
+    statusLine.textContent = `Read ${what}${reader} as the number ${answer.number}${by}.`;
   } else if (answer.verdict === "not a digit") {
     digitShown.textContent = "✗";
     verdictLine.textContent = `This doesn't look like a digit (if it were one: ${guesses(answer)}).`;
