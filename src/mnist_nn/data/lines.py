@@ -5,10 +5,11 @@ Each line is a number of one to `MAX_DIGITS` digits, written with digits of one 
 lines from training digits, validation lines from validation digits): one pen thickness and one
 slant per line, digits a little up or down, a little larger or smaller, apart, touching or
 overlapping their neighbours. And what real numbers carry that their labels leave out: thousands
-separators (. , '), a closing mark (- .- = /), an underline, the box's side lines, a faint printed pattern
-behind; 1s written with a flag, 7s crossed. The label is the digits only. Each line is then
-framed as a photo of a real number is (`framing.frame_line`: ink cropped, ruled lines dropped,
-scaled to the reader's height, at the left of its canvas), so that both look alike to the reader.
+separators (. , '), a closing mark (- .- = /), an underline, the box's side lines, a faint
+printed pattern behind; 1s written with a flag, 7s crossed. The label is the digits only. Each
+line is then framed as a photo of a real number is (`framing.frame_line`: ink cropped, ruled
+lines dropped, scaled to the reader's height, at the left of its canvas), so that both look
+alike to the reader.
 
 Shape key: N lines, H = 28 rows, W the canvas width; lines are rows of H·W values (as digits are
 rows of 784), targets (N, MAX_DIGITS) digits padded with −1.
