@@ -166,6 +166,8 @@ def main() -> None:
                         help="the bank-check amounts (default: $MNIST_NN_CAR_A_DIR)")  # fmt: skip
     parser.add_argument("--fold", type=int, default=0, choices=range(10),
                         help="the CAR-A fold read (the one the line models held out)")  # fmt: skip
+    parser.add_argument("--out", type=Path, default=HERE / "numbers.md",
+                        help="the results' page (default: benchmarks/numbers.md)")  # fmt: skip
     args = parser.parse_args()
     development = folder_entries(NUMBERS)
     checks = folder_entries(args.car_a, args.fold)
@@ -271,8 +273,8 @@ def main() -> None:
         *(notes or ["- none"]),
         "",
     ]
-    (HERE / "numbers.md").write_text("\n".join(lines))
-    print(f"wrote {HERE / 'numbers.md'}")
+    args.out.write_text("\n".join(lines))
+    print(f"wrote {args.out}")
 
 
 if __name__ == "__main__":

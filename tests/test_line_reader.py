@@ -313,3 +313,15 @@ def test_a_line_model_file_claiming_an_absurd_line_is_refused_before_it_is_built
     np.savez(path, **{**arrays, "metadata": np.array(json.dumps(metadata))})
     with pytest.raises(UserError, match="describes no network this version builds"):
         load_model(path)  # columns answer per column: only CTC reads them
+
+
+def test_the_edge_of_a_page_is_not_part_of_the_line_but_digits_at_the_border_are():
+    from mnist_nn.data.framing import line_pieces
+
+    mask = np.zeros((200, 100), dtype=bool)
+    mask[:, :12] = True  # a dark band down the page's edge, as a photo of a ledger has
+    mask[80:120, 40:44] = True  # a 1
+    mask[90:130, 60:75] = True  # a blot of a digit
+    mask[0:30, 90:93] = True  # a stroke cut by the crop's border: a digit's, kept
+    kept = line_pieces(mask)
+    assert not kept[:, :12].any() and kept[80:120, 40:44].all() and kept[0:30, 90:93].all()

@@ -211,14 +211,27 @@ def frame_found(flat: np.ndarray, mask: np.ndarray) -> np.ndarray:
 
 
 def line_pieces(mask: np.ndarray) -> np.ndarray | None:
-    """Step 4 for a line: every mark but specks. A number's marks all count (its separators and
-    closing dashes too: the reader learns to pass over them), and its digits touch the crop's
-    border often, so marks there stay."""
+    """Step 4 for a line: every mark but specks and the edges of the page. A number's marks all
+    count (its separators and closing dashes too: the reader learns to pass over them), and its
+    digits touch the crop's border often, so marks there stay; but a band along the border, as
+    long as the picture (90% of its longer side) and filling its box (60%; digits run together
+    fill a third at most), is the page's edge or a table's line."""
     labels, count = ndimage.label(mask, structure=np.ones((3, 3)))
     if count == 0:
         return None
     sizes = np.bincount(labels.ravel())[1:]
-    return np.isin(labels, np.flatnonzero(sizes >= SPECK * sizes.max()) + 1)
+    edge = set(np.unique(border(labels)).tolist()) - {0}
+    marks = []
+    for piece, (rows, columns) in enumerate(ndimage.find_objects(labels), start=1):
+        extent = max(rows.stop - rows.start, columns.stop - columns.start)
+        box = (rows.stop - rows.start) * (columns.stop - columns.start)
+        page = extent >= 0.9 * max(mask.shape) and sizes[piece - 1] >= 0.6 * box
+        if not (piece in edge and page):
+            marks.append(piece)
+    if not marks:
+        return None
+    largest = sizes[np.array(marks) - 1].max()  # specks: against the writing, not the page
+    return np.isin(labels, [piece for piece in marks if sizes[piece - 1] >= SPECK * largest])
 
 
 def frame_line(grey: np.ndarray, width: int, height: int = FIELD, ink_height: int = LINE_INK):
