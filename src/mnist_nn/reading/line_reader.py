@@ -15,6 +15,7 @@ import functools
 from pathlib import Path
 
 import numpy as np
+from scipy import ndimage
 
 from mnist_nn.data.framing import (
     box_around,
@@ -76,16 +77,15 @@ class LineReader:
         if not digits:
             raise UserError("the line reader found ink but read no digit in it (blank at every "
                             "column): is it a number?")  # fmt: skip
-        readings = []
-        for digit, (first, last) in zip(digits, spans, strict=True):
+        readings, regions = [], self.regions(spans)
+        for digit, (first, last), (x0, x1) in zip(digits, spans, regions, strict=True):
             peak = first + int(np.argmax(probabilities[first : last + 1, digit]))
             row = probabilities[peak, :DIGITS]
             order = np.argsort(-row, kind="stable")[:TOP]
             ranked = [(int(k), float(row[k])) for k in order]
             ranked[0] = (digit, float(probabilities[peak, digit]))  # best path's digit first
-            x0, x1 = self.columns_owned(first, last, len(probabilities))
             ink = line[:, x0:x1]
-            box = ink_box(ink, x0)
+            box = ink_box(owned(line, x0, x1), 0)
             verdict = DIGIT if ranked[0][1] >= UNSURE_BELOW else UNSURE
             pixels = frame_like_mnist(ink).ravel()  # the digit on its own, as the page shows it
             height, width = grey.shape
@@ -96,14 +96,38 @@ class LineReader:
             readings.append(Reading(verdict, ranked, 0.0, in_picture, pixels, row))
         return readings
 
-    def columns_owned(self, first: int, last: int, columns: int) -> tuple[int, int]:
-        """The framed line's pixel columns that columns `first` to `last` (of `columns`) stand
-        for: each owns a stride centred on its centre (with a stride's slack either side: a digit
-        fires on some of its columns only); the first owns all to its left, the last all to its
-        right."""
-        x0 = 0 if first == 0 else self.stride * first + self.offset - self.stride
-        x1 = self.width if last == columns - 1 else self.stride * last + self.offset + self.stride
-        return max(0, int(x0)), min(self.width, int(np.ceil(x1)))
+    def regions(self, spans: list) -> list[tuple[int, int]]:
+        """The framed line's pixel columns that belong to each digit: from half way to the
+        previous digit to half way to the next, where the centres of the columns each fired on
+        are (`column_positions`); the first and last digit reach as far out as half the spacing
+        between digits (three strides for a digit alone). A column fires on some of its digit's
+        columns only, often at one edge: the ink between the digits says where each is."""
+        centres = [self.stride * (first + last) / 2 + self.offset for first, last in spans]
+        spacing = np.median(np.diff(centres)) if len(centres) > 1 else 6 * self.stride
+        bounds = [centres[0] - spacing / 2]
+        bounds += [(a + b) / 2 for a, b in zip(centres[:-1], centres[1:], strict=True)]
+        bounds.append(centres[-1] + spacing / 2)
+        regions = []
+        for (first, last), a, b in zip(spans, bounds[:-1], bounds[1:], strict=True):
+            # ... and always the columns it fired on, however many
+            a = min(a, self.stride * (first - 0.5) + self.offset)
+            b = max(b, self.stride * (last + 0.5) + self.offset)
+            regions.append((max(0, int(a)), min(self.width, int(np.ceil(b)))))
+        return regions
+
+
+def owned(line: np.ndarray, x0: int, x1: int) -> np.ndarray:
+    """The ink of the framed line that belongs to the digit of columns x0 to x1: each separate
+    mark whose middle lies there (whole, even beyond them), and of a mark that runs on into a
+    neighbour (touching digits), only what lies there."""
+    labels, count = ndimage.label(line > 0.2, structure=np.ones((3, 3)))
+    mine = np.zeros(line.shape, dtype=bool)
+    for piece, (_, columns) in enumerate(ndimage.find_objects(labels), start=1):
+        if columns.stop - columns.start > 1.5 * (x1 - x0):  # digits run together: its share
+            mine[:, x0:x1] |= labels[:, x0:x1] == piece
+        elif x0 <= (columns.start + columns.stop) / 2 < x1:
+            mine |= labels == piece
+    return np.where(mine, line, 0)
 
 
 def ink_box(ink: np.ndarray, x0: int) -> tuple[int, int, int, int]:
