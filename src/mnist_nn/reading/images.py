@@ -20,9 +20,10 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from mnist_nn.data.framing import find_digit, frame_found, ink_on_black
 from mnist_nn.errors import UserError
-from mnist_nn.reading.line_reader import number_reader
+from mnist_nn.reading.line_reader import NoDigitRead, number_reader
 from mnist_nn.reading.seams import check_not_stacked
-from mnist_nn.reading.written_number import NumberReading, segment
+from mnist_nn.reading.written_number import CUT_APART, NumberReading
+from mnist_nn.reading.written_number import segment as cut_apart
 
 # Pillow warns about what this module handles itself (sizes are checked before decoding; damaged
 # EXIF is read past): its warnings would only leak to the user's terminal or a server's log.
@@ -263,7 +264,7 @@ def read_number(source, reader, name: str | None = None, segment: bool = False) 
     grey = greys(picture)
     check_not_noise(grey, name)
     try:
-        number = number_digits(grey, number_reader(reader, segment))
+        number = number_digits(grey, reader, segment)
     except UserError as error:
         raise UserError(f"{name}: {error}") from None
     if not number.digits:
@@ -279,18 +280,28 @@ def read_digit_and_number(source, reader, name: str) -> tuple[np.ndarray, Number
     check_not_noise(grey, name)
     framed = framed_digit(grey, name)
     try:
-        number = number_digits(grey, number_reader(reader))
+        number = number_digits(grey, reader)
     except UserError:
         return framed, None
     return framed, _in_original_pixels(number, picture)
 
 
-def number_digits(grey: np.ndarray, reader) -> NumberReading:
-    """A written number: read whole by a line reader, or cut apart and read digit by digit by a
-    digit model's reader (`written_number.segment`)."""
-    if getattr(reader, "reads_lines", False):
-        return NumberReading(reader.read_line(grey), reader.name)
-    return NumberReading(segment(grey, reader))
+def number_digits(grey: np.ndarray, reader, segment: bool = False) -> NumberReading:
+    """A written number: read whole by the line reader `line_reader.number_reader` picks for
+    `reader`, or cut apart and read digit by digit by a digit model's reader
+    (`written_number.segment`): when `segment` asks for it, and when the line reader reads no
+    digit in the ink (a digit model may still read what it was not taught)."""
+    chosen = number_reader(reader, segment)
+    if getattr(chosen, "reads_lines", False):
+        try:
+            return NumberReading(chosen.read_line(grey), chosen.name)
+        except NoDigitRead:
+            if chosen is reader:  # a line model given: no digit model to ask
+                raise
+            return NumberReading(
+                cut_apart(grey, reader), f"{CUT_APART} (the line reader read none)"
+            )
+    return NumberReading(cut_apart(grey, reader))
 
 
 def _in_original_pixels(number: NumberReading, picture: Image.Image) -> NumberReading:

@@ -29,7 +29,16 @@ from mnist_nn.data.lines import MAX_DIGITS
 from mnist_nn.errors import UserError
 from mnist_nn.nn.ctc import best_path
 from mnist_nn.nn.stack import LINE_HEIGHT, column_positions, reads_lines
-from mnist_nn.reading.reader import DIGIT, TOP, UNSURE, UNSURE_BELOW, Reading
+from mnist_nn.reading.reader import (
+    DIGIT,
+    NOT_A_DIGIT,
+    TOP,
+    UNSURE,
+    UNSURE_BELOW,
+    Reading,
+    mark_inside_a_loop,
+)
+from mnist_nn.reading.seams import MAX_PIECES, check_not_stacked
 
 DIGITS = 10  # classes 0-9; the last, 10, is blank
 # A line whose ink is longer than this for its height would be framed too small to read (its
@@ -40,6 +49,10 @@ LONGEST = 10
 # whatever digit model is loaded.
 SHIPPED_PATH = Path(__file__).with_name("line_reader.npz")
 SHIPPED = "the shipped line reader"
+
+
+class NoDigitRead(UserError):
+    """Ink, but blank at every column: nothing the line reader knows as a digit."""
 
 
 class LineReader:
@@ -63,6 +76,12 @@ class LineReader:
         if found is None:
             return []
         flat, mask = found
+        # What is not one line of a number is refused as the cutter refuses it (`seams`).
+        check_not_stacked(mask)
+        count = ndimage.label(mask, structure=np.ones((3, 3)))[1]
+        if count > MAX_PIECES:
+            raise UserError(f"{count} separate marks: more than a number of {MAX_DIGITS} digits "
+                            "on one line; crop the image to one number")  # fmt: skip
         rows, columns = box_around(mask)
         length = (columns.stop - columns.start) / (rows.stop - rows.start)
         if length > LONGEST:
@@ -71,12 +90,14 @@ class LineReader:
                 f"of at most {MAX_DIGITS} digits (at most {LONGEST} times); crop it to the number"
             )
         line, (left, top, step) = framed_line(flat, mask, self.width)
+        if mark_inside_a_loop(mask):  # a face, a target: in no digit, in no number
+            return [not_a_number(line, mask)]
         # (T, 11): one row per column position (the network's own rows for one line)
         probabilities = self.network.scores(line.reshape(1, -1))
         digits, spans = best_path(probabilities[None])[0]
         if not digits:
-            raise UserError("the line reader found ink but read no digit in it (blank at every "
-                            "column): is it a number?")  # fmt: skip
+            raise NoDigitRead("the line reader found ink but read no digit in it (blank at "
+                              "every column): is it a number?")  # fmt: skip
         readings, regions = [], self.regions(spans)
         for digit, (first, last), (x0, x1) in zip(digits, spans, regions, strict=True):
             peak = first + int(np.argmax(probabilities[first : last + 1, digit]))
@@ -114,6 +135,15 @@ class LineReader:
             b = max(b, self.stride * (last + 0.5) + self.offset)
             regions.append((max(0, int(a)), min(self.width, int(np.ceil(b)))))
         return regions
+
+
+def not_a_number(line: np.ndarray, mask: np.ndarray) -> Reading:
+    """The reading of writing that is no number (a mark inside a closed loop: a face): one
+    mark, "not a digit", boxed whole, as the cutter reads it."""
+    rows, columns = box_around(mask)
+    box = (columns.start, rows.start, columns.stop, rows.stop)
+    pixels = frame_like_mnist(line).ravel()
+    return Reading(NOT_A_DIGIT, [(0, 0.0)], 1.0, box, pixels, np.zeros(DIGITS))
 
 
 def owned(line: np.ndarray, x0: int, x1: int) -> np.ndarray:

@@ -44,12 +44,15 @@ SHORTEST = 0.55  # a cut-off part of a group shorter than this share of the line
 EXTRA_DIGIT = 1.0
 
 
+CUT_APART = "this model's digits, cut apart"  # the reader of `segment`, as answers name it
+
+
 @dataclass
 class NumberReading:
     """The number, and each digit's reading (with its box in the original image)."""
 
     digits: list[Reading]
-    reader: str = "this model's digits, cut apart"  # which reader answered
+    reader: str = CUT_APART  # which reader answered
 
     @property
     def number(self) -> str:
