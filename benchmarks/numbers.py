@@ -94,6 +94,15 @@ def render_number(digits: np.ndarray, spacing: str, rng) -> bytes:
     return buffer.getvalue()
 
 
+def framed_alone(data: bytes, name: str) -> np.ndarray:
+    """A digit written alone, framed; blank where the framing refuses it (a digit whose pen
+    lifted into two marks one above the other): read wrong, as a user's would be."""
+    try:
+        return load_digit(io.BytesIO(data), name=name)
+    except UserError:
+        return np.zeros(784, dtype=np.float32)
+
+
 def digits_right(expected: str, read: str) -> int:
     """Digits read right, lined up with the expected ones (a missed or extra digit shifts none)."""
     return sum(block.size for block in SequenceMatcher(None, expected, read).get_matching_blocks())
@@ -105,7 +114,7 @@ def numbers_figures(reader, files: list, truths: list[str]) -> tuple[float, floa
     digits = whole = 0
     for data, truth in zip(files, truths, strict=True):
         try:
-            read = read_number(io.BytesIO(data), reader, "generated", segment=True).number
+            read = read_number(io.BytesIO(data), reader, "generated").number
         except UserError:
             read = ""
         digits += digits_right(truth, read)
@@ -136,7 +145,7 @@ def real_numbers(reader, entries) -> tuple[int, int, list[str], float] | None:
     misses, start = [], time.perf_counter()
     for path, number in entries:
         try:
-            read = read_number(path, reader, segment=True).number
+            read = read_number(path, reader).number
         except UserError as error:
             read = f"error: {error}"
         if read != number:
@@ -186,8 +195,8 @@ def main() -> None:
     }
     # Each digit of the apart numbers written alone, the same way (a one-digit number).
     alone_index = chosen[0].ravel()
-    alone = np.stack([load_digit(io.BytesIO(render_number(test.images[i][None].reshape(1, 28, 28),
-                                                          "apart", rng)), name=f"#{i}")
+    alone = np.stack([framed_alone(render_number(test.images[i][None].reshape(1, 28, 28),
+                                                 "apart", rng), f"#{i}")
                       for i in alone_index])  # fmt: skip
     canvases, kinds = non_digit_set(args.non_digits, 7, test.images, test.labels)
     keep = [i for i, canvas in enumerate(canvases) if frame_digit(canvas) is not None]
@@ -208,11 +217,11 @@ def main() -> None:
             digits, whole = numbers_figures(reader, generated[spacing], truths[spacing])
             cells += [f"{digits:.1%}", f"{whole:.1%}"]
         for label, entries in (("dev", development), (f"CAR-A fold {args.fold}", checks)):
-            real = real_numbers(reader, entries)
-            if real is None:
+            measured = real_numbers(reader, entries)
+            if measured is None:
                 cells.append("absent")
                 continue
-            right, total, misses, seconds = real
+            right, total, misses, seconds = measured
             cells.append(f"{right / total:.1%} ({right}/{total}), {seconds * 1000:.0f} ms each")
             notes += [f"- {name}, {label}: {miss}" for miss in misses]
         number_rows.append(f"| {name} | " + " | ".join(cells) + " |")

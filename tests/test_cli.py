@@ -241,7 +241,7 @@ def test_predict_number_prints_the_number_and_each_digit_with_its_box(trained, t
         ImageDraw.Draw(picture).line([(x, 40), (x, 260)], fill=0, width=24)
     picture.save(tmp_path / "111.png")
     model, image = str(trained / "model.npz"), str(tmp_path / "111.png")
-    assert main(["predict", model, image, "--number", "--segment"]) == 0  # cut, read by it
+    assert main(["predict", model, image, "--number"]) == 0  # cut, each digit read by it
     lines = capsys.readouterr().out.splitlines()
     assert (
         lines[0]
@@ -249,7 +249,7 @@ def test_predict_number_prints_the_number_and_each_digit_with_its_box(trained, t
     )
     assert [line.split(".")[0].strip() for line in lines[1:]] == ["1", "2", "3"]
     assert all(" at x " in line for line in lines[1:])
-    assert main(["predict", model, image, "--number", "--segment", "--json"]) == 0
+    assert main(["predict", model, image, "--number", "--json"]) == 0
     (answer,) = json.loads(capsys.readouterr().out)
     assert len(answer["number"]) == 3 and len(answer["digits"]) == 3
     centres = [(d["box"][0] + d["box"][2]) / 2 for d in answer["digits"]]

@@ -250,7 +250,7 @@ def test_a_miss_on_a_real_number_is_named_by_its_kind():
     assert kind_of_miss("19624", "19624") == "right"
 
 
-def test_numbers_are_read_whole_by_a_line_reader_unless_cutting_is_asked_for(monkeypatch):
+def test_numbers_are_cut_apart_unless_a_line_reader_is_given_or_asked_for(monkeypatch):
     from mnist_nn.reading import line_reader
     from mnist_nn.reading.reader import Reader
 
@@ -258,11 +258,12 @@ def test_numbers_are_read_whole_by_a_line_reader_unless_cutting_is_asked_for(mon
     line_model = LineReader(build_network([HEIGHT * LINE_WIDTH, 11], np.random.default_rng(0),
                                           "float32", "relu", "ctc", layers=SMALL))  # fmt: skip
     monkeypatch.setattr(line_reader, "shipped_line_reader", lambda: line_model)
-    assert line_reader.number_reader(digit_reader) is line_model  # the best reader here
-    assert line_reader.number_reader(digit_reader, segment=True) is digit_reader
-    assert line_reader.number_reader(line_model, segment=True) is line_model  # it cannot cut
+    assert line_reader.number_reader(digit_reader) is digit_reader  # cut, each digit read
+    assert line_reader.number_reader(digit_reader, whole=True) is line_model
+    assert line_reader.number_reader(line_model) is line_model  # it cannot cut
     monkeypatch.setattr(line_reader, "shipped_line_reader", lambda: None)  # none shipped
-    assert line_reader.number_reader(digit_reader) is digit_reader
+    with pytest.raises(UserError, match="no line reader is shipped here"):
+        line_reader.number_reader(digit_reader, whole=True)
 
 
 def line_model_file(tmp_path, width=LINE_WIDTH):

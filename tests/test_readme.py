@@ -177,6 +177,14 @@ PICTURES = {  # command: (figures the README quotes beside it, what its shortene
     "python docs/experiments.py losses": ([], r"mse \d+\.\d%, cross_entropy \d+\.\d%"),
     "python docs/experiments.py framing": ([], "four test digits"),
     "python docs/experiments.py filters": ([], r"8 filters of 5x5, maps of 24x24"),
+    "python docs/experiments.py line-columns": (
+        [],
+        r"read \d+, written 4117; \d+ of 26 columns not blank",
+    ),
+    "python docs/experiments.py ctc-lattice": (
+        [],
+        r"p\(4117 \| line\) = \d\.\d{3}; 9 positions x 26 columns",
+    ),
     "python docs/experiments.py shifted": (
         SHIFTED_FIGURES,
         r"quick: (\d+\.\d%, ){4}\d+\.\d%; cnn: .*; best: .*; cnn-best: ",
@@ -316,6 +324,7 @@ WRITTEN_BY = {
     "python -m benchmarks.sklearn_compare": "benchmarks/sklearn_comparison.md",
     "python -m benchmarks.convolution": "benchmarks/convolution.md",
     "python -m benchmarks.fast": "benchmarks/fast.md",
+    "python -m benchmarks.numbers --out benchmarks/lines.md": "benchmarks/lines.md",
     "python -m benchmarks.sweeps": "benchmarks/sweeps.md",
     "mnist-nn replicate --seeds 3": "docs/replicate.md",  # (its --out folder's replicate.md)
 }
@@ -360,9 +369,11 @@ def test_the_limits_table_says_what_the_code_does():
     """Each figure of the README's Limits table, against the constant that enforces it."""
     from mnist_nn import config
     from mnist_nn.cli import serve
-    from mnist_nn.data import idx, own_data
+    from mnist_nn.data import idx, lines, own_data
     from mnist_nn.experiments import results, trials
-    from mnist_nn.reading import images
+    from mnist_nn.nn import stack
+    from mnist_nn.reading import images, line_reader
+    from mnist_nn.reading import number_folders as folders
     from mnist_nn.reading import seams as numbers
     from mnist_nn.saving import files as fileio
     from mnist_nn.web import app, guard, server
@@ -393,6 +404,10 @@ def test_the_limits_table_says_what_the_code_does():
         "memory of a training run": [f"{app.MEMORY_BUDGET >> 20} MB by default"],
         "a written number": [f"at most {numbers.MAX_DIGITS} digits",
                              f"at most {2 * numbers.MAX_DIGITS} separate marks"],
+        "a number read whole": [f"at most {line_reader.LONGEST} times as long as it is",
+                                f"{lines.HEIGHT}x{stack.LINE_WIDTH} pixels"],
+        "real numbers to learn from": [f"at most {folders.MAX_NUMBERS:,} rows",
+                                       f"{folders.MAX_LABELS_BYTES >> 20} MB"],
         "MNIST IDX files": [f"{idx.MAX_DATA_BYTES // 10**6} MB of data"],
         "`.npz` files": [f"{fileio.MAX_ARRAY_BYTES >> 30} GiB for the arrays read"],
         "CSV for `--data`": [f"{own_data.MAX_CSV_BYTES >> 20} MB"],
