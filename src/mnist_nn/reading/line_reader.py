@@ -6,9 +6,9 @@ light flattened, ruled lines dropped, the ink scaled to the reader's 28 px and p
 of its canvas; a line longer than the canvas is scaled down to fit); one pass of the network
 gives each column position its probabilities of the ten digits and blank; the best path (each
 column's likeliest class, repeats merged, blanks dropped) is the number (`nn.ctc.best_path`).
-Each digit's box is the ink under the columns it fired on (`stack.column_positions` says where
-each column looks), and its confidence the highest probability it reached there; below
-UNSURE_BELOW, the digit is given as unsure, with its alternatives.
+Each digit's box is its ink: the marks between it and its neighbours, found from where the
+columns it fired on look (`stack.column_positions`); its confidence is the highest probability it
+reached there, and below UNSURE_BELOW the digit is given as unsure, with its alternatives.
 """
 
 import functools
@@ -105,8 +105,8 @@ class LineReader:
             order = np.argsort(-row, kind="stable")[:TOP]
             ranked = [(int(k), float(row[k])) for k in order]
             ranked[0] = (digit, float(probabilities[peak, digit]))  # best path's digit first
-            ink = line[:, x0:x1]
-            box = ink_box(owned(line, x0, x1), 0)
+            ink = owned(line, x0, x1)
+            box = ink_box(ink, x0, x1)
             verdict = DIGIT if ranked[0][1] >= UNSURE_BELOW else UNSURE
             pixels = frame_like_mnist(ink).ravel()  # the digit on its own, as the page shows it
             height, width = grey.shape
@@ -160,13 +160,13 @@ def owned(line: np.ndarray, x0: int, x1: int) -> np.ndarray:
     return np.where(mine, line, 0)
 
 
-def ink_box(ink: np.ndarray, x0: int) -> tuple[int, int, int, int]:
-    """(left, top, right, bottom) of the ink of a slice of the framed line starting at column
-    x0, in the line's pixels (the whole slice if it holds no ink)."""
+def ink_box(ink: np.ndarray, x0: int, x1: int) -> tuple[int, int, int, int]:
+    """(left, top, right, bottom) of a digit's ink in the framed line (`owned`), in the line's
+    pixels; its columns x0 to x1, the whole height, if it holds no ink."""
     rows, columns = np.flatnonzero(ink.max(axis=1) > 0.2), np.flatnonzero(ink.max(axis=0) > 0.2)
     if not len(rows):
-        return x0, 0, x0 + ink.shape[1], ink.shape[0]
-    return x0 + columns[0], rows[0], x0 + columns[-1] + 1, rows[-1] + 1
+        return x0, 0, x1, ink.shape[0]
+    return columns[0], rows[0], columns[-1] + 1, rows[-1] + 1
 
 
 @functools.cache
