@@ -47,6 +47,7 @@ def test_flags_override_the_preset():
         (["--augment-rotation", "1e308"], "1e+308 is not a number from 0 to 180"),
         (["--hidden", "100000", "100000"], "100000 is not a whole number from 1 to 8,192"),
         (["--dtype", "float16"], "invalid choice: 'float16'"),
+        (["--lines", "300000"], "'300000' is not a whole number from 1 to 200,000"),
         (["--activation", "no-such"], "invalid choice: 'no-such' (choose from 'sigmoid', 'tanh'"),
         (["--val-size", "-5"], "--val-size: -5 is not a whole number from 0 to 10,000,000"),
     ],

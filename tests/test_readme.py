@@ -369,6 +369,7 @@ def test_the_limits_table_says_what_the_code_does():
     """Each figure of the README's Limits table, against the constant that enforces it."""
     from mnist_nn import config
     from mnist_nn.cli import serve
+    from mnist_nn.cli import train as train_command
     from mnist_nn.data import idx, lines, own_data
     from mnist_nn.experiments import results, trials
     from mnist_nn.nn import stack
@@ -406,8 +407,9 @@ def test_the_limits_table_says_what_the_code_does():
                              f"at most {2 * numbers.MAX_DIGITS} separate marks"],
         "a number read whole": [f"at most {line_reader.LONGEST} times as long as it is",
                                 f"{lines.HEIGHT}x{stack.LINE_WIDTH} pixels"],
-        "real numbers to learn from": [f"at most {folders.MAX_NUMBERS:,} rows",
-                                       f"{folders.MAX_LABELS_BYTES >> 20} MB"],
+        "a line reader's lines": [f"at most {folders.MAX_NUMBERS:,} rows",
+                                  f"{folders.MAX_LABELS_BYTES >> 20} MB",
+                                  f"at most {train_command.MAX_LINES:,}"],
         "MNIST IDX files": [f"{idx.MAX_DATA_BYTES // 10**6} MB of data"],
         "`.npz` files": [f"{fileio.MAX_ARRAY_BYTES >> 30} GiB for the arrays read"],
         "CSV for `--data`": [f"{own_data.MAX_CSV_BYTES >> 20} MB"],

@@ -11,14 +11,13 @@ from mnist_nn.cli.common import (
     add_data_arguments,
     add_settings,
     config_from_arguments,
-    count,
     notice,
     prepare_out_dir,
     setting_choices,
 )
 from mnist_nn.cli.flags import value_parser
 from mnist_nn.config import SETTINGS
-from mnist_nn.errors import TrainingInterrupted, UserError
+from mnist_nn.errors import TrainingInterrupted, UserError, shown
 from mnist_nn.nn.stack import LINE_LOSS, reads_lines
 from mnist_nn.presets import PRESETS, describe_presets
 
@@ -67,6 +66,7 @@ def add_presets(subcommands) -> None:
 
 
 TRAINING_LINES = 30_000  # a line reader's lines written with MNIST's digits, by default
+MAX_LINES = 200_000  # 2.9 GB of float32 lines 28x128: the lines are made before training starts
 OUTPUTS = ("model.npz", "metrics.json", "predictions.png", "checkpoint.npz")
 
 
@@ -99,7 +99,7 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--lines",
-        type=count,
+        type=line_count,
         default=TRAINING_LINES,
         metavar="N",
         help=f"a line reader: lines written with MNIST's digits to learn from (default: "
@@ -230,6 +230,13 @@ def command_train(args: argparse.Namespace) -> int:
         )
     print(f"wrote {', '.join(str(out / name) for name in written)}")
     return 0
+
+
+def line_count(text: str) -> int:
+    if not text.isascii() or not text.isdigit() or not 1 <= int(text) <= MAX_LINES:
+        raise argparse.ArgumentTypeError(f"{shown(text)} is not a whole number from 1 to "
+                                         f"{MAX_LINES:,}")  # fmt: skip
+    return int(text)
 
 
 def line_data(args: argparse.Namespace, config):
