@@ -81,7 +81,7 @@ _PRESETS = {
     # A line reader (docs/reading-lines.md): four 3x3 convolutions with batch norm over a line
     # 28 px high, then an answer (ten digits or blank) per column position, learnt with CTC.
     "line": TrainConfig(
-        epochs=6,
+        epochs=8,
         batch_size=64,
         layers="conv32x3 bn pool conv64x3 bn pool conv128x3 bn conv128x3 bn columns",
         activation="relu",
