@@ -345,3 +345,23 @@ def test_the_shipped_reader_reads_the_checks_of_the_fold_it_never_learned_from()
     right, total, misses, _ = real_numbers(shipped_line_reader(), folder_entries(CAR_A, 0))
     # A development figure: 88/108 measured (docs/reading-lines.md); this guards against worse.
     assert total == 108 and right >= 85, misses
+
+
+def test_the_page_and_the_estimator_train_digit_readers_and_say_where_lines_are_trained():
+    from mnist_nn.web.session import config_from_settings
+
+    with pytest.raises(UserError, match="train it with `mnist-nn train --preset line`"):
+        config_from_settings({"preset": "line"})
+    with pytest.raises(UserError, match="learns from lines of digits"):
+        TrainConfig(layers=SMALL, loss="ctc").validated("estimator")
+    assert PRESETS["line"].validated("cli").loss == "ctc"
+
+
+def test_a_line_reader_given_single_digits_is_refused_before_training(tmp_path, capsys):
+    from mnist_nn.cli.parser import main
+
+    assert main(["sweep", "--preset", "line", "--dataset", "digits", "--epochs", "1",
+                 "--workers", "1", "--grid", "learning_rate=0.01,0.02",
+                 "--out", str(tmp_path)]) == 1  # fmt: skip
+    err = capsys.readouterr().err
+    assert "trains with `mnist-nn train --preset line`" in err and "Traceback" not in err

@@ -270,6 +270,11 @@ class TrainConfig:
             problem = check(option, getattr(self, option.name), front_end)
             if problem:
                 raise UserError(f"{named(option.name)}: {problem}")
+        if front_end != "cli" and reads_lines(self.layers):  # they train on single digits
+            raise UserError(
+                f"a line reader ({named('layers')} with columns) learns from lines of digits: "
+                "train it with `mnist-nn train --preset line`"
+            )
         check_weights(self)
         return self
 

@@ -33,6 +33,7 @@ from mnist_nn.errors import UserError, named
 from mnist_nn.nn.layers import Buffers
 from mnist_nn.nn.network import Network, build_network
 from mnist_nn.nn.optimizers import SCHEDULES, make_optimizer
+from mnist_nn.nn.stack import LINE_LOSS
 from mnist_nn.train.advice import one_change, used
 from mnist_nn.train.callbacks import EarlyStopping, History, Saturation
 from mnist_nn.train.memory import check_training_memory
@@ -187,6 +188,11 @@ class Trainer:
         if self.config.early_stopping and dataset.validation is None:
             raise UserError(
                 f"{named('early_stopping')} needs a validation split: add {named('val_size', 'N')}"
+            )
+        if (self.config.loss == LINE_LOSS) != (dataset.train.labels.ndim == 2):
+            raise UserError(
+                "a line reader learns from lines of digits and a digit reader from single "
+                "digits: train a line reader with `mnist-nn train --preset line`"
             )
         self.check_memory(dataset)
         self.dataset, self.stop_requested = dataset, False

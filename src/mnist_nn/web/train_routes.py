@@ -11,6 +11,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response, StreamingResponse
 from starlette.requests import ClientDisconnect
 
+from mnist_nn.nn.stack import reads_lines
 from mnist_nn.saving.model_files import model_bytes, model_metadata
 from mnist_nn.web.session import TrainingSession
 
@@ -57,7 +58,11 @@ def add_training_routes(
         data = await run_in_threadpool(session.load_dataset, 0, "float32")
         return {
             "dataset": {"name": data.name, "train_size": len(data.train)},
-            "presets": {name: config.to_dict() for name, config in PRESETS.items()},
+            "presets": {
+                name: config.to_dict()
+                for name, config in PRESETS.items()
+                if not reads_lines(config.layers)  # the page trains digit readers
+            },
             "settings": form_settings(),
         }
 
