@@ -83,3 +83,19 @@ def test_augmentations_left_at_zero_draw_no_random_numbers():
     augment(flat, plain, 2.0, 10.0, 0.1)
     augment(flat, extended, 2.0, 10.0, 0.1, max_shear=0, elastic=0, thickness=0)
     assert plain.random() == extended.random()  # the `best` preset's runs are unchanged
+
+
+def test_a_line_is_moved_as_a_line_not_as_a_28x28_square():
+    """A line reader's lines (28x128) are augmented in their own shape: a dot near the right end
+    moves by the drawn shift, and a slant turns about the line's middle row."""
+    line = np.zeros((28, 128), dtype=np.float32)
+    line[10, 120] = 1.0
+    moved = augment(line.reshape(1, -1), FixedDraws(shift=(1.0, -2.0)), max_shift=2,
+                    shape=(28, 128)).reshape(28, 128)  # fmt: skip
+    assert moved[11, 118] == pytest.approx(1.0) and moved.sum() == pytest.approx(1.0)
+    bar = np.zeros((28, 128), dtype=np.float32)
+    bar[:, 60] = 1.0
+    slanted = augment(bar.reshape(1, -1), np.random.default_rng(0), 0, max_shear=20,
+                      shape=(28, 128)).reshape(28, 128)  # fmt: skip
+    middle, top, bottom = (np.argmax(slanted[row]) for row in (13, 0, 27))
+    assert abs(middle - 60) <= 1 and top != bottom

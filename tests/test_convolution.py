@@ -1,6 +1,7 @@
 """Convolution and pooling: shapes, padding, im2col and col2im against plain loops, pooling ties,
 and every gradient against calculus."""
 
+import re
 from types import SimpleNamespace
 
 import numpy as np
@@ -8,6 +9,7 @@ import pytest
 
 from mnist_nn.nn.convolution import Columns, Conv2D, Flatten, MaxPool2D, Reshape
 from mnist_nn.nn.gradcheck import TOLERANCE, check_image_layers, check_layer
+from mnist_nn.nn.stack import parse_stack, plan_network, reads_lines
 
 
 def slow_convolution(x, weight, bias, kernel, padding):
@@ -105,9 +107,38 @@ def test_a_line_becomes_one_row_per_column_and_its_gradient_goes_back_in_place()
     assert np.isclose(np.vdot(rows, gradient), np.vdot(maps, columns.backward(gradient)))
 
 
+def test_columns_with_context_give_each_column_its_neighbours_and_zeros_past_the_ends():
+    """columns3: row w holds columns w − 1, w and w + 1 of its line, side by side; the first and
+    last rows see zeros past the line's ends; backward is the transpose of forward."""
+    rng = np.random.default_rng(0)
+    maps = rng.normal(size=(2, 4, 6, 3))  # 2 channels, 4 high, 6 wide, 3 lines
+    plain, rows = Columns().forward(maps), Columns(3).forward(maps)
+    assert rows.shape == (3 * 6, 3 * 2 * 4)
+    features = 2 * 4
+    line, column = 1, 2
+    row = rows[line * 6 + column]
+    np.testing.assert_array_equal(row[:features], plain[line * 6 + column - 1])
+    np.testing.assert_array_equal(row[features : 2 * features], plain[line * 6 + column])
+    np.testing.assert_array_equal(row[2 * features :], plain[line * 6 + column + 1])
+    assert not rows[0, :features].any() and not rows[5, 2 * features :].any()
+    gradient = rng.normal(size=rows.shape)
+    columns = Columns(3)
+    columns.forward(maps)
+    assert np.isclose(np.vdot(rows, gradient), np.vdot(maps, columns.backward(gradient)))
+
+
+def test_a_columns_context_is_odd_and_widens_only_the_features():
+    plan = plan_network(28 * 128, 11, layers="conv8x5 pool conv8x5 pool columns5")
+    assert plan[-2].kind == "columns" and plan[-2].output_shape == (5 * 8 * 4,)
+    assert reads_lines("conv8x5 pool columns5") and not reads_lines("conv8x5 pool dense5")
+    for word in ("columns4", "columns0", "columns11"):
+        with pytest.raises(ValueError, match="odd K"):
+            parse_stack(f"conv8x5 pool {word}")
+
+
 def test_every_gradient_of_the_image_layers_agrees_with_calculus():
     results = check_image_layers()
-    names = ["conv3x3", "conv3x3+p", "maxpool", "bn (conv)", "bn (dense)"]
+    names = ["conv3x3", "conv3x3+p", "maxpool", "bn (conv)", "bn (dense)", "columns3"]
     assert [name for (name, _), _ in results] == names
     for (name, _), pairs in results:
         for parameter, error in pairs:
@@ -199,14 +230,14 @@ def test_pooling_before_the_activation_gives_the_same_numbers_and_gradients(acti
         ("dense64 conv8x3", "image layers come first"),
         ("pool pool pool pool pool", "too small to halve"),
         ("conv999x3", "1 to 256 filters"),
-        ("linear12", "is not convFxK, pool, bn, columns or denseN"),
+        ("linear12", "is not convFxK, pool, bn, columns[K] or denseN"),
     ],
 )
 def test_a_stack_that_cannot_be_built_is_refused_in_one_line(spec, message):
     from mnist_nn.config import TrainConfig
     from mnist_nn.errors import UserError
 
-    with pytest.raises(UserError, match=message):
+    with pytest.raises(UserError, match=re.escape(message)):
         TrainConfig(layers=spec).validated()
 
 

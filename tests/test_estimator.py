@@ -104,7 +104,7 @@ def test_early_stopping_holds_out_a_validation_split(digits):
 @pytest.mark.parametrize(
     "params, message",
     [
-        ({"augment_shift": 2}, "augmentation moves the pixels of 28x28 images, so X needs 784"),
+        ({"augment_shift": 2}, "augmentation moves the pixels of 28x28 images or of lines, so X"),
         ({"learning_rate": -1}, "learning_rate: -1 is not a number above 0"),
         ({"activation": "no-such-activation"}, "activation: 'no-such-activation' is not one"),
         ({"hidden_layer_sizes": (0,)}, "hidden_layer_sizes: 0 is not a whole number from 1"),

@@ -96,11 +96,13 @@ def line_split(count, seed, width=64):
 
 
 def test_a_line_network_learns_through_the_one_training_loop(tmp_path):
+    """With context (columns3) and its lines moved and slanted as they are learnt from."""
     width = 64
     dataset = Dataset("lines", "blocks", line_split(600, 1, width), line_split(100, 2, width),
                       line_split(100, 3, width), classes=11)  # fmt: skip
-    config = TrainConfig(epochs=8, batch_size=32, layers=SMALL, activation="relu", loss="ctc",
-                         optimizer="adam", learning_rate=0.01)  # fmt: skip
+    config = TrainConfig(epochs=8, batch_size=32, layers=SMALL + "3", activation="relu",
+                         loss="ctc", optimizer="adam", learning_rate=0.01, augment_shift=1,
+                         augment_shear=5)  # fmt: skip
     trainer = Trainer(config, HEIGHT * width, 11)
     result = trainer.fit(dataset)
     history = result.history

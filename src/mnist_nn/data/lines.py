@@ -3,13 +3,13 @@ people write them, at the height the reader reads (28 px, a digit's own height).
 
 Each line is a number of one to `MAX_DIGITS` digits, written with digits of one split (training
 lines from training digits, validation lines from validation digits): one pen thickness and one
-slant per line, digits a little up or down, a little larger or smaller, apart, touching or
-overlapping their neighbours. And what real numbers carry that their labels leave out: thousands
-separators (. , '), a closing mark (- .- = /), an underline, the box's side lines, a faint
-printed pattern behind; 1s written with a flag, 7s crossed. The label is the digits only. Each
-line is then framed as a photo of a real number is (`framing.frame_line`: ink cropped, ruled
-lines dropped, scaled to the reader's height, at the left of its canvas), so that both look
-alike to the reader.
+slant per line, digits a little up or down, a little larger or smaller, apart (or far apart),
+touching or overlapping their neighbours. And what real numbers carry that their labels leave
+out: thousands separators (. , '), a closing mark (- .- = /), an underline, the box's side
+lines, a faint printed pattern behind; 1s written with a flag, 7s crossed. The label is the
+digits only. Each line is then framed as a photo of a real number is (`framing.frame_line`:
+ink cropped, ruled lines dropped, scaled to the reader's height, at the left of its canvas), so
+that both look alike to the reader.
 
 Shape key: N lines, H = 28 rows, W the canvas width; lines are rows of H·W values (as digits are
 rows of 784), targets (N, MAX_DIGITS) digits padded with −1.
@@ -25,7 +25,8 @@ from mnist_nn.nn.stack import LINE_HEIGHT, LINE_WIDTH
 
 HEIGHT = LINE_HEIGHT  # a line's height as written: MNIST's digits, whose ink is about 20 px tall
 MAX_DIGITS = 8
-SPACINGS = {"apart": (2, 8), "touching": (-3, 0), "overlapping": (-7, -3)}  # gaps, in px
+SPACINGS = {"apart": (2, 8), "wide": (8, 20), "touching": (-3, 0), "overlapping": (-7, -3)}  # px
+WIDE_DIGITS = 6  # numbers written far apart have at most this many digits
 # How often a line carries each thing its label leaves out.
 EXTRAS = {"separator": 0.3, "dash": 0.35, "underline": 0.15, "box": 0.15, "pattern": 0.2,
           "flagged_ones": 0.3, "crossed_sevens": 0.3, "fat_pen": 0.25}  # fmt: skip
@@ -73,6 +74,8 @@ def write_line(digits: np.ndarray, labels: np.ndarray, rng, extras: dict = EXTRA
                spacing: str | None = None) -> np.ndarray:  # fmt: skip
     """(k, 28, 28) digits written as one line: a (28, w) image, w as wide as the writing."""
     spacing = spacing or rng.choice(list(SPACINGS))
+    if spacing == "wide" and len(digits) > WIDE_DIGITS:
+        spacing = "apart"  # more would shrink to a few pixels high to fit the reader's line
     scale = rng.uniform(0.8, 1.05)
     pieces = []
     for digit, label in zip(digits, labels, strict=True):

@@ -185,23 +185,41 @@ class Reshape:
 
 
 class Columns:
-    """(C, H, W, N) feature maps -> (N·W, C·H) rows: one row per column position of each image,
-    its C·H features, so that a Dense layer reads every column alike (a line reader's output, one
-    answer per column). Rows go image by image, column by column: row n·W + w is column w of
-    image n. Backward puts the gradient back into the maps' shape."""
+    """(C, H, W, N) feature maps -> (N·W, K·C·H) rows: one row per column position of each image,
+    the C·H features of the K columns centred on it (K = `context`, odd; zeros past the line's
+    ends), so that a Dense layer reads every column alike (a line reader's output, one answer per
+    column). With K > 1 that Dense layer is a convolution across the columns: each answer sees
+    (K − 1)·stride more pixels of the line, its neighbours' shapes as well as its own (where one
+    digit ends and the next begins). Rows go image by image, column by column: row n·W + w is
+    column w of image n. Backward adds each window's gradient back onto the columns it copied."""
+
+    def __init__(self, context: int = 1):
+        self.context = context
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         self.input_shape = x.shape
         channels, height, width, count = x.shape
-        return np.ascontiguousarray(x.transpose(3, 2, 0, 1)).reshape(count * width, -1)
+        by_column = x.transpose(3, 2, 0, 1).reshape(count, width, channels * height)  # (N,W,F)
+        if self.context == 1:
+            return np.ascontiguousarray(by_column).reshape(count * width, -1)
+        reach = self.context // 2
+        padded = np.pad(by_column, ((0, 0), (reach, reach), (0, 0)))
+        # window k of column w is column w − reach + k: K shifted views, side by side
+        windows = [padded[:, k : k + width] for k in range(self.context)]
+        return np.concatenate(windows, axis=2).reshape(count * width, -1)
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
         channels, height, width, count = self.input_shape
-        by_column = dout.reshape(count, width, channels, height)  # (N, W, C, H)
+        features, reach = channels * height, self.context // 2
+        windows = dout.reshape(count, width, self.context, features)
+        padded = np.zeros((count, width + 2 * reach, features), dtype=dout.dtype)
+        for k in range(self.context):  # column w − reach + k received window k of row w
+            padded[:, k : k + width] += windows[:, :, k]
+        by_column = padded[:, reach : reach + width].reshape(count, width, channels, height)
         return np.ascontiguousarray(by_column.transpose(2, 3, 1, 0))
 
     def parameters(self) -> list:
         return []
 
     def __repr__(self) -> str:
-        return "Columns()"
+        return f"Columns({self.context})" if self.context > 1 else "Columns()"

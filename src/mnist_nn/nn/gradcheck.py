@@ -99,12 +99,13 @@ def check_layer(layer, x: np.ndarray, rng, training: bool = False) -> list[tuple
 
 
 def check_image_layers(seed: int = 0):
-    """The convolution (with and without padding), the pooling layer and batch normalization,
-    each alone on a small float64 batch: 2 images of 2 channels, 6x5 (and, for batch norm of a
-    dense layer, 8 rows of 5 units): ((layer, "alone"), [(name, error), ...]). Batch norm is
+    """The convolution (with and without padding), the pooling layer, batch normalization and a
+    line reader's columns with context, each alone on a small float64 batch: 2 images of 2
+    channels, 6x5 (and, for batch norm of a dense layer, 8 rows of 5 units; for the columns,
+    3x5): ((layer, "alone"), [(name, error), ...]). Batch norm is
     checked as it trains: through the batch's own mean and variance."""
     from mnist_nn.nn.batch_norm import BatchNorm
-    from mnist_nn.nn.convolution import Conv2D, MaxPool2D
+    from mnist_nn.nn.convolution import Columns, Conv2D, MaxPool2D
 
     rng = np.random.default_rng(seed)
     layers = {
@@ -113,6 +114,7 @@ def check_image_layers(seed: int = 0):
         "maxpool": (MaxPool2D(), (2, 6, 5, 2)),
         "bn (conv)": (BatchNorm(2, "float64"), (2, 6, 5, 2)),
         "bn (dense)": (BatchNorm(5, "float64"), (8, 5)),
+        "columns3": (Columns(3), (2, 3, 5, 2)),  # a line reader's columns, 3 to each answer
     }
     results = []
     for name, (layer, shape) in layers.items():

@@ -238,7 +238,8 @@ def build_stack(spec: str, inputs: int, rng, dtype, activation, dropout: float):
         elif planned.kind == "flatten":
             layers.append(Flatten())
         elif planned.kind == "columns":  # a line reader: the layers after it run per column
-            layers.append(Columns())
+            channels, height, _ = planned.input_shape
+            layers.append(Columns(planned.output_shape[0] // (channels * height)))
         else:
             n_in, units = planned.weight_shape
             layers.append(Dense.initialised(n_in, units, rng, dtype, init))

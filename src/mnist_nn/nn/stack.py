@@ -7,6 +7,7 @@ normalises its outputs before the activation (`batch_norm.py`): "conv8x5 bn pool
 reader's stack ends its image layers with "columns": it reads lines LINE_HEIGHT rows high, and
 the layers after it (dense ones, the output) answer once per column position of the last maps
 (`convolution.Columns`), as CTC needs: "conv32x3 pool conv64x3 pool conv128x3 conv128x3 columns".
+"columns5" gives each answer the features of the 5 column positions around it: more of the line.
 `plan_network` walks the layers once and says what each holds; the network's builder
 (`network.build_network`), a model file's check (`saving.model_files`), the weight count and the
 memory estimate (`train.memory`) all read that one plan. Plain Python, no NumPy: `mnist-nn --help`
@@ -20,7 +21,9 @@ from dataclasses import dataclass
 
 from mnist_nn.errors import shown
 
-WORD = re.compile(r"conv(?P<filters>\d+)x(?P<kernel>\d+)|pool|bn|columns|dense(?P<units>\d+)")
+WORD = re.compile(
+    r"conv(?P<filters>\d+)x(?P<kernel>\d+)|pool|bn|columns(?P<context>\d*)|dense(?P<units>\d+)"
+)
 MAX_WORDS, MAX_FILTERS, MAX_KERNEL, MAX_UNITS = 12, 256, 9, 8192
 EXAMPLE = "conv8x5 pool conv16x5 pool dense128"
 # A line reader's lines (`data.framing.frame_line`): as high as a digit, as wide as 8 digits apart.
@@ -41,17 +44,20 @@ def parse_stack(spec: str) -> list[tuple]:
         match = WORD.fullmatch(word)
         if match is None:
             raise ValueError(
-                f"{shown(word)} is not convFxK, pool, bn, columns or denseN (e.g. {EXAMPLE})"
+                f"{shown(word)} is not convFxK, pool, bn, columns[K] or denseN (e.g. {EXAMPLE})"
             )
         if word == "bn":  # batch normalization of the layer before, ahead of its activation
             if not stack or stack[-1][0] not in ("conv", "dense"):
                 raise ValueError("bn follows a conv or dense layer: it normalises their outputs")
             stack.append(("bn",))
             continue
-        if word == "columns":  # one row per column position from here on: a line reader's
+        if word.startswith("columns"):  # one row per column position from here on
             if dense_seen or not stack or any(kind == "columns" for kind, *_ in stack):
                 raise ValueError("columns comes once, after the image layers, before any dense")
-            stack.append(("columns",))
+            context = int(match["context"] or 1)  # columnsK: each row sees K columns
+            if not (1 <= context <= MAX_KERNEL and context % 2):
+                raise ValueError(f"{shown(word)}: columnsK sees an odd K from 1 to {MAX_KERNEL}")
+            stack.append(("columns", context))
             dense_seen = True  # no image layers after it
             continue
         if match["filters"]:
@@ -95,7 +101,7 @@ def stack_problem(value) -> str | None:
 
 def reads_lines(layers: str) -> bool:
     """Whether a stack reads lines (it has "columns": an answer per column), not single images."""
-    return "columns" in layers.split()
+    return any(WORD.fullmatch(word) and word.startswith("columns") for word in layers.split())
 
 
 def image_shape(inputs: int, layers: str) -> tuple[int, int]:
@@ -160,9 +166,10 @@ def plan_network(inputs: int, classes: int, hidden_sizes=(), layers: str = "") -
     if layers.strip():
         shape, words = (1, *image_shape(inputs, layers)), parse_stack(layers)
     for word in [*words, ("dense", classes)]:
-        if word[0] == "columns":  # (C, H, W) maps -> W rows of C·H features
-            planned.append(PlannedLayer("columns", shape, (shape[0] * shape[1],)))
-            shape = (shape[0] * shape[1],)
+        if word[0] == "columns":  # (C, H, W) maps -> W rows of K·C·H features
+            shape_out = (word[1] * shape[0] * shape[1],)
+            planned.append(PlannedLayer("columns", shape, shape_out))
+            shape = shape_out
             continue
         if word[0] == "dense" and len(shape) == 3:  # the first dense layer flattens the maps
             planned.append(PlannedLayer("flatten", shape, (size(shape),)))

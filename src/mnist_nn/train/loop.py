@@ -33,7 +33,7 @@ from mnist_nn.errors import UserError, named
 from mnist_nn.nn.layers import Buffers
 from mnist_nn.nn.network import Network, build_network
 from mnist_nn.nn.optimizers import SCHEDULES, make_optimizer
-from mnist_nn.nn.stack import LINE_LOSS
+from mnist_nn.nn.stack import LINE_HEIGHT, LINE_LOSS, image_shape, reads_lines
 from mnist_nn.train.advice import one_change, used
 from mnist_nn.train.callbacks import EarlyStopping, History, Saturation
 from mnist_nn.train.memory import check_training_memory
@@ -133,11 +133,7 @@ class Trainer:
         """`memory_budget`: the bytes a run may hold besides its data (default: what the machine
         has available), named in the refusal as `budget_name`; a run that would need more is
         refused before it allocates (`check_memory`)."""
-        if augmenting(config) and inputs != 28 * 28:
-            raise UserError(
-                "augmentation moves the pixels of 28x28 images, so X needs 784 values per "
-                f"example (these have {inputs}); leave the augment settings at 0 for other data"
-            )
+        self.image_shape = augmented_shape(config, inputs)
         check_size(config, inputs, classes)
         self.memory_budget, self.budget_name = memory_budget, budget_name
         self.config = config
@@ -236,7 +232,8 @@ class Trainer:
             if augmented:
                 images = augment(images, self.rng, config.augment_shift, config.augment_rotation,
                                  config.augment_scale, config.augment_shear,
-                                 config.augment_elastic, config.augment_thickness)  # fmt: skip
+                                 config.augment_elastic, config.augment_thickness,
+                                 self.image_shape)  # fmt: skip
             loss, output = self.network.train_step(images, batch_targets, self.optimizer)
             self.check(loss)
             size = len(labels)
@@ -301,6 +298,22 @@ def check_size(config: TrainConfig, inputs: int, classes: int) -> None:
             "target holds one number per class); are these the right labels?"
         )
     check_weights(config, inputs, classes)
+
+
+def augmented_shape(config: TrainConfig, inputs: int) -> tuple[int, int] | None:
+    """The (height, width) of the images augmentation moves: a 28x28 digit, or a line for a
+    line reader; None when nothing is augmented. Other data has no pixels to move: refused."""
+    if not augmenting(config):
+        return None
+    shape = (28, 28) if inputs == 28 * 28 else None
+    if reads_lines(config.layers) and inputs % LINE_HEIGHT == 0:
+        shape = image_shape(inputs, config.layers)
+    if shape is None:
+        raise UserError(
+            "augmentation moves the pixels of 28x28 images or of lines, so X needs 784 values "
+            f"per example (these have {inputs}); leave the augment settings at 0 for other data"
+        )
+    return shape
 
 
 def augmenting(config: TrainConfig) -> bool:
