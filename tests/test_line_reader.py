@@ -332,6 +332,23 @@ def test_the_edge_of_a_page_is_not_part_of_the_line_but_digits_at_the_border_are
     assert not kept[:, :12].any() and kept[80:120, 40:44].all() and kept[0:30, 90:93].all()
 
 
+def test_a_ledgers_frame_goes_and_the_digits_written_in_it_stay_even_where_they_touch_it():
+    """A crop of a ledger's column: a frame of thin lines (the top rule, the column's side, a bit
+    aslant) round a small number; one digit joined to the side by the pen."""
+    from mnist_nn.data.framing import line_pieces
+
+    mask = np.zeros((200, 100), dtype=bool)
+    mask[0:2, 20:100] = True  # the rule along the top
+    for row in range(200):  # the column's side, one pixel aslant over its height
+        mask[row, 96 + row // 100 : 98 + row // 100] = True
+    mask[90:110, 40:43] = True  # a 1
+    mask[90:110, 60:75] = mask[90:110, 75:97] = False
+    mask[90:110, 60:63] = mask[90:92, 60:97] = True  # a 7 whose bar runs into the side
+    kept = line_pieces(mask)
+    assert kept[90:110, 40:43].all() and kept[90:110, 60:63].all() and kept[90:92, 65:94].all()
+    assert not kept[:2].any() and not kept[:80, 95:].any() and not kept[120:, 95:].any()
+
+
 CAR_A = Path(os.environ.get("MNIST_NN_CAR_A_DIR", "/nonexistent"))
 
 

@@ -41,6 +41,9 @@ LINE_INK = 24  # a line's ink is scaled to this many rows of the reader's 28
 # columns see 12.5 px either side of their centres, the first at x = 12.5, the last at width − 15.5.
 LINE_MARGIN, LINE_END = 2, 8
 SPECK = 0.05  # pieces smaller than this share of the largest piece are dirt, not digit
+# A mark along a line's border, as long as the picture, that fills this much of its box or more
+# is the page's edge (a band); one that fills less than FRAME is a table's frame of thin lines.
+BAND, FRAME = 0.6, 0.15
 
 
 def border(image: np.ndarray) -> np.ndarray:
@@ -213,25 +216,49 @@ def frame_found(flat: np.ndarray, mask: np.ndarray) -> np.ndarray:
 def line_pieces(mask: np.ndarray) -> np.ndarray | None:
     """Step 4 for a line: every mark but specks and the edges of the page. A number's marks all
     count (its separators and closing dashes too: the reader learns to pass over them), and its
-    digits touch the crop's border often, so marks there stay; but a band along the border, as
-    long as the picture (90% of its longer side) and filling its box (60%; digits run together
-    fill a third at most), is the page's edge or a table's line."""
+    digits touch the crop's border often, so marks there stay; but a mark along the border, as
+    long as the picture (90% of its longer side), is the page's edge or a table's frame when it
+    fills its box (a band: 60% or more) or hardly any of it (thin lines round an empty box: under
+    15%); digits run together across a tight crop fill a quarter to a third. A band goes whole;
+    a frame loses its long straight lines, and what a writer's pen joined to them stays."""
     labels, count = ndimage.label(mask, structure=np.ones((3, 3)))
     if count == 0:
         return None
     sizes = np.bincount(labels.ravel())[1:]
     edge = set(np.unique(border(labels)).tolist()) - {0}
-    marks = []
+    marks, frames = [], []
     for piece, (rows, columns) in enumerate(ndimage.find_objects(labels), start=1):
         extent = max(rows.stop - rows.start, columns.stop - columns.start)
-        box = (rows.stop - rows.start) * (columns.stop - columns.start)
-        page = extent >= 0.9 * max(mask.shape) and sizes[piece - 1] >= 0.6 * box
-        if not (piece in edge and page):
+        fill = sizes[piece - 1] / ((rows.stop - rows.start) * (columns.stop - columns.start))
+        if piece not in edge or extent < 0.9 * max(mask.shape) or BAND > fill >= FRAME:
             marks.append(piece)
+        elif fill < FRAME:
+            frames.append(piece)
+    kept = np.isin(labels, marks)
+    if frames:
+        frame = np.isin(labels, frames)
+        kept |= frame & ~straight_lines(frame)
+        labels, count = ndimage.label(kept, structure=np.ones((3, 3)))
+        sizes = np.bincount(labels.ravel())[1:]
+        marks = list(range(1, count + 1))
     if not marks:
         return None
     largest = sizes[np.array(marks) - 1].max()  # specks: against the writing, not the page
     return np.isin(labels, [piece for piece in marks if sizes[piece - 1] >= SPECK * largest])
+
+
+def straight_lines(frame: np.ndarray) -> np.ndarray:
+    """The pixels of a frame's straight lines: the columns (and rows) of the picture where the
+    frame has ink along half its height (width) or more, a pixel either way counting (so that a
+    line drawn a little aslant goes whole), and a pixel either side of them. No stroke of a digit
+    written inside the frame is that long."""
+    rows, columns = box_around(frame)
+    lines = np.zeros_like(frame)
+    for axis, length in ((0, rows.stop - rows.start), (1, columns.stop - columns.start)):
+        near = ndimage.maximum_filter1d(frame.view(np.uint8), 3, axis=1 - axis)
+        on_line = ndimage.binary_dilation(near.sum(axis=axis) >= length / 2)  # columns, rows
+        lines |= frame & (on_line[None, :] if axis == 0 else on_line[:, None])
+    return lines
 
 
 def frame_line(grey: np.ndarray, width: int, height: int = FIELD, ink_height: int = LINE_INK):
