@@ -44,11 +44,15 @@ HERE = Path(__file__).resolve().parent
 NUMBERS = Path(os.environ.get("MNIST_NN_NUMBERS_DIR", "/nonexistent"))  # other writers' work
 CAR_A = Path(os.environ.get("MNIST_NN_CAR_A_DIR", "/nonexistent"))  # ../shared/data/car-a
 SPACINGS = {"apart": (0.15, 0.45), "touching": (-0.12, 0.0)}  # gap, in digit heights
+PHOTO, PHOTOS = (4000, 3000), 5  # 12-megapixel photos of numbers, timed as they are read
 
 
-def render_number(digits: np.ndarray, spacing: str, rng) -> bytes:
-    """(k, 28, 28) MNIST digits written as one number on a paper photo: the file's bytes."""
+def render_number(digits: np.ndarray, spacing: str, rng, photo: tuple | None = None) -> bytes:
+    """(k, 28, 28) MNIST digits written as one number on a paper photo: the file's bytes.
+    `photo` (width, height): a photo that size, the number in its middle, a tenth as tall."""
     height = int(rng.uniform(120, 220))  # of the 28x28 field; the ink is about 20/28 of it
+    if photo is not None:
+        height = photo[1] // 10
     pen = rng.choice(["pen", "thin", "marker"])
     pieces = []
     for digit in digits:
@@ -79,19 +83,36 @@ def render_number(digits: np.ndarray, spacing: str, rng) -> bytes:
         )
     )  # fmt: skip
     margin = height // 2
-    sheet = page(line.shape[0] + 2 * margin, line.shape[1] + 2 * margin, rng.choice(list(PAPERS)),
-                 rng)  # fmt: skip
+    width, tall = (
+        (line.shape[1] + 2 * margin, line.shape[0] + 2 * margin) if photo is None else photo
+    )
+    sheet = page(tall, width, rng.choice(list(PAPERS)), rng)
     ink = np.array(INKS[rng.choice(list(INKS))], dtype=np.float32)
     coverage = line[..., None] * rng.uniform(0.85, 1.0)
-    inner = sheet[margin:-margin, margin:-margin]
-    sheet[margin:-margin, margin:-margin] = inner * (1 - coverage) + ink * coverage
+    top, left = (tall - line.shape[0]) // 2, (width - line.shape[1]) // 2
+    inner = sheet[top : top + line.shape[0], left : left + line.shape[1]]
+    inner[:] = inner * (1 - coverage) + ink * coverage
     buffer = io.BytesIO()
     picture = Image.fromarray(np.clip(sheet, 0, 255).astype(np.uint8))
-    if rng.random() < 0.5:
+    if rng.random() < 0.5 or photo is not None:  # a camera's photos are JPEGs
         picture.save(buffer, format="JPEG", quality=int(rng.uniform(75, 95)))
     else:
         picture.save(buffer, format="PNG")
     return buffer.getvalue()
+
+
+def photos_read(reader, photos: list, truths: list[str]) -> tuple[int, float]:
+    """(photos read right, the median seconds to read one, decoding included)."""
+    right, seconds = 0, []
+    for data, truth in zip(photos, truths, strict=True):
+        clock = time.perf_counter()
+        try:
+            read = read_number(io.BytesIO(data), reader, "photo").number
+        except UserError:
+            read = ""
+        seconds.append(time.perf_counter() - clock)
+        right += read == truth
+    return right, float(np.median(seconds))
 
 
 def framed_alone(data: bytes, name: str) -> np.ndarray:
@@ -202,6 +223,8 @@ def main() -> None:
     keep = [i for i, canvas in enumerate(canvases) if frame_digit(canvas) is not None]
     non_digits = np.stack([frame_digit(canvases[i]).reshape(-1) for i in keep])
     kinds = np.array(kinds)[keep]
+    photos = [render_number(test.images[row].reshape(-1, 28, 28), "apart", rng, PHOTO)
+              for row in chosen[0][:PHOTOS]]  # fmt: skip
     real = handwriting()
     print(f"wrote and framed the test images in {time.perf_counter() - start:.0f} s")
     number_rows, reject_rows, notes = [], [], []
@@ -224,6 +247,8 @@ def main() -> None:
             right, total, misses, seconds = measured
             cells.append(f"{right / total:.1%} ({right}/{total}), {seconds * 1000:.0f} ms each")
             notes += [f"- {name}, {label}: {miss}" for miss in misses]
+        right, seconds = photos_read(reader, photos, truths["apart"][:PHOTOS])
+        cells.append(f"{seconds * 1000:.0f} ms ({right}/{len(photos)} read right)")
         number_rows.append(f"| {name} | " + " | ".join(cells) + " |")
         print(number_rows[-1], flush=True)
         if lines:
@@ -258,11 +283,13 @@ def main() -> None:
         "power of the digit count (what a perfect cutter would get). "
         "Real numbers: the 37 of the development set, and fold "
         f"{args.fold} of the {len(checks)} CAR-A bank-check amounts of that fold (the line "
-        "models were trained without it); development figures, with the time each took to read.",
+        "models were trained without it); development figures, with the time each took to read. "
+        f"A 12-megapixel photo: {PHOTOS} JPEG photos 4000x3000 of an apart number a tenth of "
+        "the photo high, the median time to read one (decoding included).",
         "",
         f"| model | alone | alone^{args.length} | {spacing_heads} | real numbers (dev) | "
-        f"CAR-A fold {args.fold} |",
-        "|---|---|---|---|---|---|---|---|---|",
+        f"CAR-A fold {args.fold} | a 12-megapixel photo of a number |",
+        "|---|---|---|---|---|---|---|---|---|---|",
         *number_rows,
         "",
         f"Not a digit: {len(non_digits)} drawn non-digits (other drawings than the detector "
