@@ -14,7 +14,9 @@ digit": the share of drawn non-digits (`mnist_nn.reading.non_digits`, other draw
 detector learned from) turned away, and the share of MNIST's test digits and of the real handwriting
 development set the model read before and still reads. The real numbers of
 the folder MNIST_NN_NUMBERS_DIR names (other writers' work, not shipped) are a development
-figure. Writes benchmarks/numbers.md.
+figure, as is a fold of the CAR-A bank-check amounts (MNIST_NN_CAR_A_DIR, `--fold`). A line
+model (`--preset line`) reads the numbers whole. The time to read a 12-megapixel JPEG photo of
+a number, decoding included, is measured too. Writes benchmarks/numbers.md (or `--out`).
 """
 
 import argparse
@@ -107,7 +109,7 @@ def photos_read(reader, photos: list, truths: list[str]) -> tuple[int, float]:
     for data, truth in zip(photos, truths, strict=True):
         clock = time.perf_counter()
         try:
-            read = read_number(io.BytesIO(data), reader, "photo").number
+            read = read_number(io.BytesIO(data), reader, "photo", cut=True).number
         except UserError:
             read = ""
         seconds.append(time.perf_counter() - clock)
@@ -135,7 +137,7 @@ def numbers_figures(reader, files: list, truths: list[str]) -> tuple[float, floa
     digits = whole = 0
     for data, truth in zip(files, truths, strict=True):
         try:
-            read = read_number(io.BytesIO(data), reader, "generated").number
+            read = read_number(io.BytesIO(data), reader, "generated", cut=True).number
         except UserError:
             read = ""
         digits += digits_right(truth, read)
@@ -160,13 +162,14 @@ def kind_of_miss(truth: str, read: str) -> str:
 
 def real_numbers(reader, entries) -> tuple[int, int, list[str], float] | None:
     """(right, total, misses with their kind, seconds per number) on real numbers: `entries`
-    (path, number), or None where there are none."""
+    (path, number), or None where there are none. Read by `reader` itself, as everywhere here:
+    a digit model cutting each number, a line model reading it whole."""
     if not entries:
         return None
     misses, start = [], time.perf_counter()
     for path, number in entries:
         try:
-            read = read_number(path, reader).number
+            read = read_number(path, reader, cut=True).number
         except UserError as error:
             read = f"error: {error}"
         if read != number:

@@ -367,6 +367,35 @@ def test_a_number_written_on_the_pad_is_read_with_a_box_per_digit(browser, mnist
     page.close()
 
 
+FIVE = [(235, 45), (160, 45), (155, 125), (200, 112), (235, 140), (232, 200), (195, 228),
+        (150, 212)]  # fmt: skip
+
+
+def test_an_amount_with_a_separator_and_a_closing_dash_is_read_by_the_shipped_line_reader(
+    browser, mnist_server
+):
+    """25.70- written on the pad, as on a check: the line reader reads the digits and passes
+    over the dot and the dash, each digit boxed; a letter is still not a digit."""
+    page = browser.new_page(viewport={"width": 1000, "height": 1100})
+    page.goto(mnist_server)
+    page.wait_for_selector("#confusion button")
+    draw(page, [(x + 10, y) for x, y in TWO], FIVE, [(262, 222), (264, 224)],
+         [(290, 45), (380, 45), (325, 230)], ellipse(445, 135, 40, 92),
+         [(505, 140), (545, 140)])  # fmt: skip
+    page.wait_for_function("document.getElementById('status').textContent.includes('2570')")
+    assert page.text_content("#digit") == "2570"
+    assert page.get_attribute("#number-view", "data-boxes") == "4"
+    assert "read by the shipped line reader" in page.text_content("#status")
+    assert len(page.query_selector_all("#digit-frames .frame")) == 4
+    assert accessibility_violations(page) == []
+    page.click("#clear")
+    draw(page, [(230, 250), (280, 30), (330, 250)], [(250, 170), (310, 170)])  # an A
+    page.wait_for_function(
+        "document.getElementById('verdict').textContent.includes(\"doesn't look like a digit\")"
+    )
+    page.close()
+
+
 def test_a_letter_on_the_pad_is_said_not_to_be_a_digit(page):
     draw(page, [(230, 250), (280, 30), (330, 250)], [(250, 170), (310, 170)])  # an A
     # The pad is read after each stroke: the first alone (a Λ) may be "unsure"; the A is not a

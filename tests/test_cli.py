@@ -242,19 +242,18 @@ def test_predict_number_prints_the_number_and_each_digit_with_its_box(trained, t
         ImageDraw.Draw(picture).line([(x, 40), (x, 260)], fill=0, width=24)
     picture.save(tmp_path / "111.png")
     model, image = str(trained / "model.npz"), str(tmp_path / "111.png")
-    assert main(["predict", model, image, "--number"]) == 0  # cut, each digit read by it
+    assert main(["predict", model, image, "--number"]) == 0  # read whole by the shipped reader
     lines = capsys.readouterr().out.splitlines()
-    assert (
-        lines[0]
-        == f"{image}: {lines[0].split(': ')[1][:3]}   (read by this model's digits, cut apart)"
-    )
+    assert lines[0] == f"{image}: 111   (read by the shipped line reader)"
     assert [line.split(".")[0].strip() for line in lines[1:]] == ["1", "2", "3"]
     assert all(" at x " in line for line in lines[1:])
-    assert main(["predict", model, image, "--number", "--json"]) == 0
-    (answer,) = json.loads(capsys.readouterr().out)
-    assert len(answer["number"]) == 3 and len(answer["digits"]) == 3
-    centres = [(d["box"][0] + d["box"][2]) / 2 for d in answer["digits"]]
-    assert np.allclose(centres, [150, 450, 750], atol=15)
+    for cut in ([], ["--cut"]):  # --cut: cut apart, each digit read by the model given
+        assert main(["predict", model, image, "--number", "--json", *cut]) == 0
+        (answer,) = json.loads(capsys.readouterr().out)
+        assert len(answer["number"]) == 3 and len(answer["digits"]) == 3
+        centres = [(d["box"][0] + d["box"][2]) / 2 for d in answer["digits"]]
+        assert np.allclose(centres, [150, 450, 750], atol=15)
+    assert answer["reader"] == "this model's digits, cut apart"
 
 
 def test_predict_answers_an_image_of_many_marks_instead_of_refusing_it(trained, tmp_path, capsys):

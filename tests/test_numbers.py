@@ -114,18 +114,18 @@ def test_a_mark_among_digits_is_judged_with_the_odds_of_a_number_and_one_alone_i
 def test_a_blank_image_has_no_digits_and_says_so_in_one_line():
     assert segment(np.ones((100, 300), dtype=np.float32), SureOfEverything()) == []
     with pytest.raises(UserError, match="blank"):
-        read_number(as_png(np.ones((100, 300), dtype=np.float32)), SureOfEverything(), "x.png")
+        read_number(as_png(np.ones((100, 300), np.float32)), SureOfEverything(), "x", cut=True)
 
 
 def test_more_marks_than_a_number_has_is_one_line_not_a_long_wait():
     scrawl = [[(20 + 12 * i, 40), (20 + 12 * i, 160)] for i in range(100)]  # a 100-digit scrawl
     with pytest.raises(UserError, match=f"more than a number of {MAX_DIGITS} digits"):
-        read_number(as_png(drawing(scrawl, size=(1300, 200), width=4)), SureOfEverything(), "s")
+        read_number(as_png(drawing(scrawl, (1300, 200), 4)), SureOfEverything(), "s", cut=True)
 
 
 def test_boxes_are_given_in_the_pixels_of_the_original_image():
     grey = drawing([[(1000, 300), (1000, 900)], [(2000, 300), (2000, 900)]], (3000, 1200), 50)
-    number = read_number(as_png(grey), SureOfEverything(), "big.png")  # read at 1024 px wide
+    number = read_number(as_png(grey), SureOfEverything(), "big.png", cut=True)  # at 1024 px
     (left, top, right, bottom), _ = (digit.box for digit in number.digits)
     assert abs((left + right) / 2 - 1000) < 15 and abs(top - 300) < 40 and abs(bottom - 900) < 40
 
@@ -133,12 +133,12 @@ def test_boxes_are_given_in_the_pixels_of_the_original_image():
 def test_pure_noise_and_a_12000_pixel_strip_are_answered_in_one_line():
     noise = np.random.default_rng(0).random((800, 800)).astype(np.float32)
     try:
-        number = read_number(as_png(noise), SureOfEverything(), "noise.png")
+        number = read_number(as_png(noise), SureOfEverything(), "noise.png", cut=True)
         assert len(number.digits) <= MAX_DIGITS
     except UserError as error:
         assert "\n" not in str(error)
     strip = drawing([[(x, 20), (x, 180)] for x in range(500, 12_000, 1000)], (12_000, 200), 30)
-    number = read_number(as_png(strip), SureOfEverything(), "strip.png")
+    number = read_number(as_png(strip), SureOfEverything(), "strip.png", cut=True)
     assert len(number.digits) == 12  # read at 1024 px wide: each still a mark of its own
 
 

@@ -28,10 +28,10 @@ def add_predict(subcommands) -> None:
         "(a line model, trained with --preset line, always reads numbers, whole)",
     )
     predict.add_argument(
-        "--whole",
+        "--cut",
         action="store_true",
-        help="with --number and a digit model: read the number whole with the shipped line "
-        "reader instead of cutting it into digits that model reads",
+        help="with --number and a digit model: cut the number into digits that model reads, "
+        "instead of reading it whole with the shipped line reader",
     )
     predict.add_argument(
         "--save-input",
@@ -59,7 +59,7 @@ def command_predict(args: argparse.Namespace) -> int:
     for path in args.images:
         try:
             if args.number:
-                answer = _predict_number(path, reader, args.json, args.whole)
+                answer = _predict_number(path, reader, args.json, args.cut)
             else:
                 answer = _predict_digit(path, reader, args.json)
         except UserError as error:
@@ -103,11 +103,11 @@ def _predict_digit(path, reader, quiet: bool) -> dict:
     return answer
 
 
-def _predict_number(path, reader, quiet: bool, whole: bool = False) -> dict:
+def _predict_number(path, reader, quiet: bool, cut: bool = False) -> dict:
     """A written number: the number, who read it, and each digit (box, reading, alternatives)."""
     from mnist_nn.reading.images import read_number
 
-    number = read_number(path, reader, whole=whole)
+    number = read_number(path, reader, cut=cut)
     answer = {"image": str(path), **number.to_dict()}
     answer["pixels"] = [digit.pixels for digit in number.digits]
     if not quiet:

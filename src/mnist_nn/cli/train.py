@@ -65,7 +65,7 @@ def add_presets(subcommands) -> None:
     presets.set_defaults(run=command_presets)
 
 
-TRAINING_LINES = 30_000  # a line reader's lines written with MNIST's digits, by default
+TRAINING_LINES = 40_000  # a line reader's lines written with MNIST's digits, by default
 MAX_LINES = 200_000  # 2.9 GB of float32 lines 28x128: the lines are made before training starts
 OUTPUTS = ("model.npz", "metrics.json", "predictions.png", "checkpoint.npz")
 

@@ -255,16 +255,16 @@ def load_digit(source, name: str | None = None) -> np.ndarray:
     return framed_digit(grey, name)
 
 
-def read_number(source, reader, name: str | None = None, whole: bool = False) -> NumberReading:
+def read_number(source, reader, name: str | None = None, cut: bool = False) -> NumberReading:
     """An image of a written number (a path or a file object) -> its digits, each with its box
     in the original image's pixels: read by the reader `line_reader.number_reader` picks for
-    `reader` (a `reading.Reader` or a `LineReader`; `whole`: by the shipped line reader)."""
+    `reader` (a `reading.Reader` or a `LineReader`; `cut`: cut into digits `reader` reads)."""
     name = name or str(source)
     picture = read_image(source, name)
     grey = greys(picture)
     check_not_noise(grey, name)
     try:
-        number = number_digits(grey, reader, whole)
+        number = number_digits(grey, reader, cut)
     except UserError as error:
         raise UserError(f"{name}: {error}") from None
     if not number.digits:
@@ -286,12 +286,13 @@ def read_digit_and_number(source, reader, name: str) -> tuple[np.ndarray, Number
     return framed, _in_original_pixels(number, picture)
 
 
-def number_digits(grey: np.ndarray, reader, whole: bool = False) -> NumberReading:
-    """A written number: cut apart and read digit by digit by a digit model's reader
-    (`written_number.segment`), or read whole by the line reader `line_reader.number_reader`
-    picks for `reader` (a line model; the shipped one, asked for by `whole`), the digit model
-    cutting it after all where the line reader reads no digit in the ink."""
-    chosen = number_reader(reader, whole)
+def number_digits(grey: np.ndarray, reader, cut: bool = False) -> NumberReading:
+    """A written number: read whole by the line reader `line_reader.number_reader` picks for
+    `reader` (a line model, or the shipped one for a digit model), or cut apart and read digit by
+    digit by a digit model's reader (`written_number.segment`): when `cut` asks for it, and
+    when the line reader reads no digit in the ink (a digit model may still read what it was
+    not taught)."""
+    chosen = number_reader(reader, cut)
     if getattr(chosen, "reads_lines", False):
         try:
             return NumberReading(chosen.read_line(grey), chosen.name)

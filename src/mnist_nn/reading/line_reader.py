@@ -45,8 +45,8 @@ DIGITS = 10  # classes 0-9; the last, 10, is blank
 # height scaled below half the reader's LINE_INK rows); CAR-A's amounts reach 7.5.
 LONGEST = 10
 # The line reader the package ships, the model.npz of `mnist-nn train --preset line --numbers
-# ../shared/data/car-a --fold 0` (docs/reading-lines.md): `predict --number --whole` reads
-# numbers with it, whatever digit model is loaded.
+# ../shared/data/car-a --fold 0` (docs/reading-lines.md): numbers are read with it out of the
+# box, whatever digit model is loaded (`predict --number --cut` cuts them instead).
 SHIPPED_PATH = Path(__file__).with_name("line_reader.npz")
 SHIPPED = "the shipped line reader"
 
@@ -181,15 +181,10 @@ def shipped_line_reader() -> LineReader | None:
     return LineReader(network, str(SHIPPED_PATH), SHIPPED)
 
 
-def number_reader(reader, whole: bool = False):
+def number_reader(reader, cut: bool = False):
     """Who reads a written number for `reader`: a line model reads it itself; for a digit
-    model, the number is cut into digits the model reads, unless `whole` asks for the shipped
-    line reader (not yet the default: on other writers' numbers it reads fewer than the cutter
-    does, docs/reading-lines.md). A UserError if `whole` is asked where none is shipped."""
-    if getattr(reader, "reads_lines", False) or not whole:
+    model, the shipped line reader does (the best reader here, docs/reading-lines.md), unless
+    `cut` asks for the number cut into digits that the model reads (as where none is shipped)."""
+    if getattr(reader, "reads_lines", False) or cut:
         return reader
-    shipped = shipped_line_reader()
-    if shipped is None:
-        raise UserError(f"no line reader is shipped here ({SHIPPED_PATH}); train one with "
-                        "--preset line and give its model.npz")  # fmt: skip
-    return shipped
+    return shipped_line_reader() or reader
