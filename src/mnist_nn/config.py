@@ -128,7 +128,9 @@ class TrainConfig:
         "image layers instead of --hidden, e.g. 'conv8x5 pool conv16x5 pool dense128': convFxK "
         "is F filters of KxK (the image shrinks by K-1), pool halves it, denseN is N units, "
         "each followed by the activation; bn after a conv or dense layer normalises its outputs "
-        "over the batch first (empty: the fully-connected --hidden layers)",
+        "over the batch first; columns ends a line reader's image layers (one answer per column "
+        "position; columnsK: each answer sees K neighbouring columns) (empty: the dense "
+        "--hidden layers)",
         metavar="STACK",
         label="Image layers",
         validate=lambda value: stack_problem(value),
