@@ -305,15 +305,14 @@ def augmented_shape(config: TrainConfig, inputs: int) -> tuple[int, int] | None:
     line reader; None when nothing is augmented. Other data has no pixels to move: refused."""
     if not augmenting(config):
         return None
-    shape = (28, 28) if inputs == 28 * 28 else None
     if reads_lines(config.layers) and inputs % LINE_HEIGHT == 0:
-        shape = image_shape(inputs, config.layers)
-    if shape is None:
-        raise UserError(
-            "augmentation moves the pixels of 28x28 images or of lines, so X needs 784 values "
-            f"per example (these have {inputs}); leave the augment settings at 0 for other data"
-        )
-    return shape
+        return image_shape(inputs, config.layers)
+    if inputs == 28 * 28:
+        return 28, 28
+    raise UserError(
+        "augmentation moves the pixels of 28x28 images or of lines, so X needs 784 values "
+        f"per example (these have {inputs}); leave the augment settings at 0 for other data"
+    )
 
 
 def augmenting(config: TrainConfig) -> bool:
