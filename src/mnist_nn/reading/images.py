@@ -3,12 +3,11 @@ learned from.
 
 Reading: only the formats listed below; the pixel count checked before decoding; a JPEG decoded
 straight at a reduced scale, other formats (which cannot be) decoded whole within a lower pixel
-cap and then reduced to a working size; all decodes under way at once in a process share one
-memory budget (a decode waits for room); EXIF orientation applied; transparency composited on
-white. The
-framing (ink separated from paper, cropped, strokes normalised, scaled into 20 px, centred by
-mass in 28x28) is `framing.py`. A digit that was merely resized is off-centre, too thin or too
-small, and mostly misread.
+cap and then reduced to a working size; all decodes and readings under way at once in a process
+share one memory budget (a decode or a reading waits for room); EXIF orientation applied;
+transparency composited on white. The framing (ink separated from paper, cropped, strokes
+normalised, scaled into 20 px, centred by mass in 28x28) is `framing.py`. A digit that was merely
+resized is off-centre, too thin or too small, and mostly misread.
 """
 
 import threading
@@ -36,13 +35,16 @@ FORMATS = ("PNG", "JPEG", "GIF", "BMP", "TIFF", "WEBP")
 MAX_PIXELS = 40_000_000  # a JPEG: refused beyond this, before decoding (it is decoded reduced)
 MAX_FULL_PIXELS = 16_000_000  # other formats, decoded whole: 64 MB as RGBA
 WORKING_SIDE = 1024  # images are reduced to this on reading: the framing works on a few MB
-DECODE_BUDGET = 192 << 20  # bytes of decoding under way at once, all requests together
+DECODE_BUDGET = 192 << 20  # bytes of decoding and reading under way at once, all requests together
+# Framing and reading a working-size image (the greys, the framing's masks, the line reader's
+# activations) allocates about this much, measured up to 1024x1024 (docs/limits.md).
+READING_BYTES, READING_BYTES_PER_PIXEL = 8 << 20, 48
 
 
 class DecodeBudget:
-    """Bytes of image decoding under way at once in this process: a decode that would go over
-    waits until others finish (at most `total`, so a server's many uploads at once cost at most
-    that much, not that much each)."""
+    """Bytes of image decoding and reading under way at once in this process: a decode or a
+    reading that would go over waits until others finish (at most `total`, so a server's many
+    uploads at once cost at most that much, not that much each)."""
 
     def __init__(self, total: int):
         self.total, self.used = total, 0
@@ -232,6 +234,19 @@ def check_not_noise(grey: np.ndarray, name: str) -> None:
         )
 
 
+@contextmanager
+def opened(source, name: str):
+    """An image read (`read_image`) and made grey, not noise, with the process's budget held for
+    the work on it (framing and reading allocate tens of MB: many uploads at once take turns
+    rather than each taking that much): yields (the working-size picture, its greys)."""
+    picture = read_image(source, name)
+    width, height = picture.size
+    with decoding.held(READING_BYTES + READING_BYTES_PER_PIXEL * width * height):
+        grey = greys(picture)
+        check_not_noise(grey, name)
+        yield picture, grey
+
+
 def framed_digit(grey: np.ndarray, name: str) -> np.ndarray:
     """(h, w) greys of one digit -> (784,) framed like MNIST; a UserError if blank, or if its
     marks stand one above another (a number written downwards is not one digit)."""
@@ -250,9 +265,8 @@ def load_digit(source, name: str | None = None) -> np.ndarray:
     float32 MNIST-style input (see `framing.py`). Problems are a UserError that starts with
     `name` (default: the path)."""
     name = name or str(source)
-    grey = greys(read_image(source, name))
-    check_not_noise(grey, name)
-    return framed_digit(grey, name)
+    with opened(source, name) as (_, grey):
+        return framed_digit(grey, name)
 
 
 def read_number(source, reader, name: str | None = None, cut: bool = False) -> NumberReading:
@@ -260,13 +274,11 @@ def read_number(source, reader, name: str | None = None, cut: bool = False) -> N
     in the original image's pixels: read by the reader `line_reader.number_reader` picks for
     `reader` (a `reading.Reader` or a `LineReader`; `cut`: cut into digits `reader` reads)."""
     name = name or str(source)
-    picture = read_image(source, name)
-    grey = greys(picture)
-    check_not_noise(grey, name)
-    try:
-        number = number_digits(grey, reader, cut)
-    except UserError as error:
-        raise UserError(f"{name}: {error}") from None
+    with opened(source, name) as (picture, grey):
+        try:
+            number = number_digits(grey, reader, cut)
+        except UserError as error:
+            raise UserError(f"{name}: {error}") from None
     if not number.digits:
         raise UserError(f"{name}: the image is blank (no ink found); write or photograph a number")
     return _in_original_pixels(number, picture)
@@ -275,14 +287,12 @@ def read_number(source, reader, name: str | None = None, cut: bool = False) -> N
 def read_digit_and_number(source, reader, name: str) -> tuple[np.ndarray, NumberReading | None]:
     """One decode, both readings (the web page's): the image framed as one digit (784,), and
     read as a number (None when it cannot be: e.g. more marks than a number has)."""
-    picture = read_image(source, name)
-    grey = greys(picture)
-    check_not_noise(grey, name)
-    framed = framed_digit(grey, name)
-    try:
-        number = number_digits(grey, reader)
-    except UserError:
-        return framed, None
+    with opened(source, name) as (picture, grey):
+        framed = framed_digit(grey, name)
+        try:
+            number = number_digits(grey, reader)
+        except UserError:
+            return framed, None
     return framed, _in_original_pixels(number, picture)
 
 
