@@ -169,7 +169,7 @@ def real_numbers(reader, entries) -> tuple[int, int, list[str], float] | None:
     misses, start = [], time.perf_counter()
     for path, number in entries:
         try:
-            read = read_number(path, reader, cut=True).number
+            read = read_number(path, reader, path.name, cut=True).number
         except UserError as error:
             read = f"error: {error}"
         if read != number:
