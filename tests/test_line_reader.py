@@ -15,6 +15,7 @@ from mnist_nn.data.dataset import Dataset, Split
 from mnist_nn.data.framing import frame_line
 from mnist_nn.data.lines import EXTRAS, HEIGHT, make_lines
 from mnist_nn.errors import UserError
+from mnist_nn.estimator import MLPClassifier
 from mnist_nn.nn.network import build_network
 from mnist_nn.nn.stack import LINE_WIDTH, column_positions, parse_stack, plan_network
 from mnist_nn.presets import PRESETS
@@ -393,6 +394,8 @@ def test_the_page_and_the_estimator_train_digit_readers_and_say_where_lines_are_
         config_from_settings({"preset": "line"})
     with pytest.raises(UserError, match="learns from lines of digits"):
         TrainConfig(layers=SMALL, loss="ctc").validated("estimator")
+    with pytest.raises(ValueError, match="layers with columns"):  # its own word, not --layers
+        MLPClassifier(layers=SMALL, loss="ctc").fit(np.zeros((4, 784)), [0, 1, 2, 3])
     assert PRESETS["line"].validated("cli").loss == "ctc"
 
 
@@ -403,4 +406,4 @@ def test_a_line_reader_given_single_digits_is_refused_before_training(tmp_path, 
                  "--workers", "1", "--grid", "learning_rate=0.01,0.02",
                  "--out", str(tmp_path)]) == 1  # fmt: skip
     err = capsys.readouterr().err
-    assert "trains with `mnist-nn train --preset line`" in err and "Traceback" not in err
+    assert "train it with `mnist-nn train --preset line`" in err and "Traceback" not in err

@@ -267,7 +267,8 @@ class TrainConfig:
 
     def validated(self, front_end: str = "cli") -> "TrainConfig":
         """This config, if every setting is within its limits (the tighter ones of the web page
-        for the front end "web"); else a UserError naming the first one that is not."""
+        for the front end "web"), and a digit reader for the front ends that train only those
+        (all but `train` on the command line, "cli"); else a UserError naming what is not."""
         for option in fields(self):
             problem = check(option, getattr(self, option.name), front_end)
             if problem:

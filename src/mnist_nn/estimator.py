@@ -122,7 +122,7 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
             early_stopping=int(self.n_iter_no_change) if early_stopping else 0,
         )
         try:
-            return config.validated()
+            return config.validated("estimator")
         except UserError as error:
             raise ValueError(error.worded(estimator_word)) from None
 

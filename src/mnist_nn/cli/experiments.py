@@ -19,7 +19,6 @@ from mnist_nn.cli.common import (
 from mnist_nn.cli.flags import value_parser
 from mnist_nn.config import SETTINGS, TrainConfig
 from mnist_nn.errors import UserError
-from mnist_nn.nn.stack import reads_lines
 
 
 def add_compare(subcommands) -> None:
@@ -166,10 +165,7 @@ def command_sweep(args: argparse.Namespace) -> int:
         trial_config,
     )
 
-    base = config_from_arguments(args)
-    if reads_lines(base.layers):  # its trials train on single digits
-        raise UserError("a sweep trains digit readers; a line reader (a stack with columns) "
-                        "trains with `mnist-nn train --preset line`")  # fmt: skip
+    base = config_from_arguments(args).validated("sweep")  # its trials train on single digits
     if args.grid:
         grid = parse_grid(args.grid)
         names = list(grid)
