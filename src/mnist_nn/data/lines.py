@@ -2,14 +2,15 @@
 people write them, at the height the reader reads (28 px, a digit's own height).
 
 Each line is a number of one to `MAX_DIGITS` digits, written with digits of one split (training
-lines from training digits, validation lines from validation digits): one pen thickness and one
-slant per line, digits a little up or down, a little larger or smaller, apart (or far apart),
-touching or overlapping their neighbours. And what real numbers carry that their labels leave
-out: thousands separators (. , '), a closing mark (- .- = /), an underline, a faint printed
-pattern behind; 1s written with a flag, 7s crossed. The label is the digits only. Each line is
-then framed as a photo of a real number is (`framing.frame_line`: ink cropped, ruled lines
-dropped, scaled to the reader's height, at the left of its canvas), so that both look alike to
-the reader.
+lines from training digits, validation lines from validation digits): one pen (MNIST's, a fine
+pen or a marker) and one slant per line, digits a little up or down, a little larger or smaller
+(or, in a hasty hand, of any size at any height), some fainter than others, apart (or far
+apart), touching or overlapping their neighbours. And what real numbers carry that their labels
+leave out: thousands separators (. , '), a closing mark (- .- = /), an underline, a faint
+printed pattern behind; 1s written with a flag, 7s crossed. The label is the digits only. Each
+line is then framed as a photo of a real number is (`framing.frame_line`: ink cropped, ruled
+lines dropped, scaled to the reader's height, at the left of its canvas), so that both look
+alike to the reader.
 
 Shape key: N lines, H = 28 rows, W the canvas width; lines are rows of H·W values (as digits are
 rows of 784), targets (N, MAX_DIGITS) digits padded with −1.
@@ -18,6 +19,7 @@ rows of 784), targets (N, MAX_DIGITS) digits padded with −1.
 import numpy as np
 from PIL import Image
 from scipy import ndimage
+from skimage.morphology import skeletonize
 
 from mnist_nn.data.dataset import Dataset, Split
 from mnist_nn.data.framing import frame_line
@@ -31,8 +33,13 @@ WIDE_DIGITS = 6  # numbers written far apart have at most this many digits
 # No box round the number: the framing drops its top and bottom as ruled lines, and its sides,
 # upright strokes at both ends, teach that a plain 1 beginning or ending a number is no digit
 # (a reader that learnt from them dropped most such 1s of other writers' numbers).
+# A pen is fat (a marker), thin (a fine pen), or MNIST's own; a faded line's digits each have
+# their own shade (light falling unevenly on a photo leaves some digits fainter than others);
+# an uneven line's digits are of any size down to half the line's height, at any height in it
+# (a hasty hand: a small 0 low beside tall neighbours).
 EXTRAS = {"separator": 0.3, "dash": 0.35, "underline": 0.15, "pattern": 0.2,
-          "flagged_ones": 0.3, "crossed_sevens": 0.3, "fat_pen": 0.25}  # fmt: skip
+          "flagged_ones": 0.3, "crossed_sevens": 0.3, "fat_pen": 0.25, "thin_pen": 0.2,
+          "faded": 0.2, "uneven": 0.15}  # fmt: skip
 
 
 def ink_columns(digit: np.ndarray) -> np.ndarray:
@@ -80,13 +87,20 @@ def write_line(digits: np.ndarray, labels: np.ndarray, rng, extras: dict = EXTRA
     if spacing == "wide" and len(digits) > WIDE_DIGITS:
         spacing = "apart"  # more would shrink to a few pixels high to fit the reader's line
     scale = rng.uniform(0.8, 1.05)
+    faded, uneven = rng.random() < extras["faded"], rng.random() < extras["uneven"]
     pieces = []
     for digit, label in zip(digits, labels, strict=True):
         piece = ink_columns(dressed(digit, int(label), extras, rng))
-        size = rng.uniform(0.9, 1.1) * scale
+        if faded:
+            piece = piece * rng.uniform(0.5, 1.0)
+        size = rng.uniform(0.55 if uneven else 0.9, 1.1) * scale
         height = max(8, round(HEIGHT * size))
         piece = resized(piece, height, round(piece.shape[1] * size))
-        shift = int(rng.integers(-2, 3)) + (HEIGHT - height) // 2  # a little up or down
+        if uneven:  # anywhere from the top of the line to its foot
+            room = HEIGHT - height  # (negative for a digit taller than the line: centred)
+            shift = int(rng.integers(0, room + 1)) if room > 0 else room // 2
+        else:  # a little up or down
+            shift = int(rng.integers(-2, 3)) + (HEIGHT - height) // 2
         column = np.zeros((HEIGHT, piece.shape[1]), dtype=np.float32)
         top, bottom = max(shift, 0), min(shift + height, HEIGHT)
         column[top:bottom] = piece[top - shift : bottom - shift]
@@ -118,8 +132,7 @@ def write_line(digits: np.ndarray, labels: np.ndarray, rng, extras: dict = EXTRA
     if rng.random() < extras["underline"]:
         row = rng.uniform(24.5, 26.5)
         stroke(line, (row, margin / 2), (row + rng.uniform(-1, 1), width - margin / 2), 1.0)
-    if rng.random() < extras["fat_pen"]:
-        line = ndimage.grey_dilation(line, size=(2, 2))
+    line = with_pen(line, extras, rng)
     lean = np.tan(np.radians(rng.uniform(-12, 12)))  # the writing's slant
     shear = (1, lean, -lean * HEIGHT / 2, 0, 1, 0)
     line = np.asarray(
@@ -129,6 +142,20 @@ def write_line(digits: np.ndarray, labels: np.ndarray, rng, extras: dict = EXTRA
         rows, columns = np.mgrid[:HEIGHT, :width]
         waves = np.sin(columns / rng.uniform(2, 5) + np.sin(rows / rng.uniform(3, 6)) * 3)
         line = np.maximum(line, rng.uniform(0.1, 0.3) * (waves > 0.6))
+    return line
+
+
+def with_pen(line: np.ndarray, extras: dict, rng) -> np.ndarray:
+    """The line redrawn with another pen than MNIST's (strokes about 2.6 px wide): a marker's
+    strokes 1 or 2 px fatter, or a fine pen's, its skeleton with soft edges (about 1.5 px)."""
+    pen = rng.random()
+    if pen < extras["fat_pen"]:
+        size = int(rng.integers(2, 4))
+        return ndimage.grey_dilation(line, size=(size, size))
+    if pen < extras["fat_pen"] + extras["thin_pen"]:
+        skeleton = skeletonize(line > 0.4).astype(np.float32)
+        fine = ndimage.gaussian_filter(skeleton, sigma=0.6)
+        return fine * (line.max() / max(float(fine.max()), 1e-6))
     return line
 
 
