@@ -65,3 +65,45 @@ def test_lines_written_with_mnist_like_digits():
     lines, targets = make_lines(dataset.train.images, dataset.train.labels, 5,
                                 np.random.default_rng(4))  # fmt: skip
     assert np.isfinite(lines).all() and (targets[:, 0] >= 0).all()
+
+
+def test_a_fine_pen_writes_thinner_strokes_and_a_marker_fatter_ones_than_mnists():
+    from mnist_nn.data.framing import stroke_width
+    from mnist_nn.data.lines import with_pen
+
+    line = np.zeros((HEIGHT, 60), dtype=np.float32)
+    line[4:24, 10:13] = line[4:24, 30:33] = 1.0  # two upright strokes 3 px wide, as MNIST's
+    plain = dict.fromkeys(EXTRAS, 0.0)
+
+    def width(pen: str) -> float:
+        drawn = with_pen(line, {**plain, pen: 1.0}, np.random.default_rng(0))
+        return stroke_width(drawn, drawn > 0.3)
+
+    assert width("thin_pen") < 2 < 3 < width("fat_pen")
+    assert np.array_equal(with_pen(line, plain, np.random.default_rng(0)), line)
+
+
+def digit_blocks(line: np.ndarray) -> list[np.ndarray]:
+    """A framed line's digits written apart: the ink of each run of inked columns."""
+    columns = np.flatnonzero((line > 0.05).any(axis=0))
+    runs = np.split(columns, np.flatnonzero(np.diff(columns) > 1) + 1)
+    return [line[:, run] for run in runs]
+
+
+def test_a_hasty_hand_writes_digits_of_many_heights_and_a_faded_line_of_many_shades():
+    images, labels = digits()  # every digit block 20 px tall and fully inked
+    plain = dict.fromkeys(EXTRAS, 0.0)
+    for name in ("uneven", "faded", None):
+        extras = {**plain, name: 1.0} if name else plain
+        lines, _ = make_lines(images, labels, 20, np.random.default_rng(4), digits=(5, 5),
+                              extras=extras, spacing="wide")  # fmt: skip
+        spreads = []
+        for line in lines.reshape(20, HEIGHT, -1):
+            blocks = digit_blocks(line)
+            if name == "faded":
+                values = [block.max() for block in blocks]
+            else:
+                values = [(block > 0.05).sum(axis=0).max() for block in blocks]
+            spreads.append(max(values) / min(values))
+        spread = np.median(spreads)
+        assert spread > 1.25 if name else spread < 1.2, (name, spread)  # measured: 1.15 plain
