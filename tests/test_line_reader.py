@@ -4,6 +4,7 @@ saved and loaded like any model, and reading a picture of a number whole."""
 import json
 import os
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -69,6 +70,13 @@ def test_ctc_goes_with_a_stack_of_columns_and_only_with_one():
     with pytest.raises(UserError, match="train it with loss=ctc"):
         TrainConfig(layers=SMALL, loss="cross_entropy").validated()
     assert PRESETS["line"].validated().loss == "ctc"
+
+
+@pytest.mark.parametrize("setting", ["augment_rotation", "augment_scale"])
+def test_a_line_reader_is_not_turned_or_scaled_about_its_middle(setting):
+    line = replace(PRESETS["line"], **{setting: 0.1})
+    with pytest.raises(UserError, match="cut its first and last digits off"):
+        line.validated()
 
 
 def test_a_number_is_right_only_with_every_digit_whatever_the_padding():

@@ -268,7 +268,8 @@ class TrainConfig:
     def validated(self, front_end: str = "cli") -> "TrainConfig":
         """This config, if every setting is within its limits (the tighter ones of the web page
         for the front end "web"), and a digit reader for the front ends that train only those
-        (all but `train` on the command line, "cli"); else a UserError naming what is not."""
+        (all but `train` on the command line, "cli"), a line reader not turned or scaled as it
+        learns; else a UserError naming what is not."""
         for option in fields(self):
             problem = check(option, getattr(self, option.name), front_end)
             if problem:
@@ -277,6 +278,15 @@ class TrainConfig:
             raise UserError(
                 f"a line reader ({named('layers')} with columns) learns from lines of digits: "
                 "train it with `mnist-nn train --preset line`"
+            )
+        if reads_lines(self.layers) and (self.augment_rotation or self.augment_scale):
+            # augment turns and scales about the image's middle: a 128 px line turned 10° moves its
+            # first and last digits 11 px up or down, out of its 28 rows
+            raise UserError(
+                f"{named('augment_rotation')} and {named('augment_scale')} turn and scale about a "
+                "line's middle and cut its first and last digits off: a line reader learns with "
+                f"{named('augment_shift')}, {named('augment_shear')}, {named('augment_elastic')} "
+                f"and {named('augment_thickness')}"
             )
         check_weights(self)
         return self
