@@ -83,7 +83,7 @@ _PRESETS = {
     # the five columns around it, learnt with CTC from lines moved, slanted, thinned and
     # thickened a little each time they are seen.
     "line": TrainConfig(
-        epochs=6,
+        epochs=8,
         batch_size=64,
         layers="conv32x3 bn pool conv64x3 bn pool conv128x3 bn conv128x3 bn columns5 dense128",
         activation="relu",
