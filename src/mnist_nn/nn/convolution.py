@@ -125,17 +125,16 @@ class MaxPool2D:
         # an odd last row or column, which no block covers, is zeroed here.
         dx = self.buffers.get("dx", *self.input_shape, dout.dtype)
         dx[:, h2:], dx[:, :, w2:] = 0, 0
-        # Each block's gradient goes to the first corner (in reading order) equal to its max.
-        unclaimed = self.buffers.get("unclaimed", *dout.shape, dout.dtype)  # not yet given
-        np.copyto(unclaimed, dout)
+        # Each block's gradient goes to the first corner (in reading order) equal to its max,
+        # written straight into that corner's place in dx (dout times 1, or times 0).
         won = self.buffers.get("won", *dout.shape, bool)
-        share = self.buffers.get("share", *dout.shape, dout.dtype)
-        for number, ((i, j), corner) in enumerate(zip(self.OFFSETS, self.corners, strict=True)):
+        taken = self.buffers.get("taken", *dout.shape, bool)  # an earlier corner won
+        taken.fill(False)
+        for (i, j), corner in zip(self.OFFSETS, self.corners, strict=True):
             np.equal(corner, self.out, out=won)  # this corner is (one of) its block's max
-            np.multiply(unclaimed, won, out=share)  # its share: all that is left, or nothing
-            dx[:, i:h2:2, j:w2:2] = share
-            if number < 3:
-                unclaimed -= share  # taken: a later equal corner gets nothing
+            np.greater(won, taken, out=won)  # ... and no earlier corner was: won and not taken
+            np.multiply(dout, won, out=dx[:, i:h2:2, j:w2:2])
+            taken |= won
         return dx
 
     def parameters(self) -> list:
