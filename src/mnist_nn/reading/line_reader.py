@@ -38,7 +38,7 @@ from mnist_nn.reading.reader import (
     Reading,
     mark_inside_a_loop,
 )
-from mnist_nn.reading.seams import MAX_PIECES, check_not_stacked
+from mnist_nn.reading.seams import check_marks, check_not_stacked
 
 DIGITS = 10  # classes 0-9; the last, 10, is blank
 # A line whose ink is longer than this for its height would be framed too small to read (its
@@ -78,10 +78,7 @@ class LineReader:
         flat, mask = found
         # What is not one line of a number is refused as the cutter refuses it (`seams`).
         check_not_stacked(mask)
-        count = ndimage.label(mask, structure=np.ones((3, 3)))[1]
-        if count > MAX_PIECES:
-            raise UserError(f"{count} separate marks: more than a number of {MAX_DIGITS} digits "
-                            "on one line; crop the image to one number")  # fmt: skip
+        check_marks(ndimage.label(mask, structure=np.ones((3, 3)))[1])
         rows, columns = box_around(mask)
         length = (columns.stop - columns.start) / (rows.stop - rows.start)
         if length > LONGEST:

@@ -52,14 +52,19 @@ def number_pieces(mask: np.ndarray) -> np.ndarray | None:
     return np.isin(labels, [piece for piece in keep if sizes[piece] >= SPECK * largest])
 
 
-def digit_groups(mask: np.ndarray) -> tuple[np.ndarray, list[list[int]]]:
-    """Step 2: (pieces labelled, groups of piece labels), groups ordered left to right."""
-    labels, count = ndimage.label(mask, structure=np.ones((3, 3)))
-    if count > MAX_PIECES:  # (grouping compares every pair: bounded before it starts)
+def check_marks(count: int) -> None:
+    """Refuse a picture of more separate marks than any one line of a number has."""
+    if count > MAX_PIECES:
         raise UserError(
             f"{count} separate marks: more than a number of {MAX_DIGITS} digits on one line; "
             "crop the image to one number"
         )
+
+
+def digit_groups(mask: np.ndarray) -> tuple[np.ndarray, list[list[int]]]:
+    """Step 2: (pieces labelled, groups of piece labels), groups ordered left to right."""
+    labels, count = ndimage.label(mask, structure=np.ones((3, 3)))
+    check_marks(count)  # (grouping compares every pair: bounded before it starts)
     spans = [(s[1].start, s[1].stop) for s in ndimage.find_objects(labels)]
     groups = [[i + 1] for i in range(count)]
     merged = True
